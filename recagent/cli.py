@@ -1,0 +1,245 @@
+"""The ``recagent`` command line: a thin shell over :class:`Recommender`.
+
+Errors a user can cause print one line on stderr and exit non-zero; ``--json``
+prints machine-readable output on stdout.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from recagent.errors import RecagentError
+from recagent.settings import Settings
+
+app = typer.Typer(
+    help="recagent: a conversational recommender (vector + matrix-factorization retrieval, LLM reranking).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+CatalogOpt = Annotated[Optional[str], typer.Option("--catalog", help="'bundled' (default), a MovieLens folder, or a .csv/.jsonl file")]
+FormatOpt = Annotated[Optional[str], typer.Option("--format", help="auto, movielens, ml100k or table")]
+InteractionsOpt = Annotated[Optional[Path], typer.Option("--interactions", help="interaction log for a table catalog")]
+ColumnsOpt = Annotated[Optional[list[str]], typer.Option("--column", help="column mapping for a table catalog, e.g. id=asin (repeatable)")]
+DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="where the index and models live")]
+ChromaHostOpt = Annotated[Optional[str], typer.Option("--chroma-host", help="use a Chroma server at this host")]
+ChromaPortOpt = Annotated[Optional[int], typer.Option("--chroma-port")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=1000, help="how many results")]
+YearMinOpt = Annotated[Optional[int], typer.Option("--year-min")]
+YearMaxOpt = Annotated[Optional[int], typer.Option("--year-max")]
+GenreOpt = Annotated[Optional[list[str]], typer.Option("--genre", help="keep items of this genre (repeatable: any of them)")]
+ExcludeGenreOpt = Annotated[Optional[list[str]], typer.Option("--exclude-genre", help="drop items of this genre (repeatable)")]
+ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="drop this item id (repeatable)")]
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(fn):
+    """Turn the library's typed errors into one clear line and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RecagentError as e:
+            _fail(str(e))
+        except ValidationError as e:
+            first = e.errors()[0]
+            loc = ".".join(str(x) for x in first["loc"]) or "value"
+            _fail(f"invalid {loc}: {first['msg']}")
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+
+    return wrapper
+
+
+def _settings(
+    catalog: str | None = None,
+    fmt: str | None = None,
+    interactions: Path | None = None,
+    columns: list[str] | None = None,
+    data_dir: Path | None = None,
+    chroma_host: str | None = None,
+    chroma_port: int | None = None,
+) -> Settings:
+    overrides: dict = {}
+    if catalog is not None:
+        overrides["catalog"] = catalog
+    if fmt is not None:
+        overrides["catalog_format"] = fmt
+    if interactions is not None:
+        overrides["interactions"] = interactions
+    if columns:
+        mapping = {}
+        for pair in columns:
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip() or not value.strip():
+                raise RecagentError(f"--column expects FIELD=COLUMN, got {pair!r}")
+            mapping[key.strip()] = value.strip()
+        overrides["columns"] = mapping
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if chroma_host is not None:
+        overrides["chroma_host"] = chroma_host
+    if chroma_port is not None:
+        overrides["chroma_port"] = chroma_port
+    return Settings(**overrides)
+
+
+def _recommender(settings: Settings, json_mode: bool):
+    from recagent.recommender import Recommender
+
+    return Recommender(settings, show_progress=not json_mode)
+
+
+def _filters(year_min, year_max, genre, exclude_genre, exclude):
+    from retrieval.filters import Filters
+
+    return Filters(
+        year_min=year_min,
+        year_max=year_max,
+        genres=genre or [],
+        exclude_genres=exclude_genre or [],
+        exclude_ids=exclude or [],
+    )
+
+
+def _print_json(model: BaseModel | list) -> None:
+    if isinstance(model, list):
+        print(json.dumps([m.model_dump(mode="json") for m in model], indent=2))
+    else:
+        print(model.model_dump_json(indent=2))
+
+
+def split_titles(values: list[str]) -> list[str]:
+    """`--likes "Heat, The Matrix"`: split on ';' when present, else on ','; repeatable too."""
+    titles: list[str] = []
+    for v in values:
+        sep = ";" if ";" in v else ","
+        titles.extend(t.strip() for t in v.split(sep) if t.strip())
+    return titles
+
+
+@app.command()
+@handle_errors
+def index(
+    catalog: CatalogOpt = None,
+    fmt: FormatOpt = None,
+    interactions: InteractionsOpt = None,
+    column: ColumnsOpt = None,
+    data_dir: DataDirOpt = None,
+    chroma_host: ChromaHostOpt = None,
+    chroma_port: ChromaPortOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Embed the catalog into the vector store (incremental) and fit the MF model."""
+    rec = _recommender(_settings(catalog, fmt, interactions, column, data_dir, chroma_host, chroma_port), json_out)
+    result = rec.index()
+    if json_out:
+        return _print_json(result)
+    v = result.vector
+    out.print(
+        f"[green]indexed[/] {v.total} items into [bold]{v.collection}[/]: "
+        f"{v.added} added, {v.updated} updated, {v.unchanged} unchanged, {v.removed} removed "
+        f"({v.embedded} embedded in {v.seconds:.1f}s)"
+    )
+    if result.mf_trained_on is not None:
+        out.print(f"[green]MF model[/] ready ({result.mf_trained_on} interactions)")
+    else:
+        out.print("[yellow]no interaction log:[/] MF retriever disabled, vector and popularity only")
+
+
+@app.command()
+@handle_errors
+def search(
+    text: Annotated[str, typer.Argument(help="what to look for, in plain words")],
+    k: KOpt = 10,
+    year_min: YearMinOpt = None,
+    year_max: YearMaxOpt = None,
+    genre: GenreOpt = None,
+    exclude_genre: ExcludeGenreOpt = None,
+    exclude: ExcludeOpt = None,
+    catalog: CatalogOpt = None,
+    fmt: FormatOpt = None,
+    data_dir: DataDirOpt = None,
+    chroma_host: ChromaHostOpt = None,
+    chroma_port: ChromaPortOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Items whose text is nearest to a free-text query."""
+    rec = _recommender(_settings(catalog, fmt, None, None, data_dir, chroma_host, chroma_port), json_out)
+    hits = rec.search(text, k, _filters(year_min, year_max, genre, exclude_genre, exclude))
+    if json_out:
+        return _print_json(hits)
+    table = Table(title=f"search: {text}", show_lines=False)
+    for col in ("#", "id", "title", "genres", "score"):
+        table.add_column(col, justify="right" if col in ("#", "score") else "left")
+    for i, h in enumerate(hits, 1):
+        table.add_row(str(i), h.item_id, h.title, ", ".join(h.genres), f"{h.score:.3f}")
+    out.print(table)
+
+
+@app.command()
+@handle_errors
+def recommend(
+    user: Annotated[Optional[str], typer.Option("--user", help="a user id from the interaction log")] = None,
+    likes: Annotated[Optional[list[str]], typer.Option("--likes", help="titles you like: 'Heat, The Matrix' (use ';' if a title has a comma)")] = None,
+    query: Annotated[Optional[str], typer.Option("--query", "-q", help="what you are in the mood for")] = None,
+    k: KOpt = 10,
+    year_min: YearMinOpt = None,
+    year_max: YearMaxOpt = None,
+    genre: GenreOpt = None,
+    exclude_genre: ExcludeGenreOpt = None,
+    exclude: ExcludeOpt = None,
+    catalog: CatalogOpt = None,
+    fmt: FormatOpt = None,
+    interactions: InteractionsOpt = None,
+    column: ColumnsOpt = None,
+    data_dir: DataDirOpt = None,
+    chroma_host: ChromaHostOpt = None,
+    chroma_port: ChromaPortOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Recommend items for a known user, for liked titles, and/or for a query."""
+    titles = split_titles(likes or [])
+    if user is None and not titles and not query:
+        raise RecagentError("say who the recommendations are for: --user ID, --likes TITLES and/or --query TEXT")
+    rec = _recommender(_settings(catalog, fmt, interactions, column, data_dir, chroma_host, chroma_port), json_out)
+    result = rec.candidates(
+        user_id=user, likes=titles, query=query, k=k, filters=_filters(year_min, year_max, genre, exclude_genre, exclude)
+    )
+    if json_out:
+        return _print_json(result)
+    for m in result.resolved:
+        note = "" if m.method == "exact" else f" ({m.method} match, {m.score:.0f})"
+        err.print(f"[dim]{m.query!r} → {m.title}{note}[/]")
+    table = Table(title="recommendations", caption=f"{result.latency_ms:.0f} ms")
+    for col in ("#", "id", "title", "genres", "sources"):
+        table.add_column(col, justify="right" if col == "#" else "left")
+    for i, c in enumerate(result.candidates, 1):
+        src = " ".join(f"{name}#{hit.rank}" for name, hit in c.sources.items())
+        table.add_row(str(i), c.item_id, c.title, ", ".join(c.genres), src)
+    out.print(table)
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

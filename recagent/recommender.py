@@ -1,0 +1,174 @@
+"""The one ``Recommender`` that the CLI, the Python API and (later) HTTP are thin shells over.
+
+It owns the loaded catalog and the retrieval components, built lazily from a
+:class:`~recagent.settings.Settings`, so a command only pays for what it uses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from functools import cached_property
+
+from pydantic import BaseModel, Field
+
+from recagent.errors import ConfigError
+from recagent.settings import Settings
+from retrieval.base import RetrievalQuery
+from retrieval.embeddings import Embedder
+from retrieval.filters import Filters
+from retrieval.hybrid import Candidate, HybridRetriever
+from retrieval.loaders import ColumnMapping, Dataset, load_dataset
+from retrieval.mf import MFRetriever
+from retrieval.popularity import PopularityRetriever
+from retrieval.titles import TitleMatch, TitleResolver
+from retrieval.vector_store import IndexReport, VectorStore, collection_name, connect
+
+
+class SearchHit(BaseModel):
+    item_id: str
+    title: str
+    year: int | None = None
+    genres: list[str] = Field(default_factory=list)
+    score: float
+
+
+class CandidateSet(BaseModel):
+    """What retrieval returns for one request: the resolved context and the fused candidates."""
+
+    query: RetrievalQuery
+    resolved: list[TitleMatch] = Field(default_factory=list)
+    candidates: list[Candidate]
+    latency_ms: float
+
+
+class IndexResult(BaseModel):
+    vector: IndexReport
+    mf_trained_on: int | None = Field(None, description="interactions the MF model was fitted on (None: no log)")
+
+
+class Recommender:
+    def __init__(self, settings: Settings | None = None, dataset: Dataset | None = None, show_progress: bool = False):
+        self.settings = settings or Settings()
+        self._dataset = dataset
+        self.show_progress = show_progress
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, show_progress: bool = False, **overrides) -> Recommender:
+        """``Recommender.from_settings(catalog="products.csv", data_dir="/tmp/x")``: overrides beat env vars."""
+        if settings is None:
+            settings = Settings(**overrides)
+        elif overrides:
+            settings = settings.model_copy(update=overrides)
+        return cls(settings, show_progress=show_progress)
+
+    # ------------------------------------------------------------------ components (lazy)
+
+    @property
+    def dataset(self) -> Dataset:
+        if self._dataset is None:
+            s = self.settings
+            try:
+                columns = ColumnMapping(**s.columns)
+            except ValueError as e:
+                raise ConfigError(f"invalid column mapping {s.columns}: {e}") from None
+            self._dataset = load_dataset(s.catalog, s.catalog_format, s.interactions, columns)
+        return self._dataset
+
+    @property
+    def catalog(self):
+        return self.dataset.catalog
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        s = self.settings
+        client = connect(path=str(s.chroma_path), host=s.chroma_host, port=s.chroma_port)
+        name = s.collection or collection_name(self.catalog.name, self.embedder.name)
+        return VectorStore(client, name, self.catalog, self.embedder)
+
+    @cached_property
+    def mf(self) -> MFRetriever | None:
+        log = self.dataset.interactions
+        if log is None or len(log) == 0:
+            return None
+        return MFRetriever.fit_or_load(log, self.settings.mf, self.settings.models_dir, self.show_progress)
+
+    @cached_property
+    def popularity(self) -> PopularityRetriever:
+        return PopularityRetriever.from_log(self.dataset.interactions, self.catalog)
+
+    @cached_property
+    def hybrid(self) -> HybridRetriever:
+        self.store.ensure_built()
+        return HybridRetriever(
+            self.catalog, self.store, self.mf, self.popularity, self.dataset.interactions, self.settings.fusion
+        )
+
+    @cached_property
+    def resolver(self) -> TitleResolver:
+        def vector_lookup(text: str, k: int) -> list[str]:
+            if self.store.count() == 0:
+                return []
+            scored = self.store.search(self.embedder.embed_query(text), k)
+            return [self.catalog.ids[p] for p in scored.positions]
+
+        return TitleResolver(self.catalog, self.popularity.counts, vector_lookup)
+
+    # ------------------------------------------------------------------ operations
+
+    def index(self) -> IndexResult:
+        """Embed new or changed items into the vector store and fit (or load) the MF model."""
+        report = self.store.sync(show_progress=self.show_progress)
+        mf = self.mf
+        return IndexResult(vector=report, mf_trained_on=None if mf is None else int(mf.user_items.nnz))
+
+    def search(self, text: str, k: int = 10, filters: Filters | None = None) -> list[SearchHit]:
+        """Items whose text is nearest to ``text``."""
+        if not text.strip():
+            raise ConfigError("the search text is empty")
+        self.store.ensure_built()
+        query = RetrievalQuery(text=text, filters=(filters or Filters()).normalized(self.catalog))
+        scored = self.store.retrieve(query, k)
+        return [
+            SearchHit(
+                item_id=self.catalog.ids[p],
+                title=self.catalog.items[p].title,
+                year=self.catalog.items[p].year,
+                genres=list(self.catalog.items[p].genres),
+                score=round(float(s), 6),
+            )
+            for p, s in zip(scored.positions, scored.scores)
+        ]
+
+    def resolve_titles(self, titles: Sequence[str]) -> list[TitleMatch]:
+        return self.resolver.resolve(titles)
+
+    def candidates(
+        self,
+        user_id: str | int | None = None,
+        likes: Sequence[str] = (),
+        liked_ids: Sequence[str] = (),
+        query: str | None = None,
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> CandidateSet:
+        """Fused candidates for a known user, a new user's liked titles or ids, and/or a text query."""
+        t0 = time.perf_counter()
+        resolved = self.resolve_titles(likes) if likes else []
+        ids = list(dict.fromkeys([*map(str, liked_ids), *(m.item_id for m in resolved)]))
+        for iid in ids:
+            self.catalog.get(iid)  # UnknownItemError for an id not in the catalog
+        rq = RetrievalQuery(
+            user_id=None if user_id is None else str(user_id),
+            liked_ids=ids,
+            text=query or None,
+            filters=filters or Filters(),
+        )
+        cands = self.hybrid.candidates(rq, k or self.settings.candidates)
+        return CandidateSet(
+            query=rq, resolved=resolved, candidates=cands, latency_ms=round((time.perf_counter() - t0) * 1000, 2)
+        )

@@ -1,0 +1,139 @@
+"""Hybrid candidates: vector, MF and popularity sources fused by weighted reciprocal rank.
+
+``HybridRetriever.candidates`` takes a user context (a known user id and/or
+liked ids and/or free text, plus filters) and returns fused, de-duplicated
+candidates. Items the user has seen, liked, disliked or excluded never appear.
+Each candidate keeps its per-source rank and score, for prompts and evals.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from recagent.errors import UnknownUserError
+from recagent.settings import FusionSettings
+from retrieval.base import RetrievalQuery, Scored
+from retrieval.catalog import Catalog, InteractionLog
+from retrieval.mf import MFRetriever
+from retrieval.popularity import PopularityRetriever
+from retrieval.vector_store import VectorStore
+
+HISTORY_ANCHORS = 10  # a known user's vector query averages their latest liked items
+
+
+class SourceHit(BaseModel):
+    rank: int = Field(description="1-based rank within the source")
+    score: float
+
+
+class Candidate(BaseModel):
+    item_id: str
+    title: str
+    year: int | None = None
+    genres: list[str] = Field(default_factory=list)
+    score: float = Field(description="fused score (weighted reciprocal rank)")
+    sources: dict[str, SourceHit] = Field(default_factory=dict)
+
+
+class HybridRetriever:
+    name = "hybrid"
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        vector: VectorStore | None,
+        mf: MFRetriever | None,
+        popularity: PopularityRetriever,
+        log: InteractionLog | None = None,
+        fusion: FusionSettings | None = None,
+    ):
+        self.catalog = catalog
+        self.vector = vector
+        self.mf = mf
+        self.popularity = popularity
+        self.log = log
+        self.fusion = fusion or FusionSettings()
+
+    # ------------------------------------------------------------------ context
+
+    def seen_positions(self, query: RetrievalQuery) -> np.ndarray:
+        """Everything the user must not be offered: history, likes, dislikes, explicit exclusions."""
+        parts = [self.catalog.positions(i for i in (*query.liked_ids, *query.disliked_ids, *query.filters.exclude_ids) if i in self.catalog)]
+        if query.user_id is not None and self.log is not None and query.user_id in self.log:
+            parts.append(self.log.seen_positions(query.user_id))
+        if query.user_id is not None and self.mf is not None and self.mf.knows(query.user_id):
+            parts.append(self.mf.seen(query.user_id))
+        return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+
+    def history_anchors(self, user_id: str) -> list[str]:
+        """A known user's most recent well-rated items, used as the vector query."""
+        if self.log is None or user_id not in self.log:
+            return []
+        h = self.log.history(user_id)
+        good = h.values >= np.median(h.values)
+        picked = h.item_positions[good][-HISTORY_ANCHORS:]
+        return [self.catalog.ids[p] for p in picked]
+
+    # ------------------------------------------------------------------ sources
+
+    def source_results(self, query: RetrievalQuery, exclude: np.ndarray, per_source: int) -> dict[str, Scored]:
+        out: dict[str, Scored] = {}
+        f = self.fusion
+        if self.vector is not None and f.vector_weight > 0:
+            vq = query
+            if query.user_id is not None and not query.text and not query.liked_ids:
+                vq = query.model_copy(update={"liked_ids": self.history_anchors(query.user_id)})
+            if vq.text or vq.liked_ids:
+                out["vector"] = self.vector.retrieve(vq, per_source, exclude=exclude)
+        if self.mf is not None and f.mf_weight > 0 and (self.mf.knows(query.user_id) or query.liked_ids):
+            out["mf"] = self.mf.retrieve(query, per_source, exclude=exclude)
+        if f.popularity_weight > 0 or not out:
+            out["popularity"] = self.popularity.retrieve(query, per_source, exclude=exclude)
+        return out
+
+    def weights(self) -> dict[str, float]:
+        f = self.fusion
+        return {"vector": f.vector_weight, "mf": f.mf_weight, "popularity": f.popularity_weight}
+
+    # ------------------------------------------------------------------ fusion
+
+    def fuse(self, results: dict[str, Scored], k: int) -> list[Candidate]:
+        weights = self.weights()
+        rrf_k = self.fusion.rrf_k
+        fused: dict[int, float] = {}
+        hits: dict[int, dict[str, SourceHit]] = {}
+        for source, scored in results.items():
+            w = weights.get(source, 1.0) or (1.0 if len(results) == 1 else 0.0)
+            for rank, (pos, score) in enumerate(zip(scored.positions.tolist(), scored.scores.tolist()), start=1):
+                fused[pos] = fused.get(pos, 0.0) + w / (rrf_k + rank)
+                hits.setdefault(pos, {})[source] = SourceHit(rank=rank, score=round(float(score), 6))
+        # ties broken by the best single-source rank, then catalog order: deterministic
+        order = sorted(fused, key=lambda p: (-fused[p], min(h.rank for h in hits[p].values()), p))[:k]
+        out = []
+        for pos in order:
+            item = self.catalog.items[pos]
+            out.append(
+                Candidate(
+                    item_id=item.id,
+                    title=item.title,
+                    year=item.year,
+                    genres=list(item.genres),
+                    score=round(fused[pos], 8),
+                    sources=hits[pos],
+                )
+            )
+        return out
+
+    def knows(self, user_id: str | None) -> bool:
+        return user_id is not None and (
+            (self.log is not None and user_id in self.log) or (self.mf is not None and self.mf.knows(user_id))
+        )
+
+    def candidates(self, query: RetrievalQuery, k: int = 50) -> list[Candidate]:
+        if query.user_id is not None and not self.knows(query.user_id) and not (query.liked_ids or query.text):
+            raise UnknownUserError(query.user_id)
+        query = query.model_copy(update={"filters": query.filters.normalized(self.catalog)})
+        exclude = self.seen_positions(query)
+        per_source = max(self.fusion.per_source, k)
+        return self.fuse(self.source_results(query, exclude, per_source), k)

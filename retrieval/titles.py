@@ -1,0 +1,140 @@
+"""Resolve free-typed titles ("Heat", "the matrix 1999") to catalog ids.
+
+A fuzzy match on normalised titles (articles moved to the front, years and
+alternative titles split off) decides clear cases. Unclear ones are confirmed
+by a vector match of the text against the index; anything still unclear is
+reported as unresolved with suggestions, never guessed silently.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from pydantic import BaseModel
+from rapidfuzz import fuzz, process
+
+from recagent.errors import UnresolvedTitleError
+from retrieval.catalog import Catalog
+
+_ARTICLE_SUFFIX = re.compile(r"^(.*?),\s*(the|a|an|les|la|le|il|el|der|die|das)$", re.IGNORECASE)
+_PARENS = re.compile(r"\s*\(([^()]*)\)")
+_TRAILING_YEAR = re.compile(r"(?:\(|\s)((?:19|20)\d{2})\)?\s*$")
+
+ACCEPT = 92.0  # fuzzy score accepted on its own
+CONFIRM = 75.0  # fuzzy score accepted when the vector match agrees
+MARGIN = 3.0  # a runner-up this close makes a fuzzy match ambiguous
+
+
+class TitleMatch(BaseModel):
+    query: str
+    item_id: str
+    title: str
+    score: float
+    method: str  # "exact", "fuzzy" or "fuzzy+vector"
+
+
+def normalize(title: str) -> str:
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[^a-z0-9,'&:\- ]+", " ", text)
+    text = re.sub(r"\s+", " ", text).strip(" ,:-")
+    m = _ARTICLE_SUFFIX.match(text)
+    if m:
+        text = f"{m.group(2)} {m.group(1)}"
+    text = re.sub(r"[,':\-&]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def title_keys(title: str) -> list[str]:
+    """Normalised keys for a catalog title: the main title, plus alternative titles in parentheses."""
+    alts = [a for a in _PARENS.findall(title) if not re.fullmatch(r"\s*\d{4}\s*", a)]
+    main = _PARENS.sub("", title)
+    keys = [normalize(main)]
+    for alt in alts:
+        alt = re.sub(r"^(a\.k\.a\.|aka)\s*", "", alt.strip(), flags=re.IGNORECASE)
+        if alt:
+            keys.append(normalize(alt))
+    return [k for k in dict.fromkeys(keys) if k]
+
+
+def split_year(query: str) -> tuple[str, int | None]:
+    m = _TRAILING_YEAR.search(query.strip())
+    if m and len(query.strip()) > len(m.group(0)):
+        return query.strip()[: m.start()].strip(" (,"), int(m.group(1))
+    return query.strip(), None
+
+
+class TitleResolver:
+    def __init__(
+        self,
+        catalog: Catalog,
+        popularity: np.ndarray | None = None,
+        vector_lookup: Callable[[str, int], list[str]] | None = None,
+    ):
+        self.catalog = catalog
+        self.popularity = popularity if popularity is not None else np.zeros(len(catalog))
+        self.vector_lookup = vector_lookup  # text, k -> item ids, nearest first
+        self._by_key: dict[str, list[int]] = defaultdict(list)
+        for pos, item in enumerate(catalog):
+            for key in title_keys(item.title):
+                self._by_key[key].append(pos)
+        self._keys = list(self._by_key)
+
+    def _best(self, positions: Sequence[int], year: int | None) -> int:
+        """Among items sharing a title, prefer the stated year, then the most popular."""
+        def rank(p: int):
+            item_year = self.catalog.items[p].year
+            return (year is not None and item_year != year, -self.popularity[p], p)
+
+        return min(positions, key=rank)
+
+    def resolve_one(self, query: str) -> TitleMatch | list[str]:
+        """A match, or a list of suggestions when the title is not clear enough."""
+        text, year = split_year(query)
+        key = normalize(text)
+        if not key:
+            return []
+        if key in self._by_key:
+            pos = self._best(self._by_key[key], year)
+            return self._match(query, pos, 100.0, "exact")
+        hits = process.extract(key, self._keys, scorer=fuzz.WRatio, limit=8, score_cutoff=50)
+        if not hits:
+            return []
+        # collapse to items, keeping the best score per item
+        scored: dict[int, float] = {}
+        for k, s, _ in hits:
+            pos = self._best(self._by_key[k], year)
+            scored[pos] = max(scored.get(pos, 0.0), s)
+        ranked = sorted(scored.items(), key=lambda kv: (-kv[1], -self.popularity[kv[0]]))
+        best_pos, best = ranked[0]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        if best >= ACCEPT and best - runner_up >= MARGIN:
+            return self._match(query, best_pos, best, "fuzzy")
+        if self.vector_lookup is not None and best >= CONFIRM:
+            near = self.vector_lookup(text, 5)
+            for pos, s in ranked:
+                if s >= CONFIRM and self.catalog.ids[pos] in near:
+                    return self._match(query, pos, s, "fuzzy+vector")
+        return [self.catalog.items[p].title for p, _ in ranked[:3]]
+
+    def _match(self, query: str, pos: int, score: float, method: str) -> TitleMatch:
+        item = self.catalog.items[pos]
+        return TitleMatch(query=query, item_id=item.id, title=item.title, score=round(score, 1), method=method)
+
+    def resolve(self, queries: Sequence[str]) -> list[TitleMatch]:
+        """Resolve every title or raise one error naming all the unresolved ones."""
+        matches, unresolved = [], {}
+        for q in queries:
+            if not q.strip():
+                continue
+            got = self.resolve_one(q)
+            if isinstance(got, TitleMatch):
+                matches.append(got)
+            else:
+                unresolved[q] = got
+        if unresolved:
+            raise UnresolvedTitleError(unresolved)
+        return matches

@@ -1,0 +1,224 @@
+"""The Chroma vector store of item text.
+
+Embedded (``PersistentClient`` under the data dir) by default; a Chroma server
+(``HttpClient``) when a host is configured. Both are the same ``ClientAPI`` so
+the rest of the code does not change. Embedding is done by :class:`Embedder`,
+never by Chroma, so nothing is downloaded.
+
+Metadata per item: ``text_hash`` (for incremental indexing), ``year`` (int, absent
+when unknown) and ``genres`` (string array, absent when empty).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from pydantic import BaseModel
+
+from recagent.errors import IndexNotBuiltError, VectorStoreError
+from retrieval.base import RetrievalQuery, Scored
+from retrieval.catalog import Catalog, Item
+from retrieval.embeddings import Embedder
+from retrieval.progress import progress_bar
+
+_CHROMA_SETTINGS = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+class IndexReport(BaseModel):
+    collection: str
+    total: int
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    embedded: int
+    seconds: float
+
+
+def collection_name(catalog_name: str, model_name: str) -> str:
+    """A valid Chroma collection name (3-512 chars of [a-zA-Z0-9._-], alphanumeric ends)."""
+    raw = f"{catalog_name}__{model_name}".lower()
+    name = re.sub(r"[^a-z0-9._-]+", "-", raw).strip("-._")
+    return (name or "items").ljust(3, "0")[:512]
+
+
+def connect(path: str | None = None, host: str | None = None, port: int = 8000):
+    """A Chroma client: a server when ``host`` is set, else embedded under ``path``."""
+    try:
+        if host:
+            return chromadb.HttpClient(host=host, port=port, settings=_CHROMA_SETTINGS)
+        return chromadb.PersistentClient(path=str(path), settings=_CHROMA_SETTINGS)
+    except Exception as e:  # chroma raises plain ValueError/ConnectionError for an unreachable server
+        where = f"Chroma server at {host}:{port}" if host else f"Chroma store at {path}"
+        raise VectorStoreError(f"cannot open the {where}: {e}") from e
+
+
+def _metadata(item: Item) -> dict:
+    md: dict = {"text_hash": item.text_hash}
+    if item.year is not None:
+        md["year"] = item.year
+    if item.genres:
+        md["genres"] = list(item.genres)
+    return md
+
+
+class VectorStore:
+    """One Chroma collection holding the items of one catalog."""
+
+    name = "vector"
+
+    def __init__(self, client, collection: str, catalog: Catalog, embedder: Embedder):
+        self.client = client
+        self.catalog = catalog
+        self.embedder = embedder
+        try:
+            self.collection = client.get_or_create_collection(
+                collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+        except Exception as e:
+            raise VectorStoreError(f"cannot open Chroma collection {collection!r}: {e}") from e
+
+    @property
+    def collection_name(self) -> str:
+        return self.collection.name
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    # ------------------------------------------------------------------ indexing
+
+    def _stored_hashes(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        page = 5000
+        offset = 0
+        while True:
+            got = self.collection.get(include=["metadatas"], limit=page, offset=offset)
+            for iid, md in zip(got["ids"], got["metadatas"]):
+                out[iid] = (md or {}).get("text_hash", "")
+            if len(got["ids"]) < page:
+                return out
+            offset += page
+
+    def sync(self, show_progress: bool = True) -> IndexReport:
+        """Bring the collection in line with the catalog, embedding only new or changed items."""
+        t0 = time.perf_counter()
+        stored = self._stored_hashes()
+        todo = [it for it in self.catalog if stored.get(it.id) != it.text_hash]
+        added = sum(1 for it in todo if it.id not in stored)
+        removed = [iid for iid in stored if iid not in self.catalog]
+        batch = min(self.client.get_max_batch_size(), 512)
+        with progress_bar(f"indexing {self.collection_name}", len(todo), show_progress) as advance:
+            for start in range(0, len(todo), batch):
+                chunk = todo[start : start + batch]
+                vectors = self.embedder.embed([it.text for it in chunk])
+                self.collection.upsert(
+                    ids=[it.id for it in chunk],
+                    embeddings=vectors,
+                    metadatas=[_metadata(it) for it in chunk],
+                    documents=[it.text for it in chunk],
+                )
+                advance(len(chunk))
+        for start in range(0, len(removed), batch):
+            self.collection.delete(ids=removed[start : start + batch])
+        return IndexReport(
+            collection=self.collection_name,
+            total=len(self.catalog),
+            added=added,
+            updated=len(todo) - added,
+            unchanged=len(self.catalog) - len(todo),
+            removed=len(removed),
+            embedded=len(todo),
+            seconds=round(time.perf_counter() - t0, 3),
+        )
+
+    def ensure_built(self) -> None:
+        if self.count() == 0:
+            raise IndexNotBuiltError(self.collection_name)
+
+    # ------------------------------------------------------------------ querying
+
+    def embeddings(self, item_ids: Sequence[str]) -> np.ndarray:
+        """Stored vectors for the given ids, in the given order."""
+        if not item_ids:
+            return np.empty((0, 0), dtype=np.float32)
+        got = self.collection.get(ids=list(item_ids), include=["embeddings"])
+        by_id = dict(zip(got["ids"], got["embeddings"]))
+        missing = [i for i in item_ids if i not in by_id]
+        if missing:
+            raise IndexNotBuiltError(f"{self.collection_name} (items {missing[:5]} are not indexed)")
+        return np.asarray([by_id[i] for i in item_ids], dtype=np.float32)
+
+    def query_vector(self, query: RetrievalQuery) -> np.ndarray | None:
+        """The query point: the text, the liked items, or both, averaged on the unit sphere."""
+        parts = []
+        if query.text:
+            parts.append(self.embedder.embed_query(query.text))
+        if query.liked_ids:
+            parts.append(self.embeddings(query.liked_ids).mean(axis=0))
+        if not parts:
+            return None
+        vec = np.mean(parts, axis=0)
+        norm = np.linalg.norm(vec)
+        return vec / norm if norm > 0 else vec
+
+    def search(
+        self,
+        vector: np.ndarray,
+        k: int,
+        where: dict | None = None,
+        exclude: np.ndarray | None = None,
+        items: np.ndarray | None = None,
+    ) -> Scored:
+        """Nearest items to a vector: cosine similarity, best first."""
+        if items is not None:
+            ids = [self.catalog.ids[p] for p in items]
+            sims = self.embeddings(ids) @ vector if ids else np.empty(0)
+            keep = np.ones(len(items), dtype=bool)
+            if exclude is not None and len(exclude):
+                keep &= ~np.isin(items, exclude)
+            order = np.argsort(-sims[keep], kind="stable")[:k]
+            return Scored(np.asarray(items)[keep][order], sims[keep][order].astype(np.float32))
+        n_excl = 0 if exclude is None else len(exclude)
+        n = min(k + n_excl, self.count())
+        if n <= 0:
+            return Scored.empty()
+        try:
+            res = self.collection.query(
+                query_embeddings=[np.asarray(vector, dtype=np.float32)],
+                n_results=n,
+                where=where,
+                include=["distances"],
+            )
+        except Exception as e:
+            raise VectorStoreError(f"vector query failed: {e}") from e
+        positions = np.fromiter((self.catalog.position(i) for i in res["ids"][0]), dtype=np.int64)
+        scores = 1.0 - np.asarray(res["distances"][0], dtype=np.float32)
+        if n_excl:
+            keep = ~np.isin(positions, exclude)
+            positions, scores = positions[keep], scores[keep]
+        return Scored(positions[:k], scores[:k])
+
+    def retrieve(
+        self,
+        query: RetrievalQuery,
+        k: int,
+        exclude: np.ndarray | None = None,
+        items: np.ndarray | None = None,
+    ) -> Scored:
+        vec = self.query_vector(query)
+        if vec is None:
+            return Scored.empty()
+        filters = query.filters
+        if items is not None:
+            mask = filters.mask(self.catalog)
+            if mask is not None:
+                items = np.asarray(items)[mask[items]]
+        if filters.exclude_ids:
+            extra = self.catalog.positions(i for i in filters.exclude_ids if i in self.catalog)
+            exclude = extra if exclude is None else np.union1d(exclude, extra)
+        return self.search(vec, k, where=filters.to_where(), exclude=exclude, items=items)
