@@ -34,7 +34,7 @@ class TitleMatch(BaseModel):
     item_id: str
     title: str
     score: float
-    method: str  # "exact", "fuzzy" or "fuzzy+vector"
+    method: str  # "exact", "prefix", "fuzzy" or "fuzzy+vector"
 
 
 def normalize(title: str) -> str:
@@ -78,9 +78,13 @@ class TitleResolver:
         self.popularity = popularity if popularity is not None else np.zeros(len(catalog))
         self.vector_lookup = vector_lookup  # text, k -> item ids, nearest first
         self._by_key: dict[str, list[int]] = defaultdict(list)
+        self._by_prefix: dict[str, set[str]] = defaultdict(set)  # "terminator 2" -> {"terminator 2 judgment day"}
         for pos, item in enumerate(catalog):
             for key in title_keys(item.title):
                 self._by_key[key].append(pos)
+            main = _PARENS.sub("", item.title)
+            if ":" in main:
+                self._by_prefix[normalize(main.split(":")[0])].add(normalize(main))
         self._keys = list(self._by_key)
 
     def _best(self, positions: Sequence[int], year: int | None) -> int:
@@ -100,6 +104,9 @@ class TitleResolver:
         if key in self._by_key:
             pos = self._best(self._by_key[key], year)
             return self._match(query, pos, 100.0, "exact")
+        if len(self._by_prefix.get(key, ())) == 1:  # the title without its subtitle, and only one such
+            (full,) = self._by_prefix[key]
+            return self._match(query, self._best(self._by_key[full], year), 100.0, "prefix")
         hits = process.extract(key, self._keys, scorer=fuzz.WRatio, limit=8, score_cutoff=50)
         if not hits:
             return []

@@ -26,7 +26,6 @@ from retrieval.catalog import Catalog, Item
 from retrieval.embeddings import Embedder
 from retrieval.progress import progress_bar
 
-_CHROMA_SETTINGS = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
 
 
 class IndexReport(BaseModel):
@@ -49,10 +48,12 @@ def collection_name(catalog_name: str, model_name: str) -> str:
 
 def connect(path: str | None = None, host: str | None = None, port: int = 8000):
     """A Chroma client: a server when ``host`` is set, else embedded under ``path``."""
+    # a fresh Settings each time: HttpClient writes the server address into the object it is given
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     try:
         if host:
-            return chromadb.HttpClient(host=host, port=port, settings=_CHROMA_SETTINGS)
-        return chromadb.PersistentClient(path=str(path), settings=_CHROMA_SETTINGS)
+            return chromadb.HttpClient(host=host, port=port, settings=settings)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as e:  # chroma raises plain ValueError/ConnectionError for an unreachable server
         where = f"Chroma server at {host}:{port}" if host else f"Chroma store at {path}"
         raise VectorStoreError(f"cannot open the {where}: {e}") from e

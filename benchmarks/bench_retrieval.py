@@ -1,0 +1,580 @@
+"""Retrieval benchmarks: indexing throughput and query latency, printed as figures.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_retrieval.py            # full run (several minutes)
+    .venv/bin/python benchmarks/bench_retrieval.py --quick    # smoke run, tiny sizes
+
+Sections:
+
+1. the bundled ml-latest-small catalog through ``Recommender``: full index and
+   re-index, vector / MF / hybrid retrieval latency;
+2. Chroma at scale: 100k synthetic 384-d vectors, insert throughput and k=50
+   query latency with and without a metadata filter;
+3. MF scoring over 1M synthetic items: the ``top_k`` path ``MFRetriever.retrieve``
+   uses, and fold-in of a new user;
+4. ALS fit time on MovieLens 100K (from ``../shared/data/ml-100k``, if present).
+
+Everything is written under a fresh temporary directory, never the user's data
+dir. Results go to ``--out``: a Markdown table, a JSON file and a PNG chart.
+Latency loops are not wrapped in progress bars (a redrawing bar would perturb
+sub-millisecond timings); each figure is printed as soon as it is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))  # run as a plain script without installing the package
+
+from recagent.recommender import Recommender  # noqa: E402
+from recagent.settings import MFSettings, Settings  # noqa: E402
+from retrieval.base import RetrievalQuery, allowed_mask, top_k  # noqa: E402
+from retrieval.catalog import Catalog, InteractionLog  # noqa: E402
+from retrieval.loaders import Dataset, load_dataset  # noqa: E402
+from retrieval.mf import MFRetriever  # noqa: E402
+from retrieval.progress import progress_bar  # noqa: E402
+from retrieval.vector_store import connect  # noqa: E402
+
+ML_100K = REPO_ROOT.parent / "shared" / "data" / "ml-100k"
+GENRES = [
+    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
+    "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+]  # fmt: skip
+K = 50
+
+
+@dataclass(frozen=True)
+class Sizes:
+    catalog_items: int | None  # None: the whole bundled catalog
+    chroma_vectors: int
+    mf_items: int
+    dim: int = 384
+    factors: int = 64
+    mf_users: int = 1000
+
+
+FULL = Sizes(catalog_items=None, chroma_vectors=100_000, mf_items=1_000_000)
+QUICK = Sizes(catalog_items=500, chroma_vectors=5_000, mf_items=50_000)
+
+
+# --------------------------------------------------------------------------- figures and timing
+
+
+@dataclass
+class Figure:
+    """One measured figure. ``target`` bounds p50 from above (from below when ``higher_is_better``)."""
+
+    section: str
+    metric: str
+    n: int
+    p50: float
+    p95: float | None
+    unit: str = "ms"
+    target: float | None = None
+    higher_is_better: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.p50 >= self.target if self.higher_is_better else self.p50 < self.target
+
+    def target_text(self) -> str:
+        if self.target is None:
+            return ""
+        return f"{'≥' if self.higher_is_better else '<'} {fmt(self.target, self.unit)} (p50)"
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "met": self.met}
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "items/s":
+        return f"{value:,.0f} items/s"
+    return f"{value:.3g} {unit}" if value < 100 else f"{value:,.0f} {unit}"
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    arr = np.asarray(samples)
+    return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))
+
+
+def time_calls(call: Callable[[int], object], n: int, warmup: int = 5) -> dict:
+    """Time ``call(i)`` for i in range(warmup + n), dropping the warm-up calls. Milliseconds.
+
+    The call index lets a benchmark vary its input per call (other users, uncached texts).
+    """
+    for i in range(warmup):
+        call(i)
+    samples = []
+    for i in range(warmup, warmup + n):
+        t0 = time.perf_counter()
+        call(i)
+        samples.append((time.perf_counter() - t0) * 1000)
+    p50, p95 = percentiles(samples)
+    return {"n": n, "p50": p50, "p95": p95, "mean": statistics.fmean(samples), "max": max(samples)}
+
+
+class Report:
+    def __init__(self) -> None:
+        self.figures: list[Figure] = []
+        self.notes: list[str] = []
+
+    def add(self, fig: Figure) -> Figure:
+        self.figures.append(fig)
+        met = "" if fig.met is None else ("  ✓ target met" if fig.met else "  ✗ target MISSED")
+        spread = "" if fig.p95 is None else f"  p95 {fmt(fig.p95, fig.unit)}"
+        print(f"  {fig.metric:<52} n={fig.n:<5} p50 {fmt(fig.p50, fig.unit)}{spread}{met}", flush=True)
+        return fig
+
+    def latency(self, section: str, metric: str, call: Callable[[int], object], n: int, warmup: int = 5,
+                target_ms: float | None = None) -> Figure:  # fmt: skip
+        t = time_calls(call, n, warmup)
+        extra = {"mean": t["mean"], "max": t["max"], "warmup": warmup}
+        return self.add(Figure(section, metric, t["n"], t["p50"], t["p95"], "ms", target_ms, extra=extra))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  note: {text}", flush=True)
+
+
+def heading(title: str) -> None:
+    print(f"\n== {title}", flush=True)
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def machine_info() -> dict:
+    uname = platform.uname()
+    cpu = platform.processor()
+    if not cpu or cpu == uname.machine:
+        cpu = _proc_field("/proc/cpuinfo", "model name") or cpu or uname.machine
+    mem_kb = _proc_field("/proc/meminfo", "MemTotal")
+    info = {
+        "cpu": cpu,
+        "uname": f"{uname.system} {uname.release} {uname.machine}",
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "ram_gib": round(int(mem_kb.split()[0]) / 2**20, 1) if mem_kb else None,
+        "python": platform.python_version(),
+    }
+    info["libraries"] = _versions("numpy", "scipy", "chromadb", "implicit", "torch", "sentence_transformers")
+    return info
+
+
+def _proc_field(path: str, key: str) -> str | None:
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def _versions(*modules: str) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for m in modules:
+        try:
+            out[m] = version(m.replace("_", "-"))
+        except PackageNotFoundError:
+            out[m] = "not installed"
+    return out
+
+
+def print_machine(info: dict) -> None:
+    print("Machine")
+    print(f"  cpu      {info['cpu']}")
+    print(f"  uname    {info['uname']}")
+    usable = "" if info["cpus_usable"] in (None, info["cpu_count"]) else f" ({info['cpus_usable']} usable)"
+    print(f"  cores    {info['cpu_count']}{usable}")
+    print(f"  ram      {info['ram_gib']} GiB")
+    print(f"  python   {info['python']}")
+    print("  libs     " + ", ".join(f"{k} {v}" for k, v in info["libraries"].items()))
+
+
+# --------------------------------------------------------------------------- 1. bundled catalog
+
+
+def head_dataset(full: Dataset, n_items: int) -> Dataset:
+    """The first ``n_items`` of a dataset's catalog and only the interactions on them."""
+    catalog = Catalog(full.catalog.items[:n_items], name=f"{full.catalog.name}-head{n_items}")
+    log = full.interactions
+    if log is None:
+        return Dataset(catalog, None, full.source)
+    keep = log.item_positions < n_items  # a prefix keeps positions unchanged
+    users = [log.users[u] for u in log.user_positions[keep]]
+    sliced = InteractionLog(catalog, users, log.item_positions[keep], log.values[keep], log.timestamps[keep])
+    return Dataset(catalog, sliced, full.source)
+
+
+def bench_catalog(report: Report, tmp: Path, sizes: Sizes, repeats: int, rng: np.random.Generator) -> dict:
+    sec = "bundled catalog"
+    heading(f"1. {sec}: Recommender on ml-latest-small" + (f" (first {sizes.catalog_items} items)" if sizes.catalog_items else ""))
+    t0 = time.perf_counter()
+    dataset = load_dataset("bundled")
+    if sizes.catalog_items:
+        dataset = head_dataset(dataset, sizes.catalog_items)
+    load_s = time.perf_counter() - t0
+    catalog, log = dataset.catalog, dataset.interactions
+    print(f"  catalog {catalog.name}: {len(catalog):,} items, {len(log):,} interactions, {log.n_users:,} users "
+          f"(loaded in {load_s:.2f} s)")  # fmt: skip
+
+    settings = Settings(data_dir=tmp / "recagent", chroma_host=None, collection=None)
+    rec = Recommender(settings, dataset=dataset, show_progress=True)
+
+    t0 = time.perf_counter()
+    _ = rec.embedder.model  # load the sentence-transformers model outside the indexing figure
+    model_s = time.perf_counter() - t0
+    report.add(Figure(sec, "embedding model load", 1, model_s, None, "s"))
+
+    # a. full index: embeds every item (and fits the MF model), then re-index of the unchanged catalog
+    t0 = time.perf_counter()
+    result = rec.index()
+    index_s = time.perf_counter() - t0
+    vec = result.vector
+    report.add(Figure(sec, "full index: vector sync (embed + upsert)", vec.embedded, vec.seconds, None, "s",
+                      extra={"items": vec.total, "embedded": vec.embedded}))  # fmt: skip
+    report.add(Figure(sec, "full index: embedding throughput", vec.embedded, vec.embedded / vec.seconds, None,
+                      "items/s", extra={"seconds": vec.seconds}))  # fmt: skip
+    report.add(Figure(sec, "full index: rec.index() total (incl. MF fit)", 1, index_s, None, "s",
+                      extra={"mf_trained_on": result.mf_trained_on}))  # fmt: skip
+
+    reindex = []
+    for _ in range(3):
+        r = rec.store.sync(show_progress=False)
+        if r.embedded:
+            report.note(f"re-index embedded {r.embedded} items of an unchanged catalog")
+        reindex.append(r.seconds)
+    p50, p95 = percentiles(reindex)
+    report.add(Figure(sec, "re-index unchanged catalog", len(reindex), p50, p95, "s", target=3.0))
+
+    # b. vector retrieval
+    store = rec.store
+    liked_sets = [[catalog.ids[p] for p in rng.choice(len(catalog), 3, replace=False)] for _ in range(20)]
+    report.latency(sec, "vector: 3 liked ids (k=50)",
+                   lambda i: store.retrieve(RetrievalQuery(liked_ids=liked_sets[i % len(liked_sets)]), K), repeats)  # fmt: skip
+    texts = uncached_texts(repeats + 5, rng)
+    report.latency(sec, "vector: text, uncached (embed + query)",
+                   lambda i: store.retrieve(RetrievalQuery(text=texts[i]), K), repeats)  # fmt: skip
+    cached = "a feel-good space adventure for the whole family"
+    report.latency(sec, "vector: text, cached embedding", lambda i: store.retrieve(RetrievalQuery(text=cached), K),
+                   repeats)  # fmt: skip
+
+    # c. MF retrieval for known users
+    users = list(rng.choice(log.users, repeats + 5))
+    report.latency(sec, "mf: known user (k=50)", lambda i: rec.mf.retrieve(RetrievalQuery(user_id=users[i]), K),
+                   repeats)  # fmt: skip
+
+    # d. hybrid candidates
+    hybrid = rec.hybrid
+    check_len(hybrid.candidates(RetrievalQuery(user_id=users[0]), k=K), "hybrid known user")
+    report.latency(sec, "hybrid: known user (k=50)",
+                   lambda i: hybrid.candidates(RetrievalQuery(user_id=users[i]), k=K), repeats, target_ms=10)  # fmt: skip
+    report.latency(sec, "hybrid: new user, 3 liked ids (k=50)",
+                   lambda i: hybrid.candidates(RetrievalQuery(liked_ids=liked_sets[i % len(liked_sets)]), k=K),
+                   repeats, target_ms=10)  # fmt: skip
+    hybrid_single_threaded_mf(report, sec, rec, liked_sets, repeats)
+    seen = np.array([len(log.seen_positions(u)) for u in users])
+    report.note(f"known users sampled have seen {int(np.median(seen))} items (median), {int(seen.max())} (max); "
+                "the vector source asks Chroma for per_source + seen results")  # fmt: skip
+    return {"catalog": catalog.name, "items": len(catalog), "interactions": len(log), "users": log.n_users,
+            "settings": {"mf": settings.mf.model_dump(), "fusion": settings.fusion.model_dump(),
+                         "embedding_model": settings.embedding_model,
+                         "embedding_batch_size": settings.embedding_batch_size}}  # fmt: skip
+
+
+def hybrid_single_threaded_mf(report: Report, sec: str, rec: Recommender, liked_sets: list, repeats: int) -> None:
+    """Diagnostic: the new-user hybrid figure again with implicit's fold-in solve on one thread.
+
+    implicit's ``num_threads=0`` (all cores) starts an OpenMP team for a one-row solve;
+    this shows what that costs. The model object is changed in memory only, then restored.
+    """
+    model = rec.mf.model
+    saved = model.num_threads
+    model.num_threads = 1
+    try:
+        report.latency(sec, "diagnostic: hybrid new user, implicit num_threads=1",
+                       lambda i: rec.hybrid.candidates(RetrievalQuery(liked_ids=liked_sets[i % len(liked_sets)]), k=K),
+                       repeats)  # fmt: skip
+    finally:
+        model.num_threads = saved
+
+
+def uncached_texts(n: int, rng: np.random.Generator) -> list[str]:
+    """Distinct query texts, so that the lru-cached query embedding never hits."""
+    moods = ["dark", "funny", "slow-burning", "uplifting", "tense", "quirky", "romantic", "violent"]
+    themes = ["a heist", "first love", "time travel", "a small town", "revenge", "space", "a road trip", "war"]
+    return [f"{rng.choice(moods)} {rng.choice(GENRES).lower()} film about {rng.choice(themes)}, no. {i}"
+            for i in range(n)]  # fmt: skip
+
+
+def check_len(result, what: str) -> None:
+    if len(result) != K:
+        print(f"  warning: {what} returned {len(result)} results, expected {K}", flush=True)
+
+
+# --------------------------------------------------------------------------- 2. Chroma at scale
+
+
+def random_unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    v = rng.standard_normal((n, dim), dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def synthetic_metadata(rng: np.random.Generator, n: int) -> list[dict]:
+    years = rng.integers(1950, 2025, n)
+    n_genres = rng.integers(1, 3, n)
+    return [
+        {"year": int(y), "genres": [str(g) for g in rng.choice(GENRES, k, replace=False)]}
+        for y, k in zip(years, n_genres)
+    ]
+
+
+def bench_chroma(report: Report, tmp: Path, sizes: Sizes, repeats: int, rng: np.random.Generator) -> dict:
+    sec = "chroma scale"
+    n, dim = sizes.chroma_vectors, sizes.dim
+    heading(f"2. {sec}: {n:,} random unit vectors, dim {dim}, embedded PersistentClient")
+    client = connect(path=str(tmp / "chroma-scale"))
+    col = client.get_or_create_collection("scale", metadata={"hnsw:space": "cosine"}, embedding_function=None)
+    batch = min(client.get_max_batch_size(), 5000)
+
+    elapsed = 0.0
+    with progress_bar(f"inserting {n:,} vectors", n) as advance:
+        for start in range(0, n, batch):
+            m = min(batch, n - start)
+            ids = [str(i) for i in range(start, start + m)]
+            vectors, metadatas = random_unit(rng, m, dim), synthetic_metadata(rng, m)
+            t0 = time.perf_counter()  # only the insert is timed, not the data generation
+            col.add(ids=ids, embeddings=vectors, metadatas=metadatas)
+            elapsed += time.perf_counter() - t0
+            advance(m)
+    report.add(Figure(sec, f"insert {n:,} vectors (batches of {batch})", n, n / elapsed, None, "items/s",
+                      extra={"seconds": elapsed, "batch": batch}))  # fmt: skip
+
+    queries = random_unit(rng, repeats + 5, dim)
+    where = {"$and": [{"year": {"$gte": 1990}}, {"year": {"$lte": 2010}}, {"genres": {"$contains": "Drama"}}]}
+    matching = len(col.get(where=where, include=[])["ids"])
+
+    def query(i: int, where: dict | None = None):
+        return col.query(query_embeddings=[queries[i]], n_results=K, where=where, include=["distances"])
+
+    report.latency(sec, f"query k={K}, no filter ({n:,} vectors)", query, repeats, target_ms=20)
+    fig = report.latency(sec, f"query k={K}, year 1990-2010 + genre Drama", lambda i: query(i, where), repeats,
+                         target_ms=20)  # fmt: skip
+    fig.extra["matching"] = matching
+    got = len(query(0, where)["ids"][0])
+    report.note(f"the filter matches {matching:,} of {n:,} vectors ({matching / n:.1%}); a filtered query returned {got}")
+    return {"vectors": n, "dim": dim, "batch": batch, "where": where, "matching": matching}
+
+
+# --------------------------------------------------------------------------- 3. MF scoring at scale
+
+
+def bench_mf_scale(report: Report, sizes: Sizes, repeats: int, rng: np.random.Generator) -> dict:
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    sec = "mf scale"
+    n, f = sizes.mf_items, sizes.factors
+    heading(f"3. {sec}: {n:,} items x {f} factors (the top_k path of MFRetriever.retrieve)")
+    with threadpool_limits(1, "blas"):
+        model = AlternatingLeastSquares(factors=f, random_state=0)
+    model.item_factors = rng.standard_normal((n, f), dtype=np.float32) * 0.1
+    model.user_factors = rng.standard_normal((sizes.mf_users, f), dtype=np.float32) * 0.1
+    item_factors, user_factors = model.item_factors, model.user_factors
+    seen = [rng.choice(n, 200, replace=False) for _ in range(20)]
+
+    def user(i: int) -> np.ndarray:
+        return user_factors[i % len(user_factors)]
+
+    report.latency(sec, f"scores only: item_factors @ user ({n:,})", lambda i: item_factors @ user(i), repeats)
+    report.latency(sec, f"top_k k={K}, no mask ({n:,} items)", lambda i: top_k(item_factors @ user(i), K),
+                   repeats, target_ms=50)  # fmt: skip
+    report.latency(sec, f"top_k k={K}, 200 seen excluded ({n:,} items)",
+                   lambda i: top_k(item_factors @ user(i), K, allowed_mask(n, None, seen[i % len(seen)], None)),
+                   repeats, target_ms=50)  # fmt: skip
+
+    with threadpool_limits(1, "blas"):
+        report.latency(sec, f"diagnostic: top_k k={K}, no mask, 1 BLAS thread",
+                       lambda i: top_k(item_factors @ user(i), K), repeats)  # fmt: skip
+
+    rows = [liked_row(rng.choice(n, 5, replace=False), n) for _ in range(20)]
+    t0 = time.perf_counter()
+    fold_in(model, rows[0])  # the first call computes and caches YtY over all items
+    first_ms = (time.perf_counter() - t0) * 1000
+    report.add(Figure(sec, f"fold-in, first call (computes YtY, {n:,} items)", 1, first_ms, None))
+    report.latency(sec, f"fold-in 5 liked items ({n:,} items)", lambda i: fold_in(model, rows[i % len(rows)]),
+                   repeats)  # fmt: skip
+    report.latency(sec, "diagnostic: threadpool_limits(1, 'blas') enter+exit", lambda i: fold_in(None, None),
+                   repeats)  # fmt: skip
+    return {"items": n, "factors": f, "users": sizes.mf_users, "excluded": 200}
+
+
+def fold_in(model, row: sp.csr_matrix | None):
+    """What ``MFRetriever.fold_in`` does around implicit (a BLAS limit on every call); no model: the limit only."""
+    with threadpool_limits(1, "blas"):
+        return None if model is None else model.recalculate_user(0, row)
+
+
+def liked_row(positions: np.ndarray, n_items: int) -> sp.csr_matrix:
+    data = np.ones(len(positions), dtype=np.float32)
+    return sp.csr_matrix((data, (np.zeros(len(positions), dtype=np.int64), positions)), shape=(1, n_items))
+
+
+# --------------------------------------------------------------------------- 4. ALS fit on ML-100K
+
+
+def bench_als_fit(report: Report, fits: int = 3) -> dict:
+    sec = "als fit"
+    heading(f"4. {sec}: MFRetriever.fit on MovieLens 100K")
+    if not (ML_100K / "u.data").exists():
+        report.note(f"skipped: MovieLens 100K not found at {ML_100K}")
+        return {"skipped": f"not found at {ML_100K}"}
+    log = load_dataset(ML_100K).interactions
+    params = MFSettings()
+    seconds = []
+    with progress_bar(f"fitting ALS ({len(log):,} ratings)", fits) as advance:
+        for _ in range(fits):
+            t0 = time.perf_counter()
+            MFRetriever.fit(log, params, show_progress=False)
+            seconds.append(time.perf_counter() - t0)
+            advance(1)
+    report.add(Figure(sec, f"ALS fit, {len(log):,} ratings, {params.iterations} iterations", fits,
+                      statistics.median(seconds), None, "s", extra={"runs_s": seconds}))  # fmt: skip
+    return {"path": str(ML_100K), "interactions": len(log), "users": log.n_users, "params": params.model_dump()}
+
+
+# --------------------------------------------------------------------------- output
+
+
+def markdown_table(figures: list[Figure]) -> str:
+    lines = ["| metric | n | p50 | p95 | target | met? |", "|---|---:|---:|---:|---|:---:|"]
+    for f in figures:
+        met = "" if f.met is None else ("yes" if f.met else "**no**")
+        lines.append(
+            f"| {f.section}: {f.metric} | {f.n} | {fmt(f.p50, f.unit)} | {fmt(f.p95, f.unit)} | {f.target_text()} | {met} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_latencies(figures: list[Figure], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"  matplotlib is not installed; no chart written to {path}")
+        return False
+    lat = [f for f in figures if f.unit == "ms" and f.p95 is not None]
+    if not lat:
+        return False
+    labels = [f"{f.section}: {f.metric}" for f in lat]
+    y = np.arange(len(lat))
+    fig, ax = plt.subplots(figsize=(11, 0.45 * len(lat) + 1.5))
+    ax.barh(y - 0.2, [f.p50 for f in lat], height=0.4, label="p50")
+    ax.barh(y + 0.2, [f.p95 for f in lat], height=0.4, label="p95")
+    for i, f in enumerate(lat):
+        if f.target is not None:
+            ax.plot([f.target, f.target], [i - 0.45, i + 0.45], color="red", linewidth=1.5)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("latency (ms, log scale); red ticks: p50 targets")
+    ax.set_title("recagent retrieval latency")
+    ax.legend(loc="lower right")
+    ax.grid(axis="x", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def write_results(out: Path, report: Report, machine: dict, config: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    table = markdown_table(report.figures)
+    title = "# Retrieval benchmark" + (" (quick)" if config["quick"] else "")
+    machine_line = (f"{machine['cpu']}, {machine['cpu_count']} cores, {machine['ram_gib']} GiB RAM, "
+                    f"Python {machine['python']}")  # fmt: skip
+    notes = "".join(f"- {n}\n" for n in report.notes)
+    (out / "retrieval_bench.md").write_text(f"{title}\n\n{machine_line}\n\n{table}\n\n{notes}")
+    payload = {"machine": machine, "config": config, "figures": [f.as_dict() for f in report.figures],
+               "notes": report.notes}  # fmt: skip
+    (out / "retrieval_bench.json").write_text(json.dumps(payload, indent=2, default=str))
+    plotted = plot_latencies(report.figures, out / "retrieval_latency.png")
+    print(f"\nwrote {out / 'retrieval_bench.md'}, {out / 'retrieval_bench.json'}"
+          + (f", {out / 'retrieval_latency.png'}" if plotted else ""))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
+    p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder (default: bench-results/)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed calls per latency figure (default 200; 30 with --quick)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep-tmp", action="store_true", help="keep the temporary data dir")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    repeats = args.repeats or (30 if args.quick else 200)
+    rng = np.random.default_rng(args.seed)
+
+    machine = machine_info()
+    print_machine(machine)
+    tmp = Path(tempfile.mkdtemp(prefix="recagent-bench-"))
+    print(f"\nmode {'quick' if args.quick else 'full'}, {repeats} timed calls per latency figure, temp dir {tmp}")
+
+    report = Report()
+    config: dict = {"quick": args.quick, "repeats": repeats, "seed": args.seed, "k": K, "sizes": asdict(sizes)}
+    started = time.perf_counter()
+    try:
+        config["catalog"] = bench_catalog(report, tmp, sizes, repeats, rng)
+        config["chroma"] = bench_chroma(report, tmp, sizes, repeats, rng)
+        config["mf_scale"] = bench_mf_scale(report, sizes, repeats, rng)
+        config["als_fit"] = bench_als_fit(report)
+    finally:
+        if args.keep_tmp:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    config["total_seconds"] = round(time.perf_counter() - started, 1)
+
+    print(f"\n{markdown_table(report.figures)}")
+    write_results(args.out, report, machine, config)
+    missed = [f.metric for f in report.figures if f.met is False]
+    print(f"\ntotal {config['total_seconds']} s; targets missed: {', '.join(missed) if missed else 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Shared fixtures: a small real slice of ml-latest-small, the real MiniLM model,
+a real Chroma store in a temp dir, and a real implicit ALS model."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from recagent.recommender import Recommender  # noqa: E402
+from recagent.settings import Settings  # noqa: E402
+from retrieval.embeddings import Embedder  # noqa: E402
+from retrieval.loaders import BUNDLED_CATALOG  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SLICE_ITEMS = 600  # the first 600 movies of ml-latest-small (mostly 1995-1996 titles)
+
+
+def _write_slice(dst: Path, n_items: int) -> Path:
+    """Copy the first n movies of the bundled ml-latest-small, with their ratings, tags and links."""
+    dst.mkdir(parents=True, exist_ok=True)
+    keep: set[str] = set()
+    with open(BUNDLED_CATALOG / "movies.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1 : n_items + 1]
+    keep = {r[0] for r in body}
+    with open(dst / "movies.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([header, *body])
+    for name in ("ratings.csv", "tags.csv", "links.csv"):
+        with open(BUNDLED_CATALOG / name, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        col = rows[0].index("movieId")
+        with open(dst / name, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([rows[0], *(r for r in rows[1:] if r[col] in keep)])
+    return dst
+
+
+@pytest.fixture(scope="session")
+def slice_dir(tmp_path_factory) -> Path:
+    return _write_slice(tmp_path_factory.mktemp("ml-slice") / "ml-slice", SLICE_ITEMS)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder("bundled")
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("recagent-data")
+
+
+@pytest.fixture(scope="session")
+def settings(slice_dir, data_dir) -> Settings:
+    return Settings(catalog=str(slice_dir), data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def rec(settings, embedder) -> Recommender:
+    """A Recommender on the slice, indexed once for the whole session (real Chroma, MiniLM, ALS)."""
+    r = Recommender(settings)
+    r.__dict__["embedder"] = embedder  # share the loaded model across fixtures
+    r.index()
+    return r
+
+
+def shared_dataset(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"dataset {name} not found at {path} (../shared/data is absent)")
+    return path

@@ -1,0 +1,75 @@
+"""Server mode: the same code path against a real `chroma run` on a free loopback port."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from recagent.errors import VectorStoreError
+from recagent.recommender import Recommender
+from recagent.settings import Settings
+from retrieval.vector_store import connect
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    exe = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    if exe is None:
+        pytest.fail("the chroma CLI is not installed (it ships with the chromadb package)")
+    port = _free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"chroma run did not start on port {port}")
+            time.sleep(0.3)
+    yield port
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_server_mode_matches_embedded(chroma_server, rec, slice_dir, tmp_path, embedder):
+    settings = Settings(catalog=str(slice_dir), data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=chroma_server)
+    server = Recommender(settings)
+    server.__dict__["embedder"] = embedder
+    report = server.index().vector
+    assert report.embedded == len(server.catalog)
+    assert server.index().vector.embedded == 0, "incremental against the server too"
+    assert server.store.client.heartbeat() > 0
+
+    for text in ("toys come to life", "heist crime thriller"):
+        assert [h.item_id for h in server.search(text, k=10)] == [h.item_id for h in rec.search(text, k=10)]
+    user = server.dataset.interactions.users[2]
+    a = [c.item_id for c in server.candidates(user_id=user, k=20).candidates]
+    b = [c.item_id for c in rec.candidates(user_id=user, k=20).candidates]
+    assert a == b
+
+
+def test_unreachable_server_is_a_clear_error():
+    with pytest.raises(VectorStoreError, match="cannot open the Chroma server at 127.0.0.1"):
+        connect(host="127.0.0.1", port=_free_port())

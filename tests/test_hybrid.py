@@ -1,0 +1,86 @@
+"""Hybrid candidates: fusion, exclusions, filters, cold start (real Chroma, MiniLM, ALS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from recagent.errors import UnknownItemError, UnknownUserError
+from retrieval.base import RetrievalQuery, Scored
+from retrieval.filters import Filters
+
+import numpy as np
+
+
+def test_known_user_candidates_are_unique_unseen_and_fused(rec):
+    log = rec.dataset.interactions
+    user = log.users[5]
+    cands = rec.hybrid.candidates(RetrievalQuery(user_id=user), k=40)
+    ids = [c.item_id for c in cands]
+    assert len(ids) == 40 and len(set(ids)) == 40
+    seen = {rec.catalog.ids[p] for p in log.seen_positions(user)}
+    assert not set(ids) & seen
+    assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
+    used = {s for c in cands for s in c.sources}
+    assert {"vector", "mf", "popularity"} <= used
+    for c in cands:
+        for hit in c.sources.values():
+            assert hit.rank >= 1
+
+
+def test_fusion_is_weighted_reciprocal_rank(rec):
+    h = rec.hybrid
+    results = {
+        "vector": Scored(np.array([0, 1]), np.array([0.9, 0.8], dtype=np.float32)),
+        "mf": Scored(np.array([1, 2]), np.array([3.0, 2.0], dtype=np.float32)),
+    }
+    out = h.fuse(results, k=3)
+    rrf_k = h.fusion.rrf_k
+    assert [c.item_id for c in out][0] == rec.catalog.ids[1]  # in both lists
+    assert out[0].score == pytest.approx(1 / (rrf_k + 2) + 1 / (rrf_k + 1), rel=1e-6)
+    assert out[0].sources["vector"].rank == 2 and out[0].sources["mf"].rank == 1
+
+
+def test_new_user_likes_and_exclusions(rec):
+    liked = ["1", "2"]
+    q = RetrievalQuery(liked_ids=liked, disliked_ids=["3"], filters=Filters(exclude_ids=["34"]))
+    ids = [c.item_id for c in rec.hybrid.candidates(q, k=50)]
+    assert not {"1", "2", "3", "34"} & set(ids)
+    assert len(ids) == 50
+
+
+def test_filters_apply_to_every_source(rec):
+    f = Filters(year_min=1995, year_max=1995, exclude_genres=["Drama"])
+    for q in (
+        RetrievalQuery(user_id=rec.dataset.interactions.users[1], filters=f),
+        RetrievalQuery(liked_ids=["6"], text="crime thriller", filters=f),
+        RetrievalQuery(filters=f),
+    ):
+        cands = rec.hybrid.candidates(q, k=25)
+        assert cands
+        for c in cands:
+            assert c.year == 1995 and "Drama" not in c.genres
+
+
+def test_cold_start_falls_back_to_popularity(rec):
+    cands = rec.hybrid.candidates(RetrievalQuery(), k=10)
+    assert all(set(c.sources) == {"popularity"} for c in cands)
+    counts = rec.popularity.counts
+    assert [c.item_id for c in cands] == [rec.catalog.ids[p] for p in np.argsort(-counts, kind="stable")[:10]]
+
+
+def test_text_only_query(rec):
+    cands = rec.candidates(query="toys that come alive", k=10).candidates
+    assert "Toy Story (1995)" in [c.title for c in cands[:3]]
+    assert "vector" in cands[0].sources
+
+
+def test_unknown_user_and_item(rec):
+    with pytest.raises(UnknownUserError):
+        rec.candidates(user_id="999999")
+    with pytest.raises(UnknownItemError):
+        rec.candidates(liked_ids=["not-an-id"])
+
+
+def test_unknown_user_with_likes_is_a_new_user(rec):
+    got = rec.candidates(user_id="brand-new", likes=["Heat"], k=5)
+    assert got.resolved[0].item_id == "6" and len(got.candidates) == 5
