@@ -45,7 +45,7 @@ sys.path.insert(0, str(REPO_ROOT))  # run as a plain script without installing t
 
 from recagent.recommender import Recommender  # noqa: E402
 from recagent.settings import MFSettings, Settings  # noqa: E402
-from retrieval.base import RetrievalQuery, allowed_mask, top_k  # noqa: E402
+from retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k  # noqa: E402
 from retrieval.catalog import Catalog, InteractionLog  # noqa: E402
 from retrieval.loaders import Dataset, load_dataset  # noqa: E402
 from retrieval.mf import MFRetriever  # noqa: E402
@@ -56,8 +56,9 @@ ML_100K = REPO_ROOT.parent / "shared" / "data" / "ml-100k"
 GENRES = [
     "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
     "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
-]  # fmt: skip
+]
 K = 50
+WARMUP = 5  # untimed calls before each latency loop
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))
 
 
-def time_calls(call: Callable[[int], object], n: int, warmup: int = 5) -> dict:
+def time_calls(call: Callable[[int], object], n: int, warmup: int = WARMUP) -> dict:
     """Time ``call(i)`` for i in range(warmup + n), dropping the warm-up calls. Milliseconds.
 
     The call index lets a benchmark vary its input per call (other users, uncached texts).
@@ -147,8 +148,8 @@ class Report:
         print(f"  {fig.metric:<52} n={fig.n:<5} p50 {fmt(fig.p50, fig.unit)}{spread}{met}", flush=True)
         return fig
 
-    def latency(self, section: str, metric: str, call: Callable[[int], object], n: int, warmup: int = 5,
-                target_ms: float | None = None) -> Figure:  # fmt: skip
+    def latency(self, section: str, metric: str, call: Callable[[int], object], n: int, warmup: int = WARMUP,
+                target_ms: float | None = None) -> Figure:
         t = time_calls(call, n, warmup)
         extra = {"mean": t["mean"], "max": t["max"], "warmup": warmup}
         return self.add(Figure(section, metric, t["n"], t["p50"], t["p95"], "ms", target_ms, extra=extra))
@@ -233,103 +234,142 @@ def head_dataset(full: Dataset, n_items: int) -> Dataset:
 
 def bench_catalog(report: Report, tmp: Path, sizes: Sizes, repeats: int, rng: np.random.Generator) -> dict:
     sec = "bundled catalog"
-    heading(f"1. {sec}: Recommender on ml-latest-small" + (f" (first {sizes.catalog_items} items)" if sizes.catalog_items else ""))
-    t0 = time.perf_counter()
-    dataset = load_dataset("bundled")
-    if sizes.catalog_items:
-        dataset = head_dataset(dataset, sizes.catalog_items)
-    load_s = time.perf_counter() - t0
-    catalog, log = dataset.catalog, dataset.interactions
-    print(f"  catalog {catalog.name}: {len(catalog):,} items, {len(log):,} interactions, {log.n_users:,} users "
-          f"(loaded in {load_s:.2f} s)")  # fmt: skip
-
+    head = f" (first {sizes.catalog_items} items)" if sizes.catalog_items else ""
+    heading(f"1. {sec}: Recommender on ml-latest-small{head}")
+    dataset = bundled_dataset(sizes.catalog_items)
     settings = Settings(data_dir=tmp / "recagent", chroma_host=None, collection=None)
     rec = Recommender(settings, dataset=dataset, show_progress=True)
+    bench_indexing(report, sec, rec)
+    samples = Samples(dataset, repeats + WARMUP, rng)
+    bench_vector(report, sec, rec, samples, repeats)
+    bench_mf_known(report, sec, rec, samples, repeats)
+    bench_hybrid(report, sec, rec, samples, repeats)
+    return {
+        "catalog": dataset.catalog.name,
+        "items": len(dataset.catalog),
+        "interactions": len(dataset.interactions),
+        "users": dataset.interactions.n_users,
+        "settings": {
+            "mf": settings.mf.model_dump(),
+            "fusion": settings.fusion.model_dump(),
+            "embedding_model": settings.embedding_model,
+            "embedding_batch_size": settings.embedding_batch_size,
+        },
+    }
 
+
+def bundled_dataset(n_items: int | None) -> Dataset:
+    t0 = time.perf_counter()
+    dataset = load_dataset("bundled")
+    if n_items:
+        dataset = head_dataset(dataset, n_items)
+    catalog, log = dataset.catalog, dataset.interactions
+    print(
+        f"  catalog {catalog.name}: {len(catalog):,} items, {len(log):,} interactions, {log.n_users:,} users "
+        f"(loaded in {time.perf_counter() - t0:.2f} s)"
+    )
+    return dataset
+
+
+class Samples:
+    """Random query inputs: one per call (warm-up included), so that no cache serves a repeat."""
+
+    def __init__(self, dataset: Dataset, n: int, rng: np.random.Generator):
+        self.catalog, self.log, self.n, self.rng = dataset.catalog, dataset.interactions, n, rng
+        # distinct users when the log has enough of them
+        self.users = [str(u) for u in rng.choice(self.log.users, n, replace=self.log.n_users < n)]
+
+    def liked_sets(self) -> list[list[str]]:
+        """A fresh list of random 3-item sets (distinct from earlier lists, beyond chance overlaps)."""
+        ids = self.catalog.ids
+        return [[ids[p] for p in self.rng.choice(len(ids), 3, replace=False)] for _ in range(self.n)]
+
+    def texts(self) -> list[str]:
+        """Distinct query texts, so that the lru-cached query embedding never hits."""
+        moods = ["dark", "funny", "slow-burning", "uplifting", "tense", "quirky", "romantic", "violent"]
+        themes = ["a heist", "first love", "time travel", "a small town", "revenge", "space", "a road trip", "war"]
+        pick = self.rng.choice
+        return [f"{pick(moods)} {pick(GENRES).lower()} film about {pick(themes)}, no. {i}" for i in range(self.n)]
+
+
+def bench_indexing(report: Report, sec: str, rec: Recommender) -> None:
+    """Full index (embeds every item, fits the MF model), then re-index of the unchanged catalog."""
     t0 = time.perf_counter()
     _ = rec.embedder.model  # load the sentence-transformers model outside the indexing figure
-    model_s = time.perf_counter() - t0
-    report.add(Figure(sec, "embedding model load", 1, model_s, None, "s"))
+    report.add(Figure(sec, "embedding model load", 1, time.perf_counter() - t0, None, "s"))
 
-    # a. full index: embeds every item (and fits the MF model), then re-index of the unchanged catalog
     t0 = time.perf_counter()
     result = rec.index()
     index_s = time.perf_counter() - t0
     vec = result.vector
-    report.add(Figure(sec, "full index: vector sync (embed + upsert)", vec.embedded, vec.seconds, None, "s",
-                      extra={"items": vec.total, "embedded": vec.embedded}))  # fmt: skip
-    report.add(Figure(sec, "full index: embedding throughput", vec.embedded, vec.embedded / vec.seconds, None,
-                      "items/s", extra={"seconds": vec.seconds}))  # fmt: skip
-    report.add(Figure(sec, "full index: rec.index() total (incl. MF fit)", 1, index_s, None, "s",
-                      extra={"mf_trained_on": result.mf_trained_on}))  # fmt: skip
+    extra = {"items": vec.total, "embedded": vec.embedded}
+    report.add(Figure(sec, "full index: vector sync (embed + upsert)", vec.embedded, vec.seconds, None, "s", extra=extra))
+    throughput = vec.embedded / vec.seconds
+    report.add(Figure(sec, "full index: embedding throughput", vec.embedded, throughput, None, "items/s"))
+    extra = {"mf_trained_on": result.mf_trained_on}
+    report.add(Figure(sec, "full index: rec.index() total (incl. MF fit)", 1, index_s, None, "s", extra=extra))
 
-    reindex = []
+    seconds = []
     for _ in range(3):
         r = rec.store.sync(show_progress=False)
         if r.embedded:
             report.note(f"re-index embedded {r.embedded} items of an unchanged catalog")
-        reindex.append(r.seconds)
-    p50, p95 = percentiles(reindex)
-    report.add(Figure(sec, "re-index unchanged catalog", len(reindex), p50, p95, "s", target=3.0))
+        seconds.append(r.seconds)
+    p50, p95 = percentiles(seconds)
+    report.add(Figure(sec, "re-index unchanged catalog", len(seconds), p50, p95, "s", target=3.0))
 
-    # b. vector retrieval
+
+def bench_vector(report: Report, sec: str, rec: Recommender, samples: Samples, repeats: int) -> None:
     store = rec.store
-    liked_sets = [[catalog.ids[p] for p in rng.choice(len(catalog), 3, replace=False)] for _ in range(20)]
-    report.latency(sec, "vector: 3 liked ids (k=50)",
-                   lambda i: store.retrieve(RetrievalQuery(liked_ids=liked_sets[i % len(liked_sets)]), K), repeats)  # fmt: skip
-    texts = uncached_texts(repeats + 5, rng)
-    report.latency(sec, "vector: text, uncached (embed + query)",
-                   lambda i: store.retrieve(RetrievalQuery(text=texts[i]), K), repeats)  # fmt: skip
+
+    def retrieve(**query) -> Scored:
+        return store.retrieve(RetrievalQuery(**query), K)
+
+    sets = samples.liked_sets()
+    report.latency(sec, "vector: 3 liked ids, new set per call (k=50)", lambda i: retrieve(liked_ids=sets[i]), repeats)
+    report.latency(sec, "vector: 3 liked ids, same set every call", lambda i: retrieve(liked_ids=sets[0]), repeats)
+    texts = samples.texts()
+    report.latency(sec, "vector: text, uncached (embed + query)", lambda i: retrieve(text=texts[i]), repeats)
     cached = "a feel-good space adventure for the whole family"
-    report.latency(sec, "vector: text, cached embedding", lambda i: store.retrieve(RetrievalQuery(text=cached), K),
-                   repeats)  # fmt: skip
+    report.latency(sec, "vector: text, cached embedding", lambda i: retrieve(text=cached), repeats)
 
-    # c. MF retrieval for known users
-    users = list(rng.choice(log.users, repeats + 5))
-    report.latency(sec, "mf: known user (k=50)", lambda i: rec.mf.retrieve(RetrievalQuery(user_id=users[i]), K),
-                   repeats)  # fmt: skip
 
-    # d. hybrid candidates
+def bench_mf_known(report: Report, sec: str, rec: Recommender, samples: Samples, repeats: int) -> None:
+    users = samples.users
+    report.latency(sec, "mf: known user (k=50)", lambda i: rec.mf.retrieve(RetrievalQuery(user_id=users[i]), K), repeats)
+
+
+def bench_hybrid(report: Report, sec: str, rec: Recommender, samples: Samples, repeats: int) -> None:
     hybrid = rec.hybrid
-    check_len(hybrid.candidates(RetrievalQuery(user_id=users[0]), k=K), "hybrid known user")
-    report.latency(sec, "hybrid: known user (k=50)",
-                   lambda i: hybrid.candidates(RetrievalQuery(user_id=users[i]), k=K), repeats, target_ms=10)  # fmt: skip
-    report.latency(sec, "hybrid: new user, 3 liked ids (k=50)",
-                   lambda i: hybrid.candidates(RetrievalQuery(liked_ids=liked_sets[i % len(liked_sets)]), k=K),
-                   repeats, target_ms=10)  # fmt: skip
-    hybrid_single_threaded_mf(report, sec, rec, liked_sets, repeats)
-    seen = np.array([len(log.seen_positions(u)) for u in users])
-    report.note(f"known users sampled have seen {int(np.median(seen))} items (median), {int(seen.max())} (max); "
-                "the vector source asks Chroma for per_source + seen results")  # fmt: skip
-    return {"catalog": catalog.name, "items": len(catalog), "interactions": len(log), "users": log.n_users,
-            "settings": {"mf": settings.mf.model_dump(), "fusion": settings.fusion.model_dump(),
-                         "embedding_model": settings.embedding_model,
-                         "embedding_batch_size": settings.embedding_batch_size}}  # fmt: skip
 
+    def candidates(**query) -> list:
+        return hybrid.candidates(RetrievalQuery(**query), k=K)
 
-def hybrid_single_threaded_mf(report: Report, sec: str, rec: Recommender, liked_sets: list, repeats: int) -> None:
-    """Diagnostic: the new-user hybrid figure again with implicit's fold-in solve on one thread.
+    users = samples.users
+    check_len(candidates(user_id=users[0]), "hybrid, known user")
+    report.latency(sec, "hybrid: known user (k=50)", lambda i: candidates(user_id=users[i]), repeats, target_ms=10)
+    sets = samples.liked_sets()
+    report.latency(
+        sec, "hybrid: new user, 3 liked ids (k=50)", lambda i: candidates(liked_ids=sets[i]), repeats, target_ms=10
+    )
 
-    implicit's ``num_threads=0`` (all cores) starts an OpenMP team for a one-row solve;
-    this shows what that costs. The model object is changed in memory only, then restored.
-    """
+    # Diagnostic: the same with implicit's fold-in solve on one thread. implicit's default
+    # num_threads=0 (all cores) starts an OpenMP team for a one-row solve; this shows its cost.
+    # The model object is changed in memory only, then restored.
     model = rec.mf.model
-    saved = model.num_threads
-    model.num_threads = 1
+    saved, model.num_threads = model.num_threads, 1
     try:
+        sets = samples.liked_sets()
         report.latency(sec, "diagnostic: hybrid new user, implicit num_threads=1",
-                       lambda i: rec.hybrid.candidates(RetrievalQuery(liked_ids=liked_sets[i % len(liked_sets)]), k=K),
-                       repeats)  # fmt: skip
+                       lambda i: candidates(liked_ids=sets[i]), repeats)
     finally:
         model.num_threads = saved
 
-
-def uncached_texts(n: int, rng: np.random.Generator) -> list[str]:
-    """Distinct query texts, so that the lru-cached query embedding never hits."""
-    moods = ["dark", "funny", "slow-burning", "uplifting", "tense", "quirky", "romantic", "violent"]
-    themes = ["a heist", "first love", "time travel", "a small town", "revenge", "space", "a road trip", "war"]
-    return [f"{rng.choice(moods)} {rng.choice(GENRES).lower()} film about {rng.choice(themes)}, no. {i}"
-            for i in range(n)]  # fmt: skip
+    seen = np.array([len(samples.log.seen_positions(u)) for u in users])
+    report.note(
+        f"known users sampled have seen {int(np.median(seen))} items (median), {int(seen.max())} (max); "
+        "the vector source has to skip their seen items in Chroma's results"
+    )
 
 
 def check_len(result, what: str) -> None:
@@ -373,9 +413,9 @@ def bench_chroma(report: Report, tmp: Path, sizes: Sizes, repeats: int, rng: np.
             elapsed += time.perf_counter() - t0
             advance(m)
     report.add(Figure(sec, f"insert {n:,} vectors (batches of {batch})", n, n / elapsed, None, "items/s",
-                      extra={"seconds": elapsed, "batch": batch}))  # fmt: skip
+                      extra={"seconds": elapsed, "batch": batch}))
 
-    queries = random_unit(rng, repeats + 5, dim)
+    queries = random_unit(rng, repeats + WARMUP, dim)
     where = {"$and": [{"year": {"$gte": 1990}}, {"year": {"$lte": 2010}}, {"genres": {"$contains": "Drama"}}]}
     matching = len(col.get(where=where, include=[])["ids"])
 
@@ -384,7 +424,7 @@ def bench_chroma(report: Report, tmp: Path, sizes: Sizes, repeats: int, rng: np.
 
     report.latency(sec, f"query k={K}, no filter ({n:,} vectors)", query, repeats, target_ms=20)
     fig = report.latency(sec, f"query k={K}, year 1990-2010 + genre Drama", lambda i: query(i, where), repeats,
-                         target_ms=20)  # fmt: skip
+                         target_ms=20)
     fig.extra["matching"] = matching
     got = len(query(0, where)["ids"][0])
     report.note(f"the filter matches {matching:,} of {n:,} vectors ({matching / n:.1%}); a filtered query returned {got}")
@@ -412,14 +452,14 @@ def bench_mf_scale(report: Report, sizes: Sizes, repeats: int, rng: np.random.Ge
 
     report.latency(sec, f"scores only: item_factors @ user ({n:,})", lambda i: item_factors @ user(i), repeats)
     report.latency(sec, f"top_k k={K}, no mask ({n:,} items)", lambda i: top_k(item_factors @ user(i), K),
-                   repeats, target_ms=50)  # fmt: skip
+                   repeats, target_ms=50)
     report.latency(sec, f"top_k k={K}, 200 seen excluded ({n:,} items)",
                    lambda i: top_k(item_factors @ user(i), K, allowed_mask(n, None, seen[i % len(seen)], None)),
-                   repeats, target_ms=50)  # fmt: skip
+                   repeats, target_ms=50)
 
     with threadpool_limits(1, "blas"):
         report.latency(sec, f"diagnostic: top_k k={K}, no mask, 1 BLAS thread",
-                       lambda i: top_k(item_factors @ user(i), K), repeats)  # fmt: skip
+                       lambda i: top_k(item_factors @ user(i), K), repeats)
 
     rows = [liked_row(rng.choice(n, 5, replace=False), n) for _ in range(20)]
     t0 = time.perf_counter()
@@ -427,9 +467,9 @@ def bench_mf_scale(report: Report, sizes: Sizes, repeats: int, rng: np.random.Ge
     first_ms = (time.perf_counter() - t0) * 1000
     report.add(Figure(sec, f"fold-in, first call (computes YtY, {n:,} items)", 1, first_ms, None))
     report.latency(sec, f"fold-in 5 liked items ({n:,} items)", lambda i: fold_in(model, rows[i % len(rows)]),
-                   repeats)  # fmt: skip
+                   repeats)
     report.latency(sec, "diagnostic: threadpool_limits(1, 'blas') enter+exit", lambda i: fold_in(None, None),
-                   repeats)  # fmt: skip
+                   repeats)
     return {"items": n, "factors": f, "users": sizes.mf_users, "excluded": 200}
 
 
@@ -463,7 +503,7 @@ def bench_als_fit(report: Report, fits: int = 3) -> dict:
             seconds.append(time.perf_counter() - t0)
             advance(1)
     report.add(Figure(sec, f"ALS fit, {len(log):,} ratings, {params.iterations} iterations", fits,
-                      statistics.median(seconds), None, "s", extra={"runs_s": seconds}))  # fmt: skip
+                      statistics.median(seconds), None, "s", extra={"runs_s": seconds}))
     return {"path": str(ML_100K), "interactions": len(log), "users": log.n_users, "params": params.model_dump()}
 
 
@@ -518,15 +558,15 @@ def write_results(out: Path, report: Report, machine: dict, config: dict) -> Non
     table = markdown_table(report.figures)
     title = "# Retrieval benchmark" + (" (quick)" if config["quick"] else "")
     machine_line = (f"{machine['cpu']}, {machine['cpu_count']} cores, {machine['ram_gib']} GiB RAM, "
-                    f"Python {machine['python']}")  # fmt: skip
+                    f"Python {machine['python']}")
     notes = "".join(f"- {n}\n" for n in report.notes)
     (out / "retrieval_bench.md").write_text(f"{title}\n\n{machine_line}\n\n{table}\n\n{notes}")
     payload = {"machine": machine, "config": config, "figures": [f.as_dict() for f in report.figures],
-               "notes": report.notes}  # fmt: skip
+               "notes": report.notes}
     (out / "retrieval_bench.json").write_text(json.dumps(payload, indent=2, default=str))
     plotted = plot_latencies(report.figures, out / "retrieval_latency.png")
     print(f"\nwrote {out / 'retrieval_bench.md'}, {out / 'retrieval_bench.json'}"
-          + (f", {out / 'retrieval_latency.png'}" if plotted else ""))  # fmt: skip
+          + (f", {out / 'retrieval_latency.png'}" if plotted else ""))
 
 
 # --------------------------------------------------------------------------- main
@@ -537,7 +577,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="tiny sizes, for a smoke run")
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder (default: bench-results/)")
     p.add_argument("--repeats", type=int, default=None,
-                   help="timed calls per latency figure (default 200; 30 with --quick)")  # fmt: skip
+                   help="timed calls per latency figure (default 200; 30 with --quick)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep-tmp", action="store_true", help="keep the temporary data dir")
     return p.parse_args(argv)

@@ -102,14 +102,14 @@ class HybridRetriever:
         weights = self.weights()
         rrf_k = self.fusion.rrf_k
         fused: dict[int, float] = {}
-        hits: dict[int, dict[str, SourceHit]] = {}
+        hits: dict[int, dict[str, tuple[int, float]]] = {}
         for source, scored in results.items():
             w = weights.get(source, 1.0) or (1.0 if len(results) == 1 else 0.0)
             for rank, (pos, score) in enumerate(zip(scored.positions.tolist(), scored.scores.tolist()), start=1):
                 fused[pos] = fused.get(pos, 0.0) + w / (rrf_k + rank)
-                hits.setdefault(pos, {})[source] = SourceHit(rank=rank, score=round(float(score), 6))
+                hits.setdefault(pos, {})[source] = (rank, score)
         # ties broken by the best single-source rank, then catalog order: deterministic
-        order = sorted(fused, key=lambda p: (-fused[p], min(h.rank for h in hits[p].values()), p))[:k]
+        order = sorted(fused, key=lambda p: (-fused[p], min(r for r, _ in hits[p].values()), p))[:k]
         out = []
         for pos in order:
             item = self.catalog.items[pos]
@@ -120,7 +120,7 @@ class HybridRetriever:
                     year=item.year,
                     genres=list(item.genres),
                     score=round(fused[pos], 8),
-                    sources=hits[pos],
+                    sources={s: SourceHit(rank=r, score=round(v, 6)) for s, (r, v) in hits[pos].items()},
                 )
             )
         return out

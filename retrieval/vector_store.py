@@ -77,6 +77,8 @@ class VectorStore:
         self.client = client
         self.catalog = catalog
         self.embedder = embedder
+        self._count: int | None = None
+        self._vectors: dict[str, np.ndarray] = {}  # stored item vectors already fetched
         try:
             self.collection = client.get_or_create_collection(
                 collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
@@ -89,7 +91,9 @@ class VectorStore:
         return self.collection.name
 
     def count(self) -> int:
-        return self.collection.count()
+        if self._count is None:
+            self._count = self.collection.count()
+        return self._count
 
     # ------------------------------------------------------------------ indexing
 
@@ -126,6 +130,8 @@ class VectorStore:
                 advance(len(chunk))
         for start in range(0, len(removed), batch):
             self.collection.delete(ids=removed[start : start + batch])
+        self._count = None
+        self._vectors.clear()
         return IndexReport(
             collection=self.collection_name,
             total=len(self.catalog),
@@ -147,12 +153,18 @@ class VectorStore:
         """Stored vectors for the given ids, in the given order."""
         if not item_ids:
             return np.empty((0, 0), dtype=np.float32)
-        got = self.collection.get(ids=list(item_ids), include=["embeddings"])
-        by_id = dict(zip(got["ids"], got["embeddings"]))
-        missing = [i for i in item_ids if i not in by_id]
+        todo = list(dict.fromkeys(i for i in item_ids if i not in self._vectors))
+        if todo:
+            got = self.collection.get(ids=todo, include=["embeddings"])
+            for iid, vec in zip(got["ids"], got["embeddings"]):
+                self._vectors[iid] = np.asarray(vec, dtype=np.float32)
+            if len(self._vectors) > 50_000:  # bounded: forget the oldest half
+                for iid in list(self._vectors)[:25_000]:
+                    del self._vectors[iid]
+        missing = [i for i in item_ids if i not in self._vectors]
         if missing:
             raise IndexNotBuiltError(f"{self.collection_name} (items {missing[:5]} are not indexed)")
-        return np.asarray([by_id[i] for i in item_ids], dtype=np.float32)
+        return np.stack([self._vectors[i] for i in item_ids])
 
     def query_vector(self, query: RetrievalQuery) -> np.ndarray | None:
         """The query point: the text, the liked items, or both, averaged on the unit sphere."""
@@ -185,9 +197,22 @@ class VectorStore:
             order = np.argsort(-sims[keep], kind="stable")[:k]
             return Scored(np.asarray(items)[keep][order], sims[keep][order].astype(np.float32))
         n_excl = 0 if exclude is None else len(exclude)
-        n = min(k + n_excl, self.count())
-        if n <= 0:
-            return Scored.empty()
+        total = self.count()
+        # Over-fetch to make room for excluded items: first a little, then all that could be needed.
+        n = min(k + min(n_excl, max(k, 20)), total)
+        while True:
+            if n <= 0:
+                return Scored.empty()
+            positions, scores = self._query(vector, n, where)
+            got = len(positions)
+            if n_excl:
+                keep = ~np.isin(positions, exclude)
+                positions, scores = positions[keep], scores[keep]
+            if len(positions) >= k or got < n or n >= min(k + n_excl, total):
+                return Scored(positions[:k], scores[:k])
+            n = min(k + n_excl, total)
+
+    def _query(self, vector: np.ndarray, n: int, where: dict | None) -> tuple[np.ndarray, np.ndarray]:
         try:
             res = self.collection.query(
                 query_embeddings=[np.asarray(vector, dtype=np.float32)],
@@ -198,11 +223,7 @@ class VectorStore:
         except Exception as e:
             raise VectorStoreError(f"vector query failed: {e}") from e
         positions = np.fromiter((self.catalog.position(i) for i in res["ids"][0]), dtype=np.int64)
-        scores = 1.0 - np.asarray(res["distances"][0], dtype=np.float32)
-        if n_excl:
-            keep = ~np.isin(positions, exclude)
-            positions, scores = positions[keep], scores[keep]
-        return Scored(positions[:k], scores[:k])
+        return positions, 1.0 - np.asarray(res["distances"][0], dtype=np.float32)
 
     def retrieve(
         self,
