@@ -302,8 +302,8 @@ def bench_indexing(report: Report, sec: str, rec: Recommender) -> None:
     result = rec.index()
     index_s = time.perf_counter() - t0
     vec = result.vector
-    extra = {"items": vec.total, "embedded": vec.embedded}
-    report.add(Figure(sec, "full index: vector sync (embed + upsert)", vec.embedded, vec.seconds, None, "s", extra=extra))
+    metric = "full index: vector sync (embed + upsert)"
+    report.add(Figure(sec, metric, vec.embedded, vec.seconds, None, "s", extra={"items": vec.total}))
     throughput = vec.embedded / vec.seconds
     report.add(Figure(sec, "full index: embedding throughput", vec.embedded, throughput, None, "items/s"))
     extra = {"mf_trained_on": result.mf_trained_on}
@@ -336,7 +336,8 @@ def bench_vector(report: Report, sec: str, rec: Recommender, samples: Samples, r
 
 def bench_mf_known(report: Report, sec: str, rec: Recommender, samples: Samples, repeats: int) -> None:
     users = samples.users
-    report.latency(sec, "mf: known user (k=50)", lambda i: rec.mf.retrieve(RetrievalQuery(user_id=users[i]), K), repeats)
+    retrieve = rec.mf.retrieve
+    report.latency(sec, "mf: known user (k=50)", lambda i: retrieve(RetrievalQuery(user_id=users[i]), K), repeats)
 
 
 def bench_hybrid(report: Report, sec: str, rec: Recommender, samples: Samples, repeats: int) -> None:
@@ -352,18 +353,6 @@ def bench_hybrid(report: Report, sec: str, rec: Recommender, samples: Samples, r
     report.latency(
         sec, "hybrid: new user, 3 liked ids (k=50)", lambda i: candidates(liked_ids=sets[i]), repeats, target_ms=10
     )
-
-    # Diagnostic: the same with implicit's fold-in solve on one thread. implicit's default
-    # num_threads=0 (all cores) starts an OpenMP team for a one-row solve; this shows its cost.
-    # The model object is changed in memory only, then restored.
-    model = rec.mf.model
-    saved, model.num_threads = model.num_threads, 1
-    try:
-        sets = samples.liked_sets()
-        report.latency(sec, "diagnostic: hybrid new user, implicit num_threads=1",
-                       lambda i: candidates(liked_ids=sets[i]), repeats)
-    finally:
-        model.num_threads = saved
 
     seen = np.array([len(samples.log.seen_positions(u)) for u in users])
     report.note(
@@ -427,7 +416,7 @@ def bench_chroma(report: Report, tmp: Path, sizes: Sizes, repeats: int, rng: np.
                          target_ms=20)
     fig.extra["matching"] = matching
     got = len(query(0, where)["ids"][0])
-    report.note(f"the filter matches {matching:,} of {n:,} vectors ({matching / n:.1%}); a filtered query returned {got}")
+    report.note(f"the filter matches {matching:,} of {n:,} vectors ({matching / n:.1%}); a filtered query got {got}")
     return {"vectors": n, "dim": dim, "batch": batch, "where": where, "matching": matching}
 
 
@@ -457,26 +446,27 @@ def bench_mf_scale(report: Report, sizes: Sizes, repeats: int, rng: np.random.Ge
                    lambda i: top_k(item_factors @ user(i), K, allowed_mask(n, None, seen[i % len(seen)], None)),
                    repeats, target_ms=50)
 
-    with threadpool_limits(1, "blas"):
-        report.latency(sec, f"diagnostic: top_k k={K}, no mask, 1 BLAS thread",
+    # the rows above run as served: Recommender sets one BLAS thread (Settings.blas_threads)
+    with threadpool_limits(os.cpu_count(), "blas"):
+        report.latency(sec, f"diagnostic: top_k k={K}, no mask, {os.cpu_count()} BLAS threads",
                        lambda i: top_k(item_factors @ user(i), K), repeats)
 
+    # fold-in as MFRetriever.fold_in does it: implicit's one-row solve, on one thread (MFRetriever
+    # sets num_threads=1); then implicit's default of all cores, for comparison
     rows = [liked_row(rng.choice(n, 5, replace=False), n) for _ in range(20)]
+    model.num_threads = 1
     t0 = time.perf_counter()
-    fold_in(model, rows[0])  # the first call computes and caches YtY over all items
+    model.recalculate_user(0, rows[0])  # the first call computes and caches YtY over all items
     first_ms = (time.perf_counter() - t0) * 1000
     report.add(Figure(sec, f"fold-in, first call (computes YtY, {n:,} items)", 1, first_ms, None))
-    report.latency(sec, f"fold-in 5 liked items ({n:,} items)", lambda i: fold_in(model, rows[i % len(rows)]),
-                   repeats)
-    report.latency(sec, "diagnostic: threadpool_limits(1, 'blas') enter+exit", lambda i: fold_in(None, None),
-                   repeats)
+
+    def fold_in(i: int) -> np.ndarray:
+        return model.recalculate_user(0, rows[i % len(rows)])
+
+    report.latency(sec, f"fold-in 5 liked items ({n:,} items)", fold_in, repeats)
+    model.num_threads = 0
+    report.latency(sec, "diagnostic: fold-in, implicit num_threads=0", fold_in, repeats)
     return {"items": n, "factors": f, "users": sizes.mf_users, "excluded": 200}
-
-
-def fold_in(model, row: sp.csr_matrix | None):
-    """What ``MFRetriever.fold_in`` does around implicit (a BLAS limit on every call); no model: the limit only."""
-    with threadpool_limits(1, "blas"):
-        return None if model is None else model.recalculate_user(0, row)
 
 
 def liked_row(positions: np.ndarray, n_items: int) -> sp.csr_matrix:
@@ -514,9 +504,8 @@ def markdown_table(figures: list[Figure]) -> str:
     lines = ["| metric | n | p50 | p95 | target | met? |", "|---|---:|---:|---:|---|:---:|"]
     for f in figures:
         met = "" if f.met is None else ("yes" if f.met else "**no**")
-        lines.append(
-            f"| {f.section}: {f.metric} | {f.n} | {fmt(f.p50, f.unit)} | {fmt(f.p95, f.unit)} | {f.target_text()} | {met} |"
-        )
+        cells = [f"{f.section}: {f.metric}", str(f.n), fmt(f.p50, f.unit), fmt(f.p95, f.unit), f.target_text(), met]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -52,6 +52,10 @@ class Recommender:
         self.settings = settings or Settings()
         self._dataset = dataset
         self.show_progress = show_progress
+        if self.settings.blas_threads is not None:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(self.settings.blas_threads, "blas")  # process-wide, see Settings.blas_threads
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, show_progress: bool = False, **overrides) -> Recommender:

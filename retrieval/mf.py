@@ -24,6 +24,7 @@ from recagent.errors import ConfigError, UnknownUserError
 from recagent.settings import MFSettings
 from retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k
 from retrieval.catalog import Catalog, InteractionLog
+from retrieval.progress import progress_bar
 
 def _als(params: MFSettings):
     from implicit.cpu.als import AlternatingLeastSquares
@@ -72,8 +73,8 @@ class MFRetriever:
         user_items = log.matrix.copy()
         user_items.data = np.ones_like(user_items.data)  # every interaction counts; alpha sets its confidence
         model = _als(params)
-        with threadpool_limits(1, "blas"):
-            model.fit(user_items, show_progress=show_progress)
+        with threadpool_limits(1, "blas"), progress_bar("fitting ALS", params.iterations, show_progress) as advance:
+            model.fit(user_items, show_progress=False, callback=lambda *_: advance(1))
         return cls(model, log.catalog, log.users, user_items)
 
     def save(self, path: Path) -> None:

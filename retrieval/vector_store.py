@@ -117,7 +117,7 @@ class VectorStore:
         added = sum(1 for it in todo if it.id not in stored)
         removed = [iid for iid in stored if iid not in self.catalog]
         batch = min(self.client.get_max_batch_size(), 512)
-        with progress_bar(f"indexing {self.collection_name}", len(todo), show_progress) as advance:
+        with progress_bar("embedding items", len(todo), show_progress) as advance:
             for start in range(0, len(todo), batch):
                 chunk = todo[start : start + batch]
                 vectors = self.embedder.embed([it.text for it in chunk])
