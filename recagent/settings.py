@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUNDLED = "bundled"
@@ -41,6 +41,32 @@ class FusionSettings(_Strict):
     mf_weight: float = Field(1.0, ge=0)
     popularity_weight: float = Field(0.2, ge=0)
     per_source: int = Field(100, ge=1, description="candidates fetched from each source before fusion")
+
+
+class LLMSettings(_Strict):
+    """Which LLM reranks and chats. The embedded default always works offline."""
+
+    backend: Literal["auto", "llama_cpp", "openai"] = Field(
+        "auto", description="auto: an OpenAI-compatible server when OPENAI_BASE_URL is set, else local llama.cpp"
+    )
+    gguf: str = Field(BUNDLED, description="'bundled' (SmolLM2-135M-Instruct) or a path to any GGUF model")
+    model: str = Field("gpt-4o-mini", description="model name for an OpenAI-compatible server")
+    threads: int | None = Field(None, ge=1, description="llama.cpp threads (default: all cores)")
+    context: int = Field(4096, ge=512, description="llama.cpp context size in tokens")
+    timeout: float = Field(30.0, gt=0, description="seconds before a call is abandoned for the fallback")
+    max_retries: int = Field(2, ge=0, description="hosted: retries with backoff on 429/5xx")
+    temperature: float = Field(0.0, ge=0)
+    seed: int = 0
+
+
+class RerankSettings(_Strict):
+    mode: Literal["generative", "scoring"] = "generative"
+    candidates: int = Field(20, ge=2, le=26, description="retrieval candidates shown to the LLM")
+    bootstrap: int = Field(1, ge=1, le=16, description="rerank this many shuffled permutations and aggregate")
+    template_version: int | None = Field(None, description="prompt version (default: newest)")
+    prompt_budget: int = Field(800, ge=200, description="token budget of the rerank prompt")
+    history_summary: Literal["llm", "deterministic"] = "llm"
+    domain: str = Field("movies", description="what the catalog holds, for the prompts")
 
 
 class Settings(BaseSettings):
@@ -77,6 +103,15 @@ class Settings(BaseSettings):
     )
     mf: MFSettings = Field(default_factory=MFSettings)
     fusion: FusionSettings = Field(default_factory=FusionSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    rerank: RerankSettings = Field(default_factory=RerankSettings)
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("openai_api_key", "RECAGENT_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("openai_base_url", "RECAGENT_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    max_message_chars: int = Field(2000, ge=10, description="longer chat messages are rejected")
 
     @property
     def chroma_path(self) -> Path:
@@ -85,3 +120,17 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def sessions_path(self) -> Path:
+        return self.data_dir / "sessions.sqlite"
+
+    @property
+    def llm_cache_dir(self) -> Path:
+        return self.data_dir / "llm-cache"
+
+    @property
+    def llm_backend(self) -> str:
+        if self.llm.backend != "auto":
+            return self.llm.backend
+        return "openai" if self.openai_base_url else "llama_cpp"
