@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-EXPLANATION_MAX = 160
+EXPLANATION_MAX = 120
 
 
 class Recommendation(BaseModel):

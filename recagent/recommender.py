@@ -176,3 +176,122 @@ class Recommender:
         return CandidateSet(
             query=rq, resolved=resolved, candidates=cands, latency_ms=round((time.perf_counter() - t0) * 1000, 2)
         )
+
+    # ------------------------------------------------------------------ the LLM side (lazy)
+
+    @cached_property
+    def backend(self):
+        from agent.backends import create_backend
+
+        return create_backend(self.settings)
+
+    @cached_property
+    def aux_backend(self):
+        """A second backend for understanding and summaries: with llama.cpp, its own context, so
+        the reranker's cached prompt prefix survives from one turn to the next."""
+        from agent.backends import create_backend
+
+        return create_backend(self.settings) if self.settings.llm_backend == "llama_cpp" else self.backend
+
+    @cached_property
+    def llm_cache(self):
+        from agent.cache import DiskCache
+
+        return DiskCache(self.settings.llm_cache_dir / "cache.sqlite")
+
+    @cached_property
+    def reranker(self):
+        from agent.rerank import Reranker
+
+        return Reranker(self.backend, self.settings.rerank, self.settings.llm.temperature, self.settings.llm.seed)
+
+    @cached_property
+    def summarizer(self):
+        from agent.history import HistorySummarizer
+
+        s = self.settings.rerank
+        return HistorySummarizer(self.aux_backend, self.llm_cache, s.history_summary, s.domain)
+
+    @cached_property
+    def sessions(self):
+        from agent.session import SessionStore
+
+        return SessionStore(self.settings.sessions_path)
+
+    def history_summary(self, user_id: str | None, liked_ids: Sequence[str] = ()) -> str:
+        """The user's taste in words, from the log (known users) and liked items."""
+        from agent.history import history_facts
+
+        log = self.dataset.interactions
+        history = log.history(user_id) if user_id is not None and log is not None and user_id in log else None
+        summary, _ = self.summarizer.summarize(history_facts(self.catalog, history, list(liked_ids)))
+        return summary
+
+    @cached_property
+    def agent(self):
+        from agent.chat import ChatAgent, ChatTools
+
+        def resolve(titles):
+            matches, unresolved = [], {}
+            for t in titles:
+                got = self.resolver.resolve_one(t)
+                if isinstance(got, list):
+                    unresolved[t] = got
+                else:
+                    matches.append(got)
+            return matches, unresolved
+
+        tools = ChatTools(
+            candidates=lambda q, k: self.hybrid.candidates(q, k),
+            resolve=resolve,
+            summarize=self.history_summary,
+            item_year=lambda iid: self.catalog.get(iid).year,
+            genre_vocab=self.catalog.genre_vocab,
+        )
+        return ChatAgent(
+            tools,
+            self.reranker,
+            self.sessions,
+            understanding_backend=self.aux_backend if self.settings.understanding == "hybrid" else None,
+            max_message_chars=self.settings.max_message_chars,
+            candidates=self.settings.rerank.candidates,
+        )
+
+    def recommend(
+        self,
+        user_id: str | int | None = None,
+        likes: Sequence[str] = (),
+        liked_ids: Sequence[str] = (),
+        query: str | None = None,
+        k: int = 10,
+        filters: Filters | None = None,
+        rerank: bool = True,
+        mode: str | None = None,
+        bootstrap: int | None = None,
+    ):
+        """Ranked recommendations with explanations: retrieval, then (by default) the LLM reranker."""
+        from agent.rerank import RerankRequest
+        from agent.safety import clean_message
+
+        t0 = time.perf_counter()
+        if query:
+            query = clean_message(query, self.settings.max_message_chars)
+        n = max(k, self.settings.rerank.candidates) if rerank else k
+        cs = self.candidates(user_id=user_id, likes=likes, liked_ids=liked_ids, query=query, k=n, filters=filters)
+        request = RerankRequest(
+            candidates=cs.candidates,
+            history=self.history_summary(cs.query.user_id, cs.query.liked_ids),
+            request=query or "",
+            k=k,
+        )
+        if rerank:
+            response = self.reranker.rerank(request, mode=mode, bootstrap=bootstrap)
+        else:
+            from agent.rerank import Reranker
+
+            response = Reranker(None).rerank(request)
+        return response.model_copy(update={"latency_ms": round((time.perf_counter() - t0) * 1000, 2)})
+
+    def chat(self, session_id: str, message: str, k: int = 5, user_id: str | int | None = None):
+        """One chat turn in a persisted session; returns the same response model as ``recommend``."""
+        return self.agent.turn(session_id, message, k=k, user_id=None if user_id is None else str(user_id))

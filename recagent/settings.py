@@ -60,7 +60,11 @@ class LLMSettings(_Strict):
 
 
 class RerankSettings(_Strict):
-    mode: Literal["generative", "scoring"] = "generative"
+    mode: Literal["auto", "generative", "scoring"] = Field(
+        "auto",
+        description="auto: scoring with the bundled 135M model (too weak to write useful explanations), "
+        "generative with any other model",
+    )
     candidates: int = Field(20, ge=2, le=26, description="retrieval candidates shown to the LLM")
     bootstrap: int = Field(1, ge=1, le=16, description="rerank this many shuffled permutations and aggregate")
     template_version: int | None = Field(None, description="prompt version (default: newest)")
@@ -112,6 +116,9 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("openai_base_url", "RECAGENT_OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
     max_message_chars: int = Field(2000, ge=10, description="longer chat messages are rejected")
+    understanding: Literal["hybrid", "parser"] = Field(
+        "hybrid", description="chat message understanding: the deterministic parser merged with the LLM, or the parser alone"
+    )
 
     @property
     def chroma_path(self) -> Path:

@@ -34,6 +34,8 @@ class Candidate(BaseModel):
     genres: list[str] = Field(default_factory=list)
     score: float = Field(description="fused score (weighted reciprocal rank)")
     sources: dict[str, SourceHit] = Field(default_factory=dict)
+    anchor_id: str | None = Field(None, description="the liked item this candidate is most similar to")
+    anchor_title: str | None = None
 
 
 class HybridRetriever:
@@ -130,10 +132,24 @@ class HybridRetriever:
             (self.log is not None and user_id in self.log) or (self.mf is not None and self.mf.knows(user_id))
         )
 
+    def attach_anchors(self, candidates: list[Candidate], liked_ids: list[str]) -> None:
+        """Name, for each candidate, the liked item it is most similar to (for explanations)."""
+        liked = [i for i in liked_ids if i in self.catalog]
+        if self.vector is None or not liked or not candidates:
+            return
+        sims = self.vector.embeddings([c.item_id for c in candidates]) @ self.vector.embeddings(liked).T
+        for cand, row in zip(candidates, sims):
+            best = liked[int(row.argmax())]
+            cand.anchor_id = best
+            cand.anchor_title = self.catalog.get(best).title
+
     def candidates(self, query: RetrievalQuery, k: int = 50) -> list[Candidate]:
         if query.user_id is not None and not self.knows(query.user_id) and not (query.liked_ids or query.text):
             raise UnknownUserError(query.user_id)
         query = query.model_copy(update={"filters": query.filters.normalized(self.catalog)})
         exclude = self.seen_positions(query)
         per_source = max(self.fusion.per_source, k)
-        return self.fuse(self.source_results(query, exclude, per_source), k)
+        out = self.fuse(self.source_results(query, exclude, per_source), k)
+        anchors = query.liked_ids or (self.history_anchors(query.user_id) if self.knows(query.user_id) else [])
+        self.attach_anchors(out, anchors)
+        return out

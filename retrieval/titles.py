@@ -48,6 +48,12 @@ def normalize(title: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def display_title(title: str) -> str:
+    """'Matrix, The (1999)' -> 'The Matrix (1999)': the article back in front, for people to read."""
+    m = re.match(r"^(.*?), (The|A|An)( \(.*)?$", title)
+    return f"{m.group(2)} {m.group(1)}{m.group(3) or ''}" if m else title
+
+
 def title_keys(title: str) -> list[str]:
     """Normalised keys for a catalog title: the main title, plus alternative titles in parentheses."""
     alts = [a for a in _PARENS.findall(title) if not re.fullmatch(r"\s*\d{4}\s*", a)]

@@ -54,6 +54,7 @@ class LlamaCppBackend(LLMBackend):
 
         self.path = resolve_gguf(gguf)
         self.model = self.path.name
+        self.is_bundled = gguf == "bundled"
         self.timeout = timeout
         try:
             self.llm = Llama(
@@ -61,6 +62,7 @@ class LlamaCppBackend(LLMBackend):
                 n_ctx=context,
                 n_threads=threads or os.cpu_count() or 1,
                 seed=seed,
+                flash_attn=True,  # ~20% faster prompt evaluation on CPU
                 verbose=False,
             )
         except (ValueError, RuntimeError) as e:

@@ -1,0 +1,29 @@
+"""Deterministic explanations, built from where a candidate came from. No LLM needed."""
+
+from __future__ import annotations
+
+from retrieval.hybrid import Candidate
+from retrieval.titles import display_title
+
+
+def _what(candidate: Candidate) -> str:
+    bits = [", ".join(candidate.genres[:2])] if candidate.genres else []
+    if candidate.year:
+        bits.append(str(candidate.year))
+    return f" ({'; '.join(bits)})" if bits else ""
+
+
+def explain(candidate: Candidate, request: str | None = None) -> str:
+    src = candidate.sources
+    what = _what(candidate)
+    anchor = display_title(candidate.anchor_title) if candidate.anchor_title else None
+    if anchor and "vector" in src:
+        return f"Similar to {anchor}, which you liked{what}."
+    if "vector" in src and request:
+        snippet = request if len(request) <= 50 else request[:47] + "..."
+        return f"Matches what you asked for, “{snippet}”{what}."
+    if "mf" in src and anchor:
+        return f"People who liked {anchor} also liked this{what}."
+    if "mf" in src:
+        return f"Liked by people whose taste is like yours{what}."
+    return f"One of the most popular titles in the catalog{what}."

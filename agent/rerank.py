@@ -1,0 +1,313 @@
+"""LLM reranking of retrieval candidates, with validation, one repair, and a fallback.
+
+Two modes:
+
+* **generative**: the LLM returns an ordered list of candidate ids with
+  explanations, constrained by a JSON schema whose ``item_id`` is an enum of the
+  candidate ids; the reply is still parsed and validated.
+* **scoring**: candidates are labelled A, B, C...; one forward pass gives the
+  next-token log-probabilities of the labels, fused with the retrieval score.
+
+``bootstrap=B`` reranks B shuffled permutations and aggregates them (Borda points
+for generative, mean log-probability for scoring) to damp position bias.
+
+Whatever the LLM does, the caller gets a valid response: duplicates and
+non-candidates are dropped, candidates the LLM left out are appended in
+retrieval order, and on a second failure the whole list falls back to retrieval
+order with deterministic explanations, flagged ``source="fallback"``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel, Field, ValidationError
+
+from agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
+from agent.explain import explain
+from agent.safety import for_prompt, leaks
+from agent.schema import (
+    EXPLANATION_MAX,
+    LLMRanking,
+    PromptInfo,
+    Recommendation,
+    RecommendationResponse,
+    Usage,
+    ranking_schema,
+)
+from prompts import PromptTemplate, RenderedPrompt, load_template
+from recagent.settings import RerankSettings
+from retrieval.hybrid import Candidate
+
+LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+TEMPLATES = {"generative": "rerank", "scoring": "rerank_scoring"}
+LOGPROB_FLOOR = -30.0
+SCORING_LLM_WEIGHT = 0.5
+
+
+class RerankRequest(BaseModel):
+    candidates: list[Candidate]
+    history: str = "a new user; no history yet"
+    request: str = ""
+    k: int = Field(10, ge=1)
+
+
+class InvalidOutput(ValueError):
+    """The LLM's reply is not a usable ranking."""
+
+
+class RerankFailure(Exception):
+    def __init__(self, reason: str, raw: str | None, attempts: int):
+        super().__init__(reason)
+        self.reason, self.raw, self.attempts = reason, raw, attempts
+
+
+@dataclass
+class _Stats:
+    usage: Usage = field(default_factory=Usage)
+    attempts: int = 0
+    llm_ms: float = 0.0
+    model: str | None = None
+    prompt: RenderedPrompt | None = None
+
+    def add(self, completion) -> None:
+        self.usage = self.usage + Usage(
+            prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens
+        )
+        self.llm_ms += completion.latency_ms
+        self.model = completion.model
+
+
+def parse_ranking(text: str, allowed: list[str]) -> list[tuple[str, str]]:
+    """(item_id, explanation) pairs from a reply: candidates only, no duplicates, in order."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InvalidOutput(f"not JSON ({e.msg} at character {e.pos})") from None
+    try:
+        ranking = LLMRanking.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        raise InvalidOutput(f"wrong shape at {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    ok = set(allowed)
+    seen: set[str] = set()
+    picks = []
+    for pick in ranking.recommendations:
+        iid = pick.item_id.strip()
+        if iid in ok and iid not in seen:
+            seen.add(iid)
+            picks.append((iid, " ".join(pick.explanation.split())[:EXPLANATION_MAX]))
+    if not picks:
+        raise InvalidOutput("no item_id in the reply is one of the candidates")
+    return picks
+
+
+class Reranker:
+    def __init__(self, backend: LLMBackend | None, settings: RerankSettings | None = None, temperature: float = 0.0, seed: int = 0):
+        self.backend = backend
+        self.settings = settings or RerankSettings()
+        self.temperature = temperature
+        self.seed = seed
+
+    def resolve_mode(self, mode: str | None = None) -> str:
+        mode = mode or self.settings.mode
+        if mode == "auto":
+            bundled = self.backend is not None and getattr(self.backend, "is_bundled", False)
+            mode = "scoring" if bundled else "generative"
+        return mode
+
+    def template(self, mode: str) -> PromptTemplate:
+        return load_template(TEMPLATES[mode], self.settings.template_version)
+
+    # ------------------------------------------------------------------ prompt building
+
+    def _rows(self, cands: list[Candidate], labelled: bool) -> list[dict]:
+        return [
+            {
+                "item_id": c.item_id,
+                "label": LABELS[i] if labelled else "",
+                "title": for_prompt(c.title, 80),
+                "genres": for_prompt(", ".join(c.genres[:3]), 60) or "-",
+            }
+            for i, c in enumerate(cands)
+        ]
+
+    def render(self, mode: str, req: RerankRequest, cands: list[Candidate]) -> tuple[RenderedPrompt, list[Candidate]]:
+        """Render within the token budget: shorten the history and request, then drop tail candidates."""
+        template = self.template(mode)
+        budget = self.settings.prompt_budget
+        count = self.backend.count_tokens if self.backend else (lambda t: max(1, len(t) // 4))
+        history = for_prompt(req.history, 600)
+        request = for_prompt(req.request, 400) or "(none: recommend from the profile)"
+        kept = list(cands)
+
+        def build() -> RenderedPrompt:
+            return template.render(
+                domain=self.settings.domain,
+                history=history,
+                request=request,
+                candidates=self._rows(kept, mode == "scoring"),
+                k=min(req.k, len(kept)),
+            )
+
+        prompt = build()
+        # history first (it is a summary), then the request, down to a floor, then candidates from the tail
+        while count(prompt.system + prompt.user) > budget:
+            if len(history) > 120:
+                history = history[: int(len(history) * 0.7)].rsplit(" ", 1)[0] + "..."
+            elif len(request) > 160:
+                request = request[: int(len(request) * 0.7)].rsplit(" ", 1)[0] + "..."
+            elif len(kept) > 2:
+                kept.pop()
+            else:
+                break
+            prompt = build()
+        return prompt, kept
+
+    # ------------------------------------------------------------------ LLM calls
+
+    def _ask(self, prompt: RenderedPrompt, request: CompletionRequest, allowed: list[str], stats: _Stats):
+        """One call, and on a bad reply or an error one repair or retry. Raises RerankFailure."""
+        messages = list(request.messages)
+        raw, reason = None, ""
+        for attempt in (1, 2):
+            stats.attempts += 1
+            try:
+                completion = self.backend.complete(request.model_copy(update={"messages": messages}))
+            except LLMError as e:
+                reason = f"{type(e).__name__}: {e}"
+                continue
+            stats.add(completion)
+            raw = completion.text
+            if request.label_tokens:
+                if not completion.label_logprobs or all(v == float("-inf") for v in completion.label_logprobs.values()):
+                    reason = "the backend returned no label log-probabilities"
+                    continue
+                return completion.label_logprobs
+            try:
+                return parse_ranking(completion.text, allowed)
+            except InvalidOutput as e:
+                reason = f"invalid output: {e}"
+                messages = [
+                    *request.messages,
+                    ChatMessage(role="assistant", content=completion.text[:2000]),
+                    ChatMessage(
+                        role="user",
+                        content=f"That reply was invalid ({e}). Reply again with JSON only, using item_ids from the candidate list.",
+                    ),
+                ]
+        raise RerankFailure(reason, raw, stats.attempts)
+
+    def _generative(self, req: RerankRequest, perms: list[list[Candidate]], stats: _Stats) -> tuple[list[str], dict[str, float], dict[str, str]]:
+        points: dict[str, float] = {}
+        words: dict[str, str] = {}
+        for order in perms:
+            prompt, kept = self.render("generative", req, order)
+            stats.prompt = stats.prompt or prompt
+            k = min(req.k, len(kept))
+            allowed = [c.item_id for c in kept]
+            request = CompletionRequest(
+                messages=[ChatMessage(**m) for m in prompt.messages()],
+                json_schema=ranking_schema(allowed, k),
+                max_tokens=24 + k * 48,
+                temperature=self.temperature,
+                seed=self.seed,
+            )
+            picks = self._ask(prompt, request, allowed, stats)
+            for pos, (iid, text) in enumerate(picks):
+                points[iid] = points.get(iid, 0.0) + (k - pos)
+                if text and iid not in words and not leaks(text, prompt.system):
+                    words[iid] = text
+        order = sorted(points, key=lambda i: -points[i])  # stable: the first permutation breaks ties
+        top = max(points.values())
+        return order, {i: points[i] / top for i in order}, words
+
+    def _scoring(self, req: RerankRequest, perms: list[list[Candidate]], stats: _Stats) -> tuple[list[str], dict[str, float], dict[str, str]]:
+        logprobs: dict[str, list[float]] = {}
+        kept_ids: list[str] | None = None
+        for order in perms:
+            prompt, kept = self.render("scoring", req, order)
+            stats.prompt = stats.prompt or prompt
+            labels = list(LABELS[: len(kept)])
+            request = CompletionRequest(
+                messages=[ChatMessage(**m) for m in prompt.messages()], label_tokens=labels, max_tokens=1
+            )
+            got = self._ask(prompt, request, [c.item_id for c in kept], stats)
+            for label, cand in zip(labels, kept):
+                logprobs.setdefault(cand.item_id, []).append(max(got.get(label, LOGPROB_FLOOR), LOGPROB_FLOOR))
+            kept_ids = kept_ids or [c.item_id for c in kept]
+        ids = list(logprobs)
+        mean = np.array([np.mean(logprobs[i]) for i in ids])
+        p = np.exp(mean - mean.max())
+        p /= p.max()
+        by_id = {c.item_id: c for c in req.candidates}
+        retr = np.array([by_id[i].score for i in ids])
+        retr = retr / retr.max() if retr.max() > 0 else retr
+        final = SCORING_LLM_WEIGHT * p + (1 - SCORING_LLM_WEIGHT) * retr
+        order = [ids[j] for j in np.argsort(-final, kind="stable")]
+        return order, {ids[j]: float(final[j]) for j in range(len(ids))}, {}
+
+    # ------------------------------------------------------------------ entry point
+
+    def rerank(self, req: RerankRequest, mode: str | None = None, bootstrap: int | None = None) -> RecommendationResponse:
+        t0 = time.perf_counter()
+        mode = self.resolve_mode(mode)
+        cands = req.candidates[: self.settings.candidates]
+        k = min(req.k, len(req.candidates))
+        stats = _Stats()
+        if not cands:
+            return RecommendationResponse(recommendations=[], source="retrieval", mode="none")
+        if self.backend is None:
+            return self.fallback(req, k, None, t0, mode="none", source="retrieval")
+        B = bootstrap or self.settings.bootstrap
+        rng = random.Random(self.seed)
+        perms = [cands] + [rng.sample(cands, len(cands)) for _ in range(B - 1)]
+        try:
+            run = self._generative if mode == "generative" else self._scoring
+            order, scores, words = run(req.model_copy(update={"k": k}), perms, stats)
+        except RerankFailure as e:
+            return self.fallback(req, k, e.reason, t0, mode=mode, stats=stats)
+        by_id = {c.item_id: c for c in req.candidates}
+        ranked = order + [c.item_id for c in req.candidates if c.item_id not in set(order)]
+        recs = []
+        for rank, iid in enumerate(ranked[:k], start=1):
+            cand = by_id[iid]
+            recs.append(
+                Recommendation(
+                    item_id=iid,
+                    title=cand.title,
+                    rank=rank,
+                    score=round(scores.get(iid, 0.0), 6),
+                    explanation=words.get(iid) or explain(cand, req.request or None),
+                )
+            )
+        return self._response(recs, "llm", mode, stats, t0)
+
+    def fallback(self, req: RerankRequest, k: int, reason: str | None, t0: float, mode: str, stats: _Stats | None = None, source: str = "fallback") -> RecommendationResponse:
+        recs = [
+            Recommendation(
+                item_id=c.item_id, title=c.title, rank=i, score=round(c.score, 6), explanation=explain(c, req.request or None)
+            )
+            for i, c in enumerate(req.candidates[:k], start=1)
+        ]
+        resp = self._response(recs, source, mode, stats or _Stats(), t0)
+        return resp.model_copy(update={"error": reason})
+
+    def _response(self, recs, source, mode, stats: _Stats, t0: float) -> RecommendationResponse:
+        p = stats.prompt
+        return RecommendationResponse(
+            recommendations=recs,
+            source=source,
+            mode=mode,
+            prompt=PromptInfo(name=p.name, version=p.version, hash=p.hash) if p else None,
+            backend=self.backend.name if self.backend else None,
+            model=stats.model or (self.backend.model if self.backend else None),
+            latency_ms=round((time.perf_counter() - t0) * 1000, 2),
+            llm_latency_ms=round(stats.llm_ms, 2),
+            tokens=stats.usage,
+            attempts=stats.attempts,
+        )
