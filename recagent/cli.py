@@ -41,6 +41,7 @@ YearMinOpt = Annotated[Optional[int], typer.Option("--year-min")]
 YearMaxOpt = Annotated[Optional[int], typer.Option("--year-max")]
 GenreOpt = Annotated[Optional[list[str]], typer.Option("--genre", help="keep items of this genre (repeatable: any of them)")]
 ExcludeGenreOpt = Annotated[Optional[list[str]], typer.Option("--exclude-genre", help="drop items of this genre (repeatable)")]
+ModeOpt = Annotated[Optional[str], typer.Option("--mode", help="LLM ranking mode: auto, generative or scoring")]
 ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="drop this item id (repeatable)")]
 
 
@@ -213,6 +214,9 @@ def recommend(
     data_dir: DataDirOpt = None,
     chroma_host: ChromaHostOpt = None,
     chroma_port: ChromaPortOpt = None,
+    rerank: Annotated[bool, typer.Option("--rerank", help="rerank the candidates with the LLM and explain them")] = False,
+    mode: ModeOpt = None,
+    bootstrap: Annotated[Optional[int], typer.Option("--bootstrap", min=1, max=16, help="rerank B shuffled permutations")] = None,
     json_out: JsonOpt = False,
 ):
     """Recommend items for a known user, for liked titles, and/or for a query."""
@@ -220,9 +224,15 @@ def recommend(
     if user is None and not titles and not query:
         raise RecagentError("say who the recommendations are for: --user ID, --likes TITLES and/or --query TEXT")
     rec = _recommender(_settings(catalog, fmt, interactions, column, data_dir, chroma_host, chroma_port), json_out)
-    result = rec.candidates(
-        user_id=user, likes=titles, query=query, k=k, filters=_filters(year_min, year_max, genre, exclude_genre, exclude)
-    )
+    filters = _filters(year_min, year_max, genre, exclude_genre, exclude)
+    if rerank:
+        response = rec.recommend(
+            user_id=user, likes=titles, query=query, k=k, filters=filters, mode=mode, bootstrap=bootstrap
+        )
+        if json_out:
+            return _print_json(response)
+        return print_response(response)
+    result = rec.candidates(user_id=user, likes=titles, query=query, k=k, filters=filters)
     if json_out:
         return _print_json(result)
     for m in result.resolved:
@@ -235,6 +245,80 @@ def recommend(
         src = " ".join(f"{name}#{hit.rank}" for name, hit in c.sources.items())
         table.add_row(str(i), c.item_id, c.title, ", ".join(c.genres), src)
     out.print(table)
+
+
+def print_response(response) -> None:
+    """A recommendation response as a table, with its provenance underneath."""
+    from retrieval.titles import display_title
+
+    if response.message:
+        out.print(f"[bold cyan]recagent:[/] {response.message}", highlight=False)
+    fallback = response.source == "fallback"
+    table = Table(show_lines=False, title_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column("title", style="bold")
+    table.add_column("why")
+    for r in response.recommendations:
+        table.add_row(str(r.rank), display_title(r.title), r.explanation)
+    out.print(table)
+    tag = "[yellow]fallback: retrieval order[/]" if fallback else f"[green]{response.source}[/]"
+    prompt = f"{response.prompt.name} v{response.prompt.version}" if response.prompt else "-"
+    out.print(
+        f"[dim]{tag} · {response.mode} · {response.backend or '-'} {response.model or ''} · prompt {prompt} · "
+        f"{response.tokens.prompt_tokens}+{response.tokens.completion_tokens} tokens · {response.latency_ms:.0f} ms[/]"
+        + (f"\n[yellow]{response.error}[/]" if response.error else ""),
+        highlight=False,
+    )
+
+
+@app.command()
+@handle_errors
+def chat(
+    session: Annotated[Optional[str], typer.Option("--session", "-s", help="resume this session (default: a new one)")] = None,
+    user: Annotated[Optional[str], typer.Option("--user", help="a known user id, whose history is summarised")] = None,
+    message: Annotated[Optional[list[str]], typer.Option("--message", "-m", help="send this message and exit (repeatable)")] = None,
+    k: KOpt = 5,
+    catalog: CatalogOpt = None,
+    fmt: FormatOpt = None,
+    data_dir: DataDirOpt = None,
+    chroma_host: ChromaHostOpt = None,
+    chroma_port: ChromaPortOpt = None,
+    json_out: JsonOpt = False,
+):
+    """Chat for recommendations. Sessions persist: --session ID resumes one after a restart."""
+    import uuid
+
+    rec = _recommender(_settings(catalog, fmt, None, None, data_dir, chroma_host, chroma_port), json_out)
+    session_id = session or uuid.uuid4().hex[:12]
+    if not json_out:
+        err.print(f"[dim]session {session_id} · type a request, or 'quit'[/]")
+
+    def send(text: str) -> None:
+        try:
+            response = rec.chat(session_id, text, k=k, user_id=user)
+        except RecagentError as e:  # a bad message ends nothing in an interactive chat
+            if message or json_out:
+                raise
+            err.print(f"[bold red]error:[/] {e}", highlight=False)
+            return
+        if json_out:
+            print(json.dumps({"session_id": session_id, **response.model_dump(mode="json")}))
+        else:
+            print_response(response)
+
+    if message:
+        for text in message:
+            send(text)
+        return
+    while True:
+        try:
+            text = out.input("[bold]you:[/] ") if not json_out else input()
+        except EOFError:
+            break
+        if text.strip().lower() in {"quit", "exit", ":q"}:
+            break
+        if text.strip():
+            send(text)
 
 
 def main() -> None:  # pragma: no cover

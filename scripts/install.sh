@@ -7,5 +7,6 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip wheel setuptools
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
+bash scripts/build_llama_wheel.sh   # portable llama.cpp build, cached by its flags
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 echo "recagent installed in .venv ($(.venv/bin/recagent --help >/dev/null && echo ok))"

@@ -73,3 +73,21 @@ def shared_dataset(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"dataset {name} not found at {path} (../shared/data is absent)")
     return path
+
+
+@pytest.fixture(scope="session")
+def llama():
+    """The bundled SmolLM2-135M GGUF through llama.cpp: the real local backend."""
+    from agent.backends.llama_cpp import LlamaCppBackend
+
+    return LlamaCppBackend("bundled", context=4096)
+
+
+@pytest.fixture(scope="session")
+def llm_rec(rec, llama):
+    """The slice Recommender with the real llama.cpp backend for reranking and understanding."""
+    from agent.backends.llama_cpp import LlamaCppBackend
+
+    rec.__dict__["backend"] = llama
+    rec.__dict__["aux_backend"] = LlamaCppBackend("bundled", context=2048)
+    return rec

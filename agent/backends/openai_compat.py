@@ -15,6 +15,17 @@ import openai
 from agent.backends.base import BackendError, BackendTimeout, Completion, CompletionRequest, LLMBackend
 
 
+JSON_MODES = ("json_schema", "json_object_schema", "json_object")
+
+
+def _response_format(mode: str, schema: dict) -> dict:
+    if mode == "json_schema":  # OpenAI structured outputs, vLLM, llama.cpp's own server
+        return {"type": "json_schema", "json_schema": {"name": "response", "schema": schema, "strict": True}}
+    if mode == "json_object_schema":  # llama-cpp-python's server: JSON mode with a schema grammar
+        return {"type": "json_object", "schema": schema}
+    return {"type": "json_object"}
+
+
 class OpenAIBackend(LLMBackend):
     name = "openai"
 
@@ -32,7 +43,7 @@ class OpenAIBackend(LLMBackend):
         self.client = openai.OpenAI(
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout, max_retries=max_retries
         )
-        self.structured_outputs = True  # turned off for good when the server rejects json_schema
+        self.json_mode = JSON_MODES[0]  # stepped down, and remembered, when a server rejects it
 
     def _call(self, **kwargs):
         try:
@@ -43,6 +54,22 @@ class OpenAIBackend(LLMBackend):
             raise BackendError(f"cannot reach {self.base_url or 'OpenAI'}: {e}") from None
         except openai.APIStatusError as e:
             raise BackendError(f"{self.base_url or 'OpenAI'} answered {e.status_code}: {e.message}") from None
+
+    def _structured_call(self, kwargs: dict, schema: dict):
+        """Ask for schema-constrained JSON in the strongest form the server accepts."""
+        while True:
+            kwargs["response_format"] = _response_format(self.json_mode, schema)
+            messages = kwargs["messages"]
+            if self.json_mode == "json_object":
+                messages = [dict(m) for m in messages]
+                messages[0]["content"] += "\nThe JSON must follow this schema: " + json.dumps(schema, separators=(",", ":"))
+            try:
+                return self._call(**{**kwargs, "messages": messages})
+            except BackendError as e:
+                rejected = "response_format" in str(e) or " 400" in str(e) or " 422" in str(e)
+                if not rejected or self.json_mode == JSON_MODES[-1]:
+                    raise
+                self.json_mode = JSON_MODES[JSON_MODES.index(self.json_mode) + 1]
 
     def _complete(self, request: CompletionRequest) -> Completion:
         kwargs: dict = {
@@ -55,24 +82,7 @@ class OpenAIBackend(LLMBackend):
         if request.label_tokens:
             kwargs.update(max_tokens=1, logprobs=True, top_logprobs=20)
         if request.json_schema is not None:
-            if self.structured_outputs:
-                kwargs["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": "response", "schema": request.json_schema, "strict": True},
-                }
-                try:
-                    response = self._call(**kwargs)
-                except BackendError as e:
-                    if "400" not in str(e) and "422" not in str(e):
-                        raise
-                    self.structured_outputs = False
-                    return self._complete(request)
-            else:
-                kwargs["response_format"] = {"type": "json_object"}
-                kwargs["messages"][0]["content"] += "\nThe JSON must follow this schema: " + json.dumps(
-                    request.json_schema, separators=(",", ":")
-                )
-                response = self._call(**kwargs)
+            response = self._structured_call(kwargs, request.json_schema)
         else:
             response = self._call(**kwargs)
         if not response.choices:

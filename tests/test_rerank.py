@@ -1,0 +1,156 @@
+"""The reranker on the real bundled GGUF: valid JSON within the candidates, budget, repair, fallback."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from agent.backends import BackendError, Completion, CompletionRequest, LLMBackend
+from agent.rerank import Reranker, RerankRequest, parse_ranking, InvalidOutput
+from recagent.settings import RerankSettings
+from retrieval.base import RetrievalQuery
+from retrieval.hybrid import Candidate, SourceHit
+
+
+@pytest.fixture(scope="module")
+def pool(rec) -> list[Candidate]:
+    """A pool of real candidates from the slice, to draw random candidate sets from."""
+    users = rec.dataset.interactions.users
+    out: dict[str, Candidate] = {}
+    for u in users[:6]:
+        for c in rec.hybrid.candidates(RetrievalQuery(user_id=u), k=40):
+            out[c.item_id] = c
+    return list(out.values())
+
+
+class Scripted(LLMBackend):
+    """Canned replies, for the agent logic around the LLM (the real LLM is tested beside it)."""
+
+    name = "scripted"
+    model = "scripted"
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.requests: list[CompletionRequest] = []
+
+    def _complete(self, request):
+        self.requests.append(request)
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return Completion(text=reply, prompt_tokens=10, completion_tokens=5)
+
+
+def test_generative_json_is_valid_and_within_candidates_over_50_random_sets(llama, pool):
+    rng = random.Random(7)
+    reranker = Reranker(llama, RerankSettings(mode="generative", candidates=12), seed=0)
+    from_llm = 0
+    for trial in range(50):
+        cands = rng.sample(pool, rng.randint(3, 10))
+        k = rng.randint(1, 3)
+        resp = reranker.rerank(RerankRequest(candidates=cands, request=rng.choice(["", "something funny", "a thriller"]), k=k))
+        ids = [r.item_id for r in resp.recommendations]
+        assert len(ids) == k and len(set(ids)) == k, trial
+        assert set(ids) <= {c.item_id for c in cands}, trial
+        assert [r.rank for r in resp.recommendations] == list(range(1, k + 1))
+        assert all(r.explanation for r in resp.recommendations)
+        assert resp.prompt.name == "rerank" and resp.prompt.hash and resp.mode == "generative"
+        from_llm += resp.source == "llm"
+    assert from_llm >= 45, f"only {from_llm}/50 replies were usable JSON"
+
+
+def test_scoring_mode_ranks_every_candidate_by_label_logits(llama, pool):
+    cands = pool[:15]
+    resp = Reranker(llama, RerankSettings(mode="scoring")).rerank(RerankRequest(candidates=cands, k=15))
+    assert resp.source == "llm" and resp.mode == "scoring" and resp.tokens.completion_tokens == 0
+    assert sorted(r.item_id for r in resp.recommendations) == sorted(c.item_id for c in cands)
+    assert [r.score for r in resp.recommendations] == sorted((r.score for r in resp.recommendations), reverse=True)
+
+
+def test_bootstrap_reranks_shuffled_permutations(llama, pool):
+    calls = []
+
+    class Counting(LLMBackend):
+        name, model = "counting", llama.model
+
+        def _complete(self, request):
+            calls.append(request)
+            return llama.complete(request)
+
+        def count_tokens(self, text):
+            return llama.count_tokens(text)
+
+    cands = pool[:8]
+    resp = Reranker(Counting(), RerankSettings(mode="scoring", bootstrap=3)).rerank(RerankRequest(candidates=cands, k=8))
+    assert len(calls) == 3 and resp.source == "llm"
+    firsts = {c.messages[1].content.split("A. ")[1].split("\n")[0] for c in calls}
+    assert len(firsts) > 1, "each permutation puts another candidate first"
+
+
+def test_prompt_stays_within_budget_for_20_candidates(llama, pool):
+    reranker = Reranker(llama, RerankSettings(prompt_budget=800))
+    long_history = "Loves slow-burning crime dramas with moral ambiguity. " * 40
+    for mode in ("generative", "scoring"):
+        prompt, kept = reranker.render(mode, RerankRequest(candidates=pool[:20], history=long_history, request="x" * 300, k=10), pool[:20])
+        assert llama.count_tokens(prompt.system + prompt.user) <= 800 + 40  # chat markup not counted
+        assert len(kept) == 20, "history and request shrink before any candidate is dropped"
+    tight = Reranker(llama, RerankSettings(prompt_budget=250))
+    prompt, kept = tight.render("generative", RerankRequest(candidates=pool[:20], k=5), pool[:20])
+    assert 2 <= len(kept) < 20 and llama.count_tokens(prompt.system + prompt.user) <= 250 + 40
+
+
+def test_fallback_on_timeout_with_the_real_backend(llama, pool):
+    llama.timeout, saved = 0.001, llama.timeout
+    try:
+        resp = Reranker(llama, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=pool[:6], k=3))
+    finally:
+        llama.timeout = saved
+    assert resp.source == "fallback" and "BackendTimeout" in resp.error and resp.attempts == 2
+    assert [r.item_id for r in resp.recommendations] == [c.item_id for c in pool[:3]]
+    assert all(r.explanation for r in resp.recommendations)
+
+
+def test_fallback_on_backend_errors(pool):
+    backend = Scripted([BackendError("503 busy"), BackendError("503 busy")])
+    resp = Reranker(backend).rerank(RerankRequest(candidates=pool[:5], k=3))
+    assert resp.source == "fallback" and "503" in resp.error and len(backend.requests) == 2
+
+
+def test_invalid_output_gets_one_repair(pool):
+    ids = [c.item_id for c in pool[:5]]
+    good = '{"recommendations": [{"item_id": "%s", "explanation": "fits"}]}' % ids[2]
+    backend = Scripted(["this is not json", good])
+    resp = Reranker(backend, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=pool[:5], k=3))
+    assert resp.source == "llm" and resp.attempts == 2
+    assert resp.recommendations[0].item_id == ids[2]
+    repair = backend.requests[1].messages
+    assert repair[-2].role == "assistant" and "not JSON" in repair[-1].content
+
+
+def test_duplicates_and_strangers_dropped_leftovers_appended(pool):
+    ids = [c.item_id for c in pool[:5]]
+    reply = (
+        '{"recommendations": [{"item_id": "%s", "explanation": "a"}, {"item_id": "not-a-candidate", "explanation": "b"},'
+        ' {"item_id": "%s", "explanation": "c"}, {"item_id": "%s", "explanation": "d"}]}' % (ids[3], ids[3], ids[1])
+    )
+    resp = Reranker(Scripted([reply]), RerankSettings(mode="generative")).rerank(RerankRequest(candidates=pool[:5], k=4))
+    assert [r.item_id for r in resp.recommendations] == [ids[3], ids[1], ids[0], ids[2]]
+    assert resp.recommendations[0].explanation == "a"
+
+
+def test_parse_ranking_rejects_non_candidates():
+    with pytest.raises(InvalidOutput, match="none|no item_id"):
+        parse_ranking('{"recommendations": [{"item_id": "zzz", "explanation": ""}]}', ["1", "2"])
+    with pytest.raises(InvalidOutput, match="wrong shape"):
+        parse_ranking('{"recs": []}', ["1"])
+
+
+def test_fallback_explanations_name_the_liked_item():
+    cand = Candidate(
+        item_id="1", title="Ronin (1998)", year=1998, genres=["Action", "Crime"], score=0.1,
+        sources={"vector": SourceHit(rank=1, score=0.8)}, anchor_id="6", anchor_title="Heat (1995)",
+    )
+    resp = Reranker(None).rerank(RerankRequest(candidates=[cand], k=1))
+    assert resp.source == "retrieval"
+    assert resp.recommendations[0].explanation == "Similar to Heat (1995), which you liked (Action, Crime; 1998)."
