@@ -1,0 +1,128 @@
+"""The chat agent end to end on the slice: real retrieval, real llama.cpp, real SQLite sessions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agent.chat import ChatAgent, ChatTools
+from agent.rerank import Reranker
+from agent.safety import MessageTooLongError
+from agent.session import SessionStore
+from recagent.recommender import Recommender
+
+
+def _items(rec, response):
+    return [rec.catalog.get(r.item_id) for r in response.recommendations]
+
+
+def test_follow_ups_change_the_results_as_asked(llm_rec):
+    rec = llm_rec
+    sid = "follow-ups"
+    first = rec.chat(sid, "funny movies please", k=5)
+    assert first.source == "llm" and len(first.recommendations) == 5
+    assert all("Comedy" in it.genres for it in _items(rec, first))
+
+    older = rec.chat(sid, "something older", k=5)
+    cutoff = min(it.year for it in _items(rec, first))
+    assert older.recommendations
+    assert all(it.year < cutoff and "Comedy" in it.genres for it in _items(rec, older))
+
+    second = older.recommendations[1].item_id
+    more = rec.chat(sid, "more like the second one", k=5)
+    state = rec.sessions.get(sid)
+    assert second in state.liked_ids
+    assert all(r.item_id != second for r in more.recommendations)
+
+    top = more.recommendations[0].item_id
+    after = rec.chat(sid, "not that one, I've seen it", k=5)
+    state = rec.sessions.get(sid)
+    assert top in state.seen_ids and top not in [r.item_id for r in after.recommendations]
+
+    no_horror = rec.chat(sid, "and no horror", k=5)
+    assert all("Horror" not in it.genres and "Comedy" in it.genres for it in _items(rec, no_horror))
+
+    only = rec.chat(sid, "only dramas now", k=5)
+    assert all("Drama" in it.genres for it in _items(rec, only))
+
+    shown = [r.item_id for resp in (first, older, more, after, no_horror, only) for r in resp.recommendations]
+    assert len(shown) == len(set(shown)), "nothing is shown twice unless asked"
+
+
+def test_sessions_survive_a_restart(llm_rec, settings):
+    sid = "restart"
+    llm_rec.chat(sid, "I loved Toy Story, something for kids", k=3)
+    before = llm_rec.sessions.get(sid)
+    assert before.liked_ids == ["1"] and before.genres == ["Children"]
+
+    restarted = Recommender(settings)  # a new process would build exactly this
+    restarted.__dict__.update({k: llm_rec.__dict__[k] for k in ("embedder", "backend", "aux_backend")})
+    assert restarted.sessions is not llm_rec.sessions
+    assert restarted.sessions.get(sid) == before
+    again = restarted.chat(sid, "more like the first one", k=3)
+    turns = restarted.sessions.turns(sid)
+    assert [t.role for t in turns] == ["user", "assistant", "user", "assistant"]
+    assert turns[-1].response == again
+    assert before.last_shown[0] in restarted.sessions.get(sid).liked_ids
+
+
+def test_a_crash_mid_turn_loses_no_user_turn(llm_rec, tmp_path):
+    def broken(query, k):
+        raise RuntimeError("retrieval exploded")
+
+    tools = ChatTools(candidates=broken, resolve=lambda t: ([], {}), summarize=lambda u, l: "", item_year=lambda i: None, genre_vocab=[])
+    store = SessionStore(tmp_path / "s.sqlite")
+    agent = ChatAgent(tools, Reranker(None), store)
+    with pytest.raises(RuntimeError):
+        agent.turn("crash", "a message that must not be lost")
+    reopened = SessionStore(tmp_path / "s.sqlite")
+    assert [t.content for t in reopened.turns("crash")] == ["a message that must not be lost"]
+
+
+def test_known_user_history_is_summarised_and_cached(llm_rec):
+    user = llm_rec.dataset.interactions.users[0]
+    from agent.history import history_facts
+
+    facts = history_facts(llm_rec.catalog, llm_rec.dataset.interactions.history(user))
+    assert facts.top_genres and facts.recent and facts.top_rated
+    first, source = llm_rec.summarizer.summarize(facts)
+    again, source2 = llm_rec.summarizer.summarize(facts)
+    assert source in {"llm", "deterministic"} and again == first
+    if source == "llm":
+        assert source2 == "cache" and facts.top_genres[0] in first
+    resp = llm_rec.chat("known-user", "something to watch tonight", k=3, user_id=user)
+    seen = set(llm_rec.dataset.interactions.seen_positions(user).tolist())
+    assert not {llm_rec.catalog.position(r.item_id) for r in resp.recommendations} & seen
+
+
+def test_message_limits_and_control_characters(llm_rec):
+    with pytest.raises(MessageTooLongError, match="limit is 2000"):
+        llm_rec.chat("limits", "x" * 2001)
+    llm_rec.chat("limits", "funny\x00 movies\u202e please\x1b[31m", k=2)
+    assert llm_rec.sessions.turns("limits")[0].content == "funny movies please[31m"
+
+
+def _cli(args, settings):
+    exe = str(Path(sys.executable).with_name("recagent"))
+    return subprocess.run(
+        [exe, "chat", "--catalog", settings.catalog, "--data-dir", str(settings.data_dir), *args],
+        capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_cli_chat_json_resumes_a_session_across_processes(llm_rec, settings):
+    first = _cli(["-s", "cli", "-m", "funny movies from the 90s", "-k", "3", "--json"], settings)
+    assert first.returncode == 0, first.stderr
+    body = json.loads(first.stdout.strip().splitlines()[-1])
+    assert body["session_id"] == "cli" and len(body["recommendations"]) == 3 and body["source"] in {"llm", "fallback"}
+    second = _cli(["-s", "cli", "-m", "something older", "-k", "3", "--json"], settings)
+    assert second.returncode == 0, second.stderr
+    years = [llm_rec.catalog.get(r["item_id"]).year for r in json.loads(second.stdout.strip().splitlines()[-1])["recommendations"]]
+    first_years = [llm_rec.catalog.get(r["item_id"]).year for r in body["recommendations"]]
+    assert years and max(years) < min(first_years)
+    bad = _cli(["-s", "cli", "-m", "x" * 3000], settings)
+    assert bad.returncode == 1 and "limit is 2000" in bad.stderr and "Traceback" not in bad.stderr
