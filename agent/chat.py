@@ -16,7 +16,13 @@ from agent.rerank import Reranker, RerankRequest
 from agent.safety import clean_message
 from agent.schema import RecommendationResponse
 from agent.session import ChatState, SessionStore
-from agent.understanding import Understanding, llm_reading, merge, needs_llm, parse_message
+from agent.understanding import (
+    Understanding,
+    llm_reading,
+    merge,
+    needs_llm,
+    parse_message,
+)
 from retrieval.base import RetrievalQuery
 from retrieval.hybrid import Candidate
 from retrieval.titles import TitleMatch, display_title
@@ -163,7 +169,9 @@ class ChatAgent:
         state.last_years = [self.tools.item_year(i) for i in ids]
         state.turns += 1
         reply = self._reply(state, response, notes)
-        response = response.model_copy(update={"message": reply, "latency_ms": round((time.perf_counter() - t0) * 1000, 2)})
+        response = response.model_copy(
+            update={"message": reply, "latency_ms": round((time.perf_counter() - t0) * 1000, 2)}
+        )
         self.store.save(state)
         self.store.add_turn(session_id, "assistant", reply, response)
         return response

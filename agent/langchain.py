@@ -1,9 +1,9 @@
 """LangChain integration points (langchain-core): the recommender as a tool and as a retriever.
 
-    from agent.langchain import recommender_tool, RecommenderRetriever
-    tool = recommender_tool(rec)                    # for an agent's tool list
-    retriever = RecommenderRetriever(recommender=rec, k=5)
-    docs = retriever.invoke("heist movies from the 90s")
+from agent.langchain import recommender_tool, RecommenderRetriever
+tool = recommender_tool(rec)                    # for an agent's tool list
+retriever = RecommenderRetriever(recommender=rec, k=5)
+docs = retriever.invoke("heist movies from the 90s")
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ class RecommendArgs(BaseModel):
 def recommender_tool(recommender, rerank: bool = True) -> StructuredTool:
     """A LangChain tool returning the recommendation response as JSON."""
 
-    def recommend(query: str | None = None, likes: list[str] | None = None, user_id: str | None = None, k: int = 5) -> str:
+    def recommend(
+        query: str | None = None, likes: list[str] | None = None, user_id: str | None = None, k: int = 5
+    ) -> str:
         response = recommender.recommend(user_id=user_id, likes=likes or [], query=query, k=k, rerank=rerank)
         return response.model_dump_json()
 

@@ -107,7 +107,13 @@ def parse_ranking(text: str, allowed: list[str]) -> list[tuple[str, str]]:
 
 
 class Reranker:
-    def __init__(self, backend: LLMBackend | None, settings: RerankSettings | None = None, temperature: float = 0.0, seed: int = 0):
+    def __init__(
+        self,
+        backend: LLMBackend | None,
+        settings: RerankSettings | None = None,
+        temperature: float = 0.0,
+        seed: int = 0,
+    ):
         self.backend = backend
         self.settings = settings or RerankSettings()
         self.temperature = temperature
@@ -174,7 +180,7 @@ class Reranker:
         """One call, and on a bad reply or an error one repair or retry. Raises RerankFailure."""
         messages = list(request.messages)
         raw, reason = None, ""
-        for attempt in (1, 2):
+        for _attempt in (1, 2):
             stats.attempts += 1
             try:
                 completion = self.backend.complete(request.model_copy(update={"messages": messages}))
@@ -202,7 +208,9 @@ class Reranker:
                 ]
         raise RerankFailure(reason, raw, stats.attempts)
 
-    def _generative(self, req: RerankRequest, perms: list[list[Candidate]], stats: _Stats) -> tuple[list[str], dict[str, float], dict[str, str]]:
+    def _generative(
+        self, req: RerankRequest, perms: list[list[Candidate]], stats: _Stats
+    ) -> tuple[list[str], dict[str, float], dict[str, str]]:
         points: dict[str, float] = {}
         words: dict[str, str] = {}
         for order in perms:
@@ -226,7 +234,9 @@ class Reranker:
         top = max(points.values())
         return order, {i: points[i] / top for i in order}, words
 
-    def _scoring(self, req: RerankRequest, perms: list[list[Candidate]], stats: _Stats) -> tuple[list[str], dict[str, float], dict[str, str]]:
+    def _scoring(
+        self, req: RerankRequest, perms: list[list[Candidate]], stats: _Stats
+    ) -> tuple[list[str], dict[str, float], dict[str, str]]:
         logprobs: dict[str, list[float]] = {}
         kept_ids: list[str] | None = None
         for order in perms:
@@ -253,7 +263,9 @@ class Reranker:
 
     # ------------------------------------------------------------------ entry point
 
-    def rerank(self, req: RerankRequest, mode: str | None = None, bootstrap: int | None = None) -> RecommendationResponse:
+    def rerank(
+        self, req: RerankRequest, mode: str | None = None, bootstrap: int | None = None
+    ) -> RecommendationResponse:
         t0 = time.perf_counter()
         mode = self.resolve_mode(mode)
         cands = req.candidates[: self.settings.candidates]
@@ -287,10 +299,23 @@ class Reranker:
             )
         return self._response(recs, "llm", mode, stats, t0)
 
-    def fallback(self, req: RerankRequest, k: int, reason: str | None, t0: float, mode: str, stats: _Stats | None = None, source: str = "fallback") -> RecommendationResponse:
+    def fallback(
+        self,
+        req: RerankRequest,
+        k: int,
+        reason: str | None,
+        t0: float,
+        mode: str,
+        stats: _Stats | None = None,
+        source: str = "fallback",
+    ) -> RecommendationResponse:
         recs = [
             Recommendation(
-                item_id=c.item_id, title=c.title, rank=i, score=round(c.score, 6), explanation=explain(c, req.request or None)
+                item_id=c.item_id,
+                title=c.title,
+                rank=i,
+                score=round(c.score, 6),
+                explanation=explain(c, req.request or None),
             )
             for i, c in enumerate(req.candidates[:k], start=1)
         ]

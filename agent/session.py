@@ -120,7 +120,8 @@ class SessionStore:
             now = time.time()
             with self._lock:
                 self._db.execute(
-                    "INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?)", (session_id, state.model_dump_json(), now, now)
+                    "INSERT OR IGNORE INTO sessions VALUES (?, ?, ?, ?)",
+                    (session_id, state.model_dump_json(), now, now),
                 )
             return self.get(session_id)
         if user_id is not None and state.user_id != user_id:

@@ -46,12 +46,33 @@ NEGATION = re.compile(
 )
 ONLY = re.compile(r"\b(only|just|strictly|purely)\s+(?:\w+\s+){0,1}$")
 ORDINALS = {
-    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "fifth": 5,
-    "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8, "ninth": 9, "9th": 9,
-    "tenth": 10, "10th": 10, "top": 1, "last": -1,
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "sixth": 6,
+    "6th": 6,
+    "seventh": 7,
+    "7th": 7,
+    "eighth": 8,
+    "8th": 8,
+    "ninth": 9,
+    "9th": 9,
+    "tenth": 10,
+    "10th": 10,
+    "top": 1,
+    "last": -1,
 }
 _ORD = "|".join(sorted(ORDINALS, key=len, reverse=True))
-MORE_LIKE = re.compile(rf"\bmore\s+like\s+(?:the\s+)?(?:(?P<ord>{_ORD})(?:\s+one)?|(?:number|no\.?|#)\s*(?P<num>\d+))\b")
+MORE_LIKE = re.compile(
+    rf"\bmore\s+like\s+(?:the\s+)?(?:(?P<ord>{_ORD})(?:\s+one)?|(?:number|no\.?|#)\s*(?P<num>\d+))\b"
+)
 REJECT = re.compile(
     r"\b(not that one|not this one|seen (it|that|this)( one)?|i'?ve seen (it|that|this)|already seen|already watched|"
     r"watched (it|that) already|not (interested|for me)|no thanks|don'?t like (it|that))\b"
@@ -69,8 +90,12 @@ LIKE_TITLE = re.compile(
     r"\b(?:like|similar to|loved|enjoyed|liked|fan of|in the vein of|such as|as good as)\s+"
     r"(?P<t>[A-Z0-9][^,.;!?]*?)(?=\s+(?:but|and then|with|from|that|which|or|for|though|because|except)\b|[,.;!?]|$)"
 )
-SEEN_TITLE = re.compile(r"\b(?:i'?ve seen|already seen|seen|watched)\s+(?P<t>[A-Z0-9][^,.;!?]*?)(?=[,.;!?]|\s+(?:and|but)\b|$)")
-DISLIKE_TITLE = re.compile(r"\b(?:hated|disliked|didn'?t like|did not like|not a fan of)\s+(?P<t>[A-Z0-9][^,.;!?]*?)(?=[,.;!?]|\s+(?:and|but)\b|$)")
+SEEN_TITLE = re.compile(
+    r"\b(?:i'?ve seen|already seen|seen|watched)\s+(?P<t>[A-Z0-9][^,.;!?]*?)(?=[,.;!?]|\s+(?:and|but)\b|$)"
+)
+DISLIKE_TITLE = re.compile(
+    r"\b(?:hated|disliked|didn'?t like|did not like|not a fan of)\s+(?P<t>[A-Z0-9][^,.;!?]*?)(?=[,.;!?]|\s+(?:and|but)\b|$)"
+)
 RESET = re.compile(r"\b(start over|reset|forget everything|new search)\b")
 REPEAT = re.compile(r"\b(show (me )?(them|those|it) again|repeat|same (list|ones) again)\b")
 SOFT_WISHES = [  # no catalog field to filter on: they travel as keywords into the query text and the prompt
@@ -127,7 +152,11 @@ def _genre_hits(text: str, vocab: list[str]) -> list[tuple[str, int, int]]:
 def _clean_title(t: str) -> str | None:
     t = t.strip(" \"'“”‘’")
     t = re.sub(r"^(the movie|the film|movies? like)\s+", "", t, flags=re.IGNORECASE)
-    if len(t) < 2 or t.lower() in STOPWORDS or t.lower().startswith(("the second", "the first", "the third", "the last")):
+    if (
+        len(t) < 2
+        or t.lower() in STOPWORDS
+        or t.lower().startswith(("the second", "the first", "the third", "the last"))
+    ):
         return None
     return t
 
@@ -194,7 +223,8 @@ def parse_message(message: str, genre_vocab: list[str]) -> Understanding:
             u.seen_titles.append(t)
     genre_names = {g.lower() for g in genre_vocab}
     u.liked_titles = [
-        t for t in u.liked_titles
+        t
+        for t in u.liked_titles
         if t not in u.disliked_titles and t not in u.seen_titles and t.lower() not in genre_names
     ]
     return u
@@ -260,8 +290,15 @@ def merge(parsed: Understanding, reading: _LLMReading | None, message: str, genr
     for src, dst in ((reading.liked_titles, out.liked_titles), (reading.disliked_titles, out.disliked_titles)):
         for t in src:
             t = t.strip()
-            if len(t) >= 3 and t.lower() in low and t.lower() not in taken and t.lower() not in {g.lower() for g in vocab}:
+            if (
+                len(t) >= 3
+                and t.lower() in low
+                and t.lower() not in taken
+                and t.lower() not in {g.lower() for g in vocab}
+            ):
                 dst.append(t)
                 taken.add(t.lower())
-    out.keywords = list(dict.fromkeys(parsed.keywords + [k.strip() for k in reading.keywords if k.strip() and k.lower() in low]))
+    out.keywords = list(
+        dict.fromkeys(parsed.keywords + [k.strip() for k in reading.keywords if k.strip() and k.lower() in low])
+    )
     return out

@@ -4,6 +4,12 @@ Templates live in ``prompts/templates/NAME.vVERSION.yaml``. Each response record
 the template's name, version and content hash, so evals can compare prompt versions.
 """
 
-from prompts.registry import PromptRenderError, PromptTemplate, RenderedPrompt, list_templates, load_template
+from prompts.registry import (
+    PromptRenderError,
+    PromptTemplate,
+    RenderedPrompt,
+    list_templates,
+    load_template,
+)
 
 __all__ = ["PromptRenderError", "PromptTemplate", "RenderedPrompt", "list_templates", "load_template"]

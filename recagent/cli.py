@@ -28,10 +28,14 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-CatalogOpt = Annotated[Optional[str], typer.Option("--catalog", help="'bundled' (default), a MovieLens folder, or a .csv/.jsonl file")]
+CatalogOpt = Annotated[
+    Optional[str], typer.Option("--catalog", help="'bundled' (default), a MovieLens folder, or a .csv/.jsonl file")
+]
 FormatOpt = Annotated[Optional[str], typer.Option("--format", help="auto, movielens, ml100k or table")]
 InteractionsOpt = Annotated[Optional[Path], typer.Option("--interactions", help="interaction log for a table catalog")]
-ColumnsOpt = Annotated[Optional[list[str]], typer.Option("--column", help="column mapping for a table catalog, e.g. id=asin (repeatable)")]
+ColumnsOpt = Annotated[
+    Optional[list[str]], typer.Option("--column", help="column mapping for a table catalog, e.g. id=asin (repeatable)")
+]
 DataDirOpt = Annotated[Optional[Path], typer.Option("--data-dir", help="where the index and models live")]
 ChromaHostOpt = Annotated[Optional[str], typer.Option("--chroma-host", help="use a Chroma server at this host")]
 ChromaPortOpt = Annotated[Optional[int], typer.Option("--chroma-port")]
@@ -39,8 +43,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a t
 KOpt = Annotated[int, typer.Option("-k", "--k", min=1, max=1000, help="how many results")]
 YearMinOpt = Annotated[Optional[int], typer.Option("--year-min")]
 YearMaxOpt = Annotated[Optional[int], typer.Option("--year-max")]
-GenreOpt = Annotated[Optional[list[str]], typer.Option("--genre", help="keep items of this genre (repeatable: any of them)")]
-ExcludeGenreOpt = Annotated[Optional[list[str]], typer.Option("--exclude-genre", help="drop items of this genre (repeatable)")]
+GenreOpt = Annotated[
+    Optional[list[str]], typer.Option("--genre", help="keep items of this genre (repeatable: any of them)")
+]
+ExcludeGenreOpt = Annotated[
+    Optional[list[str]], typer.Option("--exclude-genre", help="drop items of this genre (repeatable)")
+]
 ModeOpt = Annotated[Optional[str], typer.Option("--mode", help="LLM ranking mode: auto, generative or scoring")]
 ExcludeOpt = Annotated[Optional[list[str]], typer.Option("--exclude", help="drop this item id (repeatable)")]
 
@@ -199,7 +207,10 @@ def search(
 @handle_errors
 def recommend(
     user: Annotated[Optional[str], typer.Option("--user", help="a user id from the interaction log")] = None,
-    likes: Annotated[Optional[list[str]], typer.Option("--likes", help="titles you like: 'Heat, The Matrix' (use ';' if a title has a comma)")] = None,
+    likes: Annotated[
+        Optional[list[str]],
+        typer.Option("--likes", help="titles you like: 'Heat, The Matrix' (use ';' if a title has a comma)"),
+    ] = None,
     query: Annotated[Optional[str], typer.Option("--query", "-q", help="what you are in the mood for")] = None,
     k: KOpt = 10,
     year_min: YearMinOpt = None,
@@ -214,9 +225,13 @@ def recommend(
     data_dir: DataDirOpt = None,
     chroma_host: ChromaHostOpt = None,
     chroma_port: ChromaPortOpt = None,
-    rerank: Annotated[bool, typer.Option("--rerank", help="rerank the candidates with the LLM and explain them")] = False,
+    rerank: Annotated[
+        bool, typer.Option("--rerank", help="rerank the candidates with the LLM and explain them")
+    ] = False,
     mode: ModeOpt = None,
-    bootstrap: Annotated[Optional[int], typer.Option("--bootstrap", min=1, max=16, help="rerank B shuffled permutations")] = None,
+    bootstrap: Annotated[
+        Optional[int], typer.Option("--bootstrap", min=1, max=16, help="rerank B shuffled permutations")
+    ] = None,
     json_out: JsonOpt = False,
 ):
     """Recommend items for a known user, for liked titles, and/or for a query."""
@@ -274,9 +289,13 @@ def print_response(response) -> None:
 @app.command()
 @handle_errors
 def chat(
-    session: Annotated[Optional[str], typer.Option("--session", "-s", help="resume this session (default: a new one)")] = None,
+    session: Annotated[
+        Optional[str], typer.Option("--session", "-s", help="resume this session (default: a new one)")
+    ] = None,
     user: Annotated[Optional[str], typer.Option("--user", help="a known user id, whose history is summarised")] = None,
-    message: Annotated[Optional[list[str]], typer.Option("--message", "-m", help="send this message and exit (repeatable)")] = None,
+    message: Annotated[
+        Optional[list[str]], typer.Option("--message", "-m", help="send this message and exit (repeatable)")
+    ] = None,
     k: KOpt = 5,
     catalog: CatalogOpt = None,
     fmt: FormatOpt = None,

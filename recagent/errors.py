@@ -79,9 +79,7 @@ class IndexNotBuiltError(RecagentError):
     code = "index_not_built"
 
     def __init__(self, collection: str):
-        super().__init__(
-            f"the vector index {collection!r} is empty; run `recagent index` first"
-        )
+        super().__init__(f"the vector index {collection!r} is empty; run `recagent index` first")
 
 
 class VectorStoreError(RecagentError):

@@ -117,7 +117,8 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(2000, ge=10, description="longer chat messages are rejected")
     understanding: Literal["hybrid", "parser"] = Field(
-        "hybrid", description="chat message understanding: the deterministic parser merged with the LLM, or the parser alone"
+        "hybrid",
+        description="chat message understanding: the deterministic parser merged with the LLM, or the parser alone",
     )
 
     @property

@@ -161,9 +161,7 @@ class InteractionLog:
         self.item_positions = np.asarray(item_positions, dtype=np.int64)
         self.values = np.asarray(values, dtype=np.float32)
         n = len(self.item_positions)
-        self.timestamps = (
-            np.zeros(n, dtype=np.int64) if timestamps is None else np.asarray(timestamps, dtype=np.int64)
-        )
+        self.timestamps = np.zeros(n, dtype=np.int64) if timestamps is None else np.asarray(timestamps, dtype=np.int64)
 
     @classmethod
     def from_interactions(cls, catalog: Catalog, interactions: Iterable[Interaction]) -> InteractionLog:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Sequence
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np

@@ -53,15 +53,14 @@ class Filters(BaseModel):
                     continue
                 close = [m[0] for m in process.extract(name, catalog.genre_vocab, limit=3, score_cutoff=60)]
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
-                raise InvalidFilterError(
-                    f"unknown genre {name!r}{hint} (known: {', '.join(catalog.genre_vocab)})"
-                )
+                raise InvalidFilterError(f"unknown genre {name!r}{hint} (known: {', '.join(catalog.genre_vocab)})")
             return out
 
         return self.model_copy(update={"genres": fix(self.genres), "exclude_genres": fix(self.exclude_genres)})
 
     def merged(self, other: Filters) -> Filters:
         """Both sets of constraints at once (the tighter year range, the union of exclusions)."""
+
         def tighter(a, b, pick):
             return b if a is None else a if b is None else pick(a, b)
 

@@ -61,7 +61,11 @@ class HybridRetriever:
 
     def seen_positions(self, query: RetrievalQuery) -> np.ndarray:
         """Everything the user must not be offered: history, likes, dislikes, explicit exclusions."""
-        parts = [self.catalog.positions(i for i in (*query.liked_ids, *query.disliked_ids, *query.filters.exclude_ids) if i in self.catalog)]
+        parts = [
+            self.catalog.positions(
+                i for i in (*query.liked_ids, *query.disliked_ids, *query.filters.exclude_ids) if i in self.catalog
+            )
+        ]
         if query.user_id is not None and self.log is not None and query.user_id in self.log:
             parts.append(self.log.seen_positions(query.user_id))
         if query.user_id is not None and self.mf is not None and self.mf.knows(query.user_id):

@@ -72,13 +72,13 @@ def _read_text(path: Path, encoding: str = "utf-8") -> str:
         text = raw.decode(encoding)
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise DataError(
-            path, f"bad encoding: byte 0x{raw[e.start]:02x} is not valid {encoding} text", line
-        ) from None
+        raise DataError(path, f"bad encoding: byte 0x{raw[e.start]:02x} is not valid {encoding} text", line) from None
     return text.removeprefix("\ufeff")
 
 
-def _iter_csv(path: Path, required: list[str], delimiter: str = ",", encoding: str = "utf-8") -> Iterator[tuple[int, dict[str, str]]]:
+def _iter_csv(
+    path: Path, required: list[str], delimiter: str = ",", encoding: str = "utf-8"
+) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield (line number, row) for a CSV with a header, checking required columns."""
     text = _read_text(path, encoding)
     if not text.strip():
@@ -90,9 +90,7 @@ def _iter_csv(path: Path, required: list[str], delimiter: str = ",", encoding: s
         raise DataError(path, f"malformed CSV header: {e}", 1) from None
     missing = [c for c in required if c not in header]
     if missing:
-        raise DataError(
-            path, f"missing column {', '.join(repr(c) for c in missing)} (found: {', '.join(header)})", 1
-        )
+        raise DataError(path, f"missing column {', '.join(repr(c) for c in missing)} (found: {', '.join(header)})", 1)
     try:
         for row in reader:
             line = reader.line_num
@@ -190,14 +188,14 @@ def load_movielens(folder: Path) -> Dataset:
     tags: dict[str, Counter] = defaultdict(Counter)
     tags_csv = folder / "tags.csv"
     if tags_csv.exists():
-        for line, row in _iter_csv(tags_csv, ["movieId", "tag"]):
+        for _, row in _iter_csv(tags_csv, ["movieId", "tag"]):
             tag = row["tag"].strip().lower()
             if tag:
                 tags[row["movieId"].strip()][tag] += 1
     links: dict[str, dict[str, str]] = {}
     links_csv = folder / "links.csv"
     if links_csv.exists():
-        for line, row in _iter_csv(links_csv, ["movieId"]):
+        for _, row in _iter_csv(links_csv, ["movieId"]):
             links[row["movieId"].strip()] = {k: v.strip() for k, v in row.items() if k != "movieId" and v.strip()}
 
     items: list[Item] = []
@@ -250,10 +248,9 @@ def load_movielens_100k(folder: Path) -> Dataset:
     genre_names: list[str] = []
     genre_file = folder / "u.genre"
     if genre_file.exists():
-        for line_no, line in enumerate(_read_text(genre_file, "latin-1").splitlines(), 1):
+        for line in _read_text(genre_file, "latin-1").splitlines():
             if line.strip():
-                name, _, idx = line.partition("|")
-                genre_names.append(name)
+                genre_names.append(line.partition("|")[0])
     item_file = folder / "u.item"
     text = _read_text(item_file, "latin-1")
     items: list[Item] = []
@@ -271,9 +268,7 @@ def load_movielens_100k(folder: Path) -> Dataset:
             raise DataError(item_file, f"item {item_id} has an empty title", line_no)
         flags = f[5:]
         genres = tuple(
-            genre_names[j] if j < len(genre_names) else f"genre{j}"
-            for j, v in enumerate(flags)
-            if v.strip() == "1"
+            genre_names[j] if j < len(genre_names) else f"genre{j}" for j, v in enumerate(flags) if v.strip() == "1"
         )
         genres = tuple(g for g in genres if g != "unknown")
         year = _year_from_title(title)
@@ -356,8 +351,16 @@ def load_table(path: Path, columns: ColumnMapping | None = None, interactions: P
         required = [cols.user, cols.item]
         rows = []
         for line, row in _iter_table(interactions, required):
-            value = _to_float(interactions, line, cols.value, row[cols.value]) if cols.value and opt(row, cols.value) else 1.0
-            ts = _to_int(interactions, line, cols.timestamp, row[cols.timestamp]) if cols.timestamp and opt(row, cols.timestamp) else 0
+            value = (
+                _to_float(interactions, line, cols.value, row[cols.value])
+                if cols.value and opt(row, cols.value)
+                else 1.0
+            )
+            ts = (
+                _to_int(interactions, line, cols.timestamp, row[cols.timestamp])
+                if cols.timestamp and opt(row, cols.timestamp)
+                else 0
+            )
             user = opt(row, cols.user)
             if not user:
                 raise DataError(interactions, f"empty {cols.user!r}", line)
@@ -382,7 +385,9 @@ def detect_format(path: Path) -> str:
         return "table"
     if not path.exists():
         raise DataError(path, "file not found")
-    raise DataError(path, f"unknown catalog format {path.suffix!r}; use a .csv, .tsv or .jsonl file or a MovieLens folder")
+    raise DataError(
+        path, f"unknown catalog format {path.suffix!r}; use a .csv, .tsv or .jsonl file or a MovieLens folder"
+    )
 
 
 def load_dataset(

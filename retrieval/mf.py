@@ -26,6 +26,7 @@ from retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k
 from retrieval.catalog import Catalog, InteractionLog
 from retrieval.progress import progress_bar
 
+
 def _als(params: MFSettings):
     from implicit.cpu.als import AlternatingLeastSquares
 
@@ -153,7 +154,9 @@ class MFRetriever:
             self.users.append(user_id)
             self._upos[user_id] = u
             positions = np.unique(new)
-            self.user_items = sp.vstack([self.user_items, sp.csr_matrix((1, len(self.catalog)), dtype=np.float32)]).tocsr()
+            self.user_items = sp.vstack(
+                [self.user_items, sp.csr_matrix((1, len(self.catalog)), dtype=np.float32)]
+            ).tocsr()
         row = self._row(positions)
         self.model.partial_fit_users(np.array([u]), row)
         lil = self.user_items.tolil()

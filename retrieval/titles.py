@@ -95,6 +95,7 @@ class TitleResolver:
 
     def _best(self, positions: Sequence[int], year: int | None) -> int:
         """Among items sharing a title, prefer the stated year, then the most popular."""
+
         def rank(p: int):
             item_year = self.catalog.items[p].year
             return (year is not None and item_year != year, -self.popularity[p], p)

@@ -27,7 +27,6 @@ from retrieval.embeddings import Embedder
 from retrieval.progress import progress_bar
 
 
-
 class IndexReport(BaseModel):
     collection: str
     total: int

@@ -38,9 +38,25 @@ def llama_server(tmp_path_factory):
     port = _free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2", "--flash_attn", "true"],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,  # a pipe would fill with llama.cpp's log and block it
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(bundled_gguf()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--model_alias",
+            "smollm2",
+            "--flash_attn",
+            "true",
+        ],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,  # a pipe would fill with llama.cpp's log and block it
     )
     deadline = time.monotonic() + 90
     while True:
@@ -78,7 +94,9 @@ class BackendContract:
         ids = ["6", "2571", "1", "32"]
         out = backend.complete(
             CompletionRequest(
-                messages=_msgs("I liked Heat. Candidates: 6 Heat; 2571 The Matrix; 1 Toy Story; 32 Twelve Monkeys. Pick 2."),
+                messages=_msgs(
+                    "I liked Heat. Candidates: 6 Heat; 2571 The Matrix; 1 Toy Story; 32 Twelve Monkeys. Pick 2."
+                ),
                 json_schema=ranking_schema(ids, 2),
                 max_tokens=150,
             )
@@ -117,7 +135,9 @@ class TestLlamaCpp(BackendContract):
         llama.complete(CompletionRequest(messages=_msgs(head + "Answer A, B or C."), label_tokens=labels))
         warm = llama.complete(CompletionRequest(messages=_msgs(head + "Answer with one letter."), label_tokens=labels))
         cold_backend = LlamaCppBackend("bundled", context=1024)
-        cold = cold_backend.complete(CompletionRequest(messages=_msgs(head + "Answer with one letter."), label_tokens=labels))
+        cold = cold_backend.complete(
+            CompletionRequest(messages=_msgs(head + "Answer with one letter."), label_tokens=labels)
+        )
         for label in labels:
             assert warm.label_logprobs[label] == pytest.approx(cold.label_logprobs[label], abs=0.05)
 
@@ -172,7 +192,10 @@ class _Flaky(BaseHTTPRequestHandler):
             self.wfile.write(b'{"error": {"message": "busy"}}')
             return
         body = {
-            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "m",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
         }

@@ -74,7 +74,13 @@ def test_a_crash_mid_turn_loses_no_user_turn(llm_rec, tmp_path):
     def broken(query, k):
         raise RuntimeError("retrieval exploded")
 
-    tools = ChatTools(candidates=broken, resolve=lambda t: ([], {}), summarize=lambda u, l: "", item_year=lambda i: None, genre_vocab=[])
+    tools = ChatTools(
+        candidates=broken,
+        resolve=lambda t: ([], {}),
+        summarize=lambda u, l: "",
+        item_year=lambda i: None,
+        genre_vocab=[],
+    )
     store = SessionStore(tmp_path / "s.sqlite")
     agent = ChatAgent(tools, Reranker(None), store)
     with pytest.raises(RuntimeError):
@@ -110,7 +116,9 @@ def _cli(args, settings):
     exe = str(Path(sys.executable).with_name("recagent"))
     return subprocess.run(
         [exe, "chat", "--catalog", settings.catalog, "--data-dir", str(settings.data_dir), *args],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -121,7 +129,10 @@ def test_cli_chat_json_resumes_a_session_across_processes(llm_rec, settings):
     assert body["session_id"] == "cli" and len(body["recommendations"]) == 3 and body["source"] in {"llm", "fallback"}
     second = _cli(["-s", "cli", "-m", "something older", "-k", "3", "--json"], settings)
     assert second.returncode == 0, second.stderr
-    years = [llm_rec.catalog.get(r["item_id"]).year for r in json.loads(second.stdout.strip().splitlines()[-1])["recommendations"]]
+    years = [
+        llm_rec.catalog.get(r["item_id"]).year
+        for r in json.loads(second.stdout.strip().splitlines()[-1])["recommendations"]
+    ]
     first_years = [llm_rec.catalog.get(r["item_id"]).year for r in body["recommendations"]]
     assert years and max(years) < min(first_years)
     bad = _cli(["-s", "cli", "-m", "x" * 3000], settings)

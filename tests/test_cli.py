@@ -95,7 +95,9 @@ def _console_script() -> str:
 def test_console_script_error_has_no_traceback(base_args):
     proc = subprocess.run(
         [_console_script(), "recommend", "--user", "424242", *base_args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 1
     assert "unknown user '424242'" in proc.stderr and "Traceback" not in proc.stderr
@@ -105,7 +107,9 @@ def test_console_script_error_has_no_traceback(base_args):
 def test_console_script_recommends(base_args):
     proc = subprocess.run(
         [_console_script(), "recommend", "--likes", "Toy Story", "-k", "3", "--json", *base_args],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     body = json.loads(proc.stdout)

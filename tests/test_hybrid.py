@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from recagent.errors import UnknownItemError, UnknownUserError
 from retrieval.base import RetrievalQuery, Scored
 from retrieval.filters import Filters
-
-import numpy as np
 
 
 def test_known_user_candidates_are_unique_unseen_and_fused(rec):

@@ -64,8 +64,15 @@ def test_generic_csv_with_column_mapping(tmp_path):
     inter = tmp_path / "reads.csv"
     inter.write_text("reader,isbn,stars,when\nu1,b1,5,100\nu1,b2,3,200\nu2,b2,4,150\n")
     cols = ColumnMapping(
-        id="isbn", title="name", description="blurb", year="published", genres="shelves",
-        user="reader", item="isbn", value="stars", timestamp="when",
+        id="isbn",
+        title="name",
+        description="blurb",
+        year="published",
+        genres="shelves",
+        user="reader",
+        item="isbn",
+        value="stars",
+        timestamp="when",
     )
     ds = load_table(cat, cols, inter)
     dune = ds.catalog.get("b1")
@@ -78,8 +85,10 @@ def test_generic_csv_with_column_mapping(tmp_path):
 def test_generic_jsonl(tmp_path):
     cat = tmp_path / "items.jsonl"
     cat.write_text(
-        json.dumps({"id": "p1", "title": "Trail shoe", "genres": ["running", "outdoor"]}) + "\n"
-        + json.dumps({"id": "p2", "title": "Rain jacket", "description": "Light and waterproof"}) + "\n"
+        json.dumps({"id": "p1", "title": "Trail shoe", "genres": ["running", "outdoor"]})
+        + "\n"
+        + json.dumps({"id": "p2", "title": "Rain jacket", "description": "Light and waterproof"})
+        + "\n"
     )
     ds = load_dataset(cat)
     assert ds.catalog.get("p1").genres == ("running", "outdoor")
@@ -148,9 +157,7 @@ def test_bad_number_and_ragged_row(tmp_path):
 
 def test_interaction_with_unknown_item_is_an_error_not_a_drop(tmp_path):
     (tmp_path / "movies.csv").write_text("movieId,title,genres\n1,A (2000),Drama\n")
-    (tmp_path / "ratings.csv").write_text(
-        "userId,movieId,rating,timestamp\n1,1,4.0,1\n1,99,3.0,2\n2,98,3.0,2\n"
-    )
+    (tmp_path / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,1\n1,99,3.0,2\n2,98,3.0,2\n")
     e = _err(tmp_path)
     assert e.line == 3 and "'99' is not in the catalog (1 more such lines)" in str(e)
 

@@ -70,7 +70,8 @@ def test_online_interactions_update_the_user(rec, mf):
     np.testing.assert_allclose(
         fresh.model.user_factors[fresh.users.index("chat-user")],
         fresh.fold_in(rec.catalog.positions(["1", "2", top])),
-        rtol=1e-4, atol=1e-5,
+        rtol=1e-4,
+        atol=1e-5,
     )
 
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from agent.backends import BackendError, Completion, CompletionRequest, LLMBackend
-from agent.rerank import Reranker, RerankRequest, parse_ranking, InvalidOutput
+from agent.rerank import InvalidOutput, Reranker, RerankRequest, parse_ranking
 from recagent.settings import RerankSettings
 from retrieval.base import RetrievalQuery
 from retrieval.hybrid import Candidate, SourceHit
@@ -49,7 +49,9 @@ def test_generative_json_is_valid_and_within_candidates_over_50_random_sets(llam
     for trial in range(50):
         cands = rng.sample(pool, rng.randint(3, 10))
         k = rng.randint(1, 3)
-        resp = reranker.rerank(RerankRequest(candidates=cands, request=rng.choice(["", "something funny", "a thriller"]), k=k))
+        resp = reranker.rerank(
+            RerankRequest(candidates=cands, request=rng.choice(["", "something funny", "a thriller"]), k=k)
+        )
         ids = [r.item_id for r in resp.recommendations]
         assert len(ids) == k and len(set(ids)) == k, trial
         assert set(ids) <= {c.item_id for c in cands}, trial
@@ -82,7 +84,9 @@ def test_bootstrap_reranks_shuffled_permutations(llama, pool):
             return llama.count_tokens(text)
 
     cands = pool[:8]
-    resp = Reranker(Counting(), RerankSettings(mode="scoring", bootstrap=3)).rerank(RerankRequest(candidates=cands, k=8))
+    resp = Reranker(Counting(), RerankSettings(mode="scoring", bootstrap=3)).rerank(
+        RerankRequest(candidates=cands, k=8)
+    )
     assert len(calls) == 3 and resp.source == "llm"
     firsts = {c.messages[1].content.split("A. ")[1].split("\n")[0] for c in calls}
     assert len(firsts) > 1, "each permutation puts another candidate first"
@@ -92,7 +96,9 @@ def test_prompt_stays_within_budget_for_20_candidates(llama, pool):
     reranker = Reranker(llama, RerankSettings(prompt_budget=800))
     long_history = "Loves slow-burning crime dramas with moral ambiguity. " * 40
     for mode in ("generative", "scoring"):
-        prompt, kept = reranker.render(mode, RerankRequest(candidates=pool[:20], history=long_history, request="x" * 300, k=10), pool[:20])
+        prompt, kept = reranker.render(
+            mode, RerankRequest(candidates=pool[:20], history=long_history, request="x" * 300, k=10), pool[:20]
+        )
         assert llama.count_tokens(prompt.system + prompt.user) <= 800 + 40  # chat markup not counted
         assert len(kept) == 20, "history and request shrink before any candidate is dropped"
     tight = Reranker(llama, RerankSettings(prompt_budget=250))
@@ -134,7 +140,9 @@ def test_duplicates_and_strangers_dropped_leftovers_appended(pool):
         '{"recommendations": [{"item_id": "%s", "explanation": "a"}, {"item_id": "not-a-candidate", "explanation": "b"},'
         ' {"item_id": "%s", "explanation": "c"}, {"item_id": "%s", "explanation": "d"}]}' % (ids[3], ids[3], ids[1])
     )
-    resp = Reranker(Scripted([reply]), RerankSettings(mode="generative")).rerank(RerankRequest(candidates=pool[:5], k=4))
+    resp = Reranker(Scripted([reply]), RerankSettings(mode="generative")).rerank(
+        RerankRequest(candidates=pool[:5], k=4)
+    )
     assert [r.item_id for r in resp.recommendations] == [ids[3], ids[1], ids[0], ids[2]]
     assert resp.recommendations[0].explanation == "a"
 
@@ -148,8 +156,14 @@ def test_parse_ranking_rejects_non_candidates():
 
 def test_fallback_explanations_name_the_liked_item():
     cand = Candidate(
-        item_id="1", title="Ronin (1998)", year=1998, genres=["Action", "Crime"], score=0.1,
-        sources={"vector": SourceHit(rank=1, score=0.8)}, anchor_id="6", anchor_title="Heat (1995)",
+        item_id="1",
+        title="Ronin (1998)",
+        year=1998,
+        genres=["Action", "Crime"],
+        score=0.1,
+        sources={"vector": SourceHit(rank=1, score=0.8)},
+        anchor_id="6",
+        anchor_title="Heat (1995)",
     )
     resp = Reranker(None).rerank(RerankRequest(candidates=[cand], k=1))
     assert resp.source == "retrieval"

