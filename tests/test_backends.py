@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import json
 import math
-import socket
-import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -21,11 +17,7 @@ from agent.backends.openai_compat import OpenAIBackend
 from agent.schema import ranking_schema
 from recagent.errors import ConfigError
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .conftest import free_port, serve
 
 
 def _msgs(text: str) -> list[ChatMessage]:
@@ -35,45 +27,27 @@ def _msgs(text: str) -> list[ChatMessage]:
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory):
     """A real OpenAI-compatible server: llama.cpp's, serving the bundled GGUF on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(bundled_gguf()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--model_alias",
-            "smollm2",
-            "--flash_attn",
-            "true",
-        ],
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,  # a pipe would fill with llama.cpp's log and block it
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"llama_cpp.server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
-    yield f"http://127.0.0.1:{port}/v1"
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(bundled_gguf()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+        "--model_alias",
+        "smollm2",
+        "--flash_attn",
+        "true",
+    ]
+    with serve(cmd, f"http://127.0.0.1:{port}/v1/models", log):
+        yield f"http://127.0.0.1:{port}/v1"
 
 
 @pytest.fixture(scope="session")
@@ -170,7 +144,7 @@ class TestOpenAICompatible(BackendContract):
         assert hosted.json_mode == "json_object_schema"  # llama-cpp-python's server rejects json_schema
 
     def test_unreachable_server_is_a_backend_error(self):
-        b = OpenAIBackend(model="x", base_url=f"http://127.0.0.1:{_free_port()}/v1", timeout=2, max_retries=0)
+        b = OpenAIBackend(model="x", base_url=f"http://127.0.0.1:{free_port()}/v1", timeout=2, max_retries=0)
         with pytest.raises(BackendError, match="cannot reach"):
             b.complete(CompletionRequest(messages=_msgs("hi"), max_tokens=4))
 

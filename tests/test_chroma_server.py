@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,11 +13,7 @@ from recagent.recommender import Recommender
 from recagent.settings import Settings
 from retrieval.vector_store import connect
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .conftest import free_port, serve
 
 
 @pytest.fixture(scope="module")
@@ -29,29 +21,11 @@ def chroma_server(tmp_path_factory):
     exe = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
     if exe is None:
         pytest.fail("the chroma CLI is not installed (it ships with the chromadb package)")
-    port = _free_port()
+    port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen(
-        [exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"chroma run did not start on port {port}")
-            time.sleep(0.3)
-    yield port
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    cmd = [exe, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    with serve(cmd, f"http://127.0.0.1:{port}/api/v2/heartbeat", path / "server.log", timeout=60):
+        yield port
 
 
 def test_server_mode_matches_embedded(chroma_server, rec, slice_dir, tmp_path, embedder):
@@ -73,4 +47,4 @@ def test_server_mode_matches_embedded(chroma_server, rec, slice_dir, tmp_path, e
 
 def test_unreachable_server_is_a_clear_error():
     with pytest.raises(VectorStoreError, match="cannot open the Chroma server at 127.0.0.1"):
-        connect(host="127.0.0.1", port=_free_port())
+        connect(host="127.0.0.1", port=free_port())

@@ -105,6 +105,20 @@ def test_where_clause_and_mask_agree(rec):
     assert 0 < mask.sum() < len(rec.catalog)
 
 
+def test_exact_and_hnsw_paths_agree(rec, monkeypatch):
+    """Selective filters are searched exactly; Chroma's HNSW + where path must give the same items."""
+    import retrieval.vector_store as vs
+
+    f = Filters(year_min=1994, year_max=1996, genres=["Comedy"], exclude_ids=["1"]).normalized(rec.catalog)
+    vec = rec.embedder.embed_query("a funny family adventure")
+    exact = rec.store.nearest(vec, 10, f)
+    monkeypatch.setattr(vs, "EXACT_SEARCH_MAX", 0)
+    hnsw = rec.store.nearest(vec, 10, f)
+    assert exact.positions.tolist() == hnsw.positions.tolist()
+    assert np.allclose(exact.scores, hnsw.scores, atol=1e-4)
+    assert "1" not in [rec.catalog.ids[p] for p in exact.positions]
+
+
 def test_exclude_ids_and_items_restriction(rec):
     first = rec.search("toys", k=3)
     f = Filters(exclude_ids=[first[0].item_id])
