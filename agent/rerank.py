@@ -32,11 +32,13 @@ from agent.explain import explain
 from agent.safety import for_prompt, leaks
 from agent.schema import (
     EXPLANATION_MAX,
+    LLMExplanations,
     LLMRanking,
     PromptInfo,
     Recommendation,
     RecommendationResponse,
     Usage,
+    explanations_schema,
     ranking_schema,
 )
 from prompts import PromptTemplate, RenderedPrompt, load_template
@@ -67,7 +69,7 @@ class RerankFailure(Exception):
 
 
 @dataclass
-class _Stats:
+class CallStats:
     usage: Usage = field(default_factory=Usage)
     attempts: int = 0
     llm_ms: float = 0.0
@@ -119,11 +121,49 @@ class Reranker:
         self.temperature = temperature
         self.seed = seed
 
+    def _bundled(self) -> bool:
+        return self.backend is not None and getattr(self.backend, "is_bundled", False)
+
+    def explain_with_llm(self, req: RerankRequest, cands: list[Candidate], stats: CallStats) -> dict[str, str]:
+        """Explanations for an already ranked list (the ``explanation`` template), in one call.
+
+        Validated like a ranking: only the given ids, one sentence each. Any failure leaves the
+        deterministic explanations in place; it never fails the response.
+        """
+        template = load_template("explanation")
+        rows = self._rows(cands, labelled=False)
+        prompt = template.render(
+            domain=self.settings.domain,
+            history=for_prompt(req.history, 400),
+            request=for_prompt(req.request, 300) or "(none)",
+            items=rows,
+        )
+        ids = [c.item_id for c in cands]
+        request = CompletionRequest(
+            messages=[ChatMessage(**m) for m in prompt.messages()],
+            json_schema=explanations_schema(ids),
+            max_tokens=24 + len(ids) * 40,
+            temperature=self.temperature,
+            seed=self.seed,
+        )
+        try:
+            completion = self.backend.complete(request)
+            stats.add(completion)
+            stats.attempts += 1
+            got = LLMExplanations.model_validate_json(completion.text)
+        except (LLMError, ValidationError, ValueError):
+            return {}
+        out = {}
+        for pick in got.explanations:
+            text = " ".join(pick.explanation.split())[:EXPLANATION_MAX]
+            if pick.item_id in ids and text and not leaks(text, prompt.system):
+                out.setdefault(pick.item_id, text)
+        return out
+
     def resolve_mode(self, mode: str | None = None) -> str:
         mode = mode or self.settings.mode
         if mode == "auto":
-            bundled = self.backend is not None and getattr(self.backend, "is_bundled", False)
-            mode = "scoring" if bundled else "generative"
+            mode = "scoring" if self._bundled() else "generative"
         return mode
 
     def template(self, mode: str) -> PromptTemplate:
@@ -176,7 +216,7 @@ class Reranker:
 
     # ------------------------------------------------------------------ LLM calls
 
-    def _ask(self, prompt: RenderedPrompt, request: CompletionRequest, allowed: list[str], stats: _Stats):
+    def _ask(self, prompt: RenderedPrompt, request: CompletionRequest, allowed: list[str], stats: CallStats):
         """One call, and on a bad reply or an error one repair or retry. Raises RerankFailure."""
         messages = list(request.messages)
         raw, reason = None, ""
@@ -209,7 +249,7 @@ class Reranker:
         raise RerankFailure(reason, raw, stats.attempts)
 
     def _generative(
-        self, req: RerankRequest, perms: list[list[Candidate]], stats: _Stats
+        self, req: RerankRequest, perms: list[list[Candidate]], stats: CallStats
     ) -> tuple[list[str], dict[str, float], dict[str, str]]:
         points: dict[str, float] = {}
         words: dict[str, str] = {}
@@ -235,7 +275,7 @@ class Reranker:
         return order, {i: points[i] / top for i in order}, words
 
     def _scoring(
-        self, req: RerankRequest, perms: list[list[Candidate]], stats: _Stats
+        self, req: RerankRequest, perms: list[list[Candidate]], stats: CallStats
     ) -> tuple[list[str], dict[str, float], dict[str, str]]:
         logprobs: dict[str, list[float]] = {}
         kept_ids: list[str] | None = None
@@ -270,7 +310,7 @@ class Reranker:
         mode = self.resolve_mode(mode)
         cands = req.candidates[: self.settings.candidates]
         k = min(req.k, len(req.candidates))
-        stats = _Stats()
+        stats = CallStats()
         if not cands:
             return RecommendationResponse(recommendations=[], source="retrieval", mode="none")
         if self.backend is None:
@@ -285,6 +325,9 @@ class Reranker:
             return self.fallback(req, k, e.reason, t0, mode=mode, stats=stats)
         by_id = {c.item_id: c for c in req.candidates}
         ranked = order + [c.item_id for c in req.candidates if c.item_id not in set(order)]
+        explain_llm = self.settings.explain == "llm" or (self.settings.explain == "auto" and not self._bundled())
+        if mode == "scoring" and explain_llm:
+            words = self.explain_with_llm(req, [by_id[i] for i in ranked[:k]], stats)
         recs = []
         for rank, iid in enumerate(ranked[:k], start=1):
             cand = by_id[iid]
@@ -306,7 +349,7 @@ class Reranker:
         reason: str | None,
         t0: float,
         mode: str,
-        stats: _Stats | None = None,
+        stats: CallStats | None = None,
         source: str = "fallback",
     ) -> RecommendationResponse:
         recs = [
@@ -319,10 +362,10 @@ class Reranker:
             )
             for i, c in enumerate(req.candidates[:k], start=1)
         ]
-        resp = self._response(recs, source, mode, stats or _Stats(), t0)
+        resp = self._response(recs, source, mode, stats or CallStats(), t0)
         return resp.model_copy(update={"error": reason})
 
-    def _response(self, recs, source, mode, stats: _Stats, t0: float) -> RecommendationResponse:
+    def _response(self, recs, source, mode, stats: CallStats, t0: float) -> RecommendationResponse:
         p = stats.prompt
         return RecommendationResponse(
             recommendations=recs,

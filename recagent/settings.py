@@ -67,6 +67,11 @@ class RerankSettings(_Strict):
     )
     candidates: int = Field(20, ge=2, le=26, description="retrieval candidates shown to the LLM")
     bootstrap: int = Field(1, ge=1, le=16, description="rerank this many shuffled permutations and aggregate")
+    explain: Literal["auto", "llm", "deterministic"] = Field(
+        "auto",
+        description="scoring mode's explanations: written by the LLM (one more call) or built from the retrieval "
+        "sources; auto: deterministic with the bundled 135M model, the LLM with any other",
+    )
     template_version: int | None = Field(None, description="prompt version (default: newest)")
     prompt_budget: int = Field(800, ge=200, description="token budget of the rerank prompt")
     history_summary: Literal["llm", "deterministic"] = "llm"

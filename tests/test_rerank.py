@@ -7,7 +7,7 @@ import random
 import pytest
 
 from agent.backends import BackendError, Completion, CompletionRequest, LLMBackend
-from agent.rerank import InvalidOutput, Reranker, RerankRequest, parse_ranking
+from agent.rerank import CallStats, InvalidOutput, Reranker, RerankRequest, parse_ranking
 from recagent.settings import RerankSettings
 from retrieval.base import RetrievalQuery
 from retrieval.hybrid import Candidate, SourceHit
@@ -168,3 +168,30 @@ def test_fallback_explanations_name_the_liked_item():
     resp = Reranker(None).rerank(RerankRequest(candidates=[cand], k=1))
     assert resp.source == "retrieval"
     assert resp.recommendations[0].explanation == "Similar to Heat (1995), which you liked (Action, Crime; 1998)."
+
+
+def test_scoring_mode_can_have_the_llm_explain_its_ranking(llama, pool):
+    reranker = Reranker(llama, RerankSettings(mode="scoring", explain="llm"))
+    llama.timeout, saved = 300, llama.timeout  # this checks the explanation path, not the clock
+    try:
+        resp = reranker.rerank(RerankRequest(candidates=pool[:8], request="something exciting", k=3))
+    finally:
+        llama.timeout = saved
+    assert resp.source == "llm" and resp.mode == "scoring" and len(resp.recommendations) == 3
+    assert resp.tokens.completion_tokens > 0, "the explanation call generated text"
+    assert resp.attempts == 2 and all(r.explanation for r in resp.recommendations)
+
+
+def test_llm_explanations_are_validated(pool):
+    ids = [c.item_id for c in pool[:4]]
+    reply = '{"explanations": [{"item_id": "stranger", "explanation": "no"}, {"item_id": "%s", "explanation": "  Tense   and fun. "}]}'
+    scripted = Scripted([reply % ids[0]])
+    reranker = Reranker(scripted, RerankSettings(explain="llm"))
+    words = reranker.explain_with_llm(RerankRequest(candidates=pool[:4]), pool[:4], CallStats())
+    assert words == {ids[0]: "Tense and fun."}
+    assert (
+        Reranker(Scripted(["not json"]), RerankSettings(explain="llm")).explain_with_llm(
+            RerankRequest(candidates=pool[:4]), pool[:4], CallStats()
+        )
+        == {}
+    )
