@@ -84,7 +84,7 @@ def test_bootstrap_reranks_shuffled_permutations(llama, pool):
             return llama.count_tokens(text)
 
     cands = pool[:8]
-    resp = Reranker(Counting(), RerankSettings(mode="scoring", bootstrap=3)).rerank(
+    resp = Reranker(Counting(), RerankSettings(mode="scoring", bootstrap=3, explain="deterministic")).rerank(
         RerankRequest(candidates=cands, k=8)
     )
     assert len(calls) == 3 and resp.source == "llm"
