@@ -151,6 +151,18 @@ class Recommender:
     def resolve_titles(self, titles: Sequence[str]) -> list[TitleMatch]:
         return self.resolver.resolve(titles)
 
+    def query_filters(self, query: str | None, filters: Filters | None = None) -> Filters:
+        """Constraints stated in a query ("from the 90s", "no horror", "only comedies") as hard filters,
+        read by the same deterministic parser the chat uses, combined with explicit filters."""
+        filters = filters or Filters()
+        if not query:
+            return filters
+        from agent.understanding import parse_message
+
+        u = parse_message(query, self.catalog.genre_vocab)
+        stated = Filters(year_min=u.year_min, year_max=u.year_max, genres=u.genres, exclude_genres=u.exclude_genres)
+        return stated.merged(filters)
+
     def candidates(
         self,
         user_id: str | int | None = None,
@@ -162,6 +174,7 @@ class Recommender:
     ) -> CandidateSet:
         """Fused candidates for a known user, a new user's liked titles or ids, and/or a text query."""
         t0 = time.perf_counter()
+        filters = self.query_filters(query, filters)
         resolved = self.resolve_titles(likes) if likes else []
         ids = list(dict.fromkeys([*map(str, liked_ids), *(m.item_id for m in resolved)]))
         for iid in ids:

@@ -7,6 +7,11 @@ never by Chroma, so nothing is downloaded.
 
 Metadata per item: ``text_hash`` (for incremental indexing), ``year`` (int, absent
 when unknown) and ``genres`` (string array, absent when empty).
+
+Caching: a ``VectorStore`` keeps the collection count and the vectors it has fetched
+in memory; ``sync()`` resets them. With a Chroma server that another process writes
+to, a long-lived instance sees those writes in its query results at once, but its
+cached count and vectors only after a ``sync()`` or a restart.
 """
 
 from __future__ import annotations

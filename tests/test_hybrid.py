@@ -83,3 +83,11 @@ def test_unknown_user_and_item(rec):
 def test_unknown_user_with_likes_is_a_new_user(rec):
     got = rec.candidates(user_id="brand-new", likes=["Heat"], k=5)
     assert got.resolved[0].item_id == "6" and len(got.candidates) == 5
+
+
+def test_constraints_stated_in_a_query_are_hard_filters(rec):
+    got = rec.candidates(query="funny movies from the 90s, no romance", k=15)
+    assert got.candidates
+    for c in got.candidates:
+        assert 1990 <= c.year <= 1999 and "Comedy" in c.genres and "Romance" not in c.genres
+    assert got.query.filters.year_min == 1990 and got.query.filters.exclude_genres == ["Romance"]

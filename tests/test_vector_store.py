@@ -138,3 +138,11 @@ def test_unknown_genre_is_an_error_with_a_suggestion(rec):
 def test_inverted_year_range_is_rejected():
     with pytest.raises(ValueError, match="after year_max"):
         Filters(year_min=2000, year_max=1990)
+
+
+def test_embedding_model_must_be_a_local_folder(tmp_path):
+    from recagent.errors import ConfigError
+    from retrieval.embeddings import Embedder
+
+    with pytest.raises(ConfigError, match="never downloaded"):
+        Embedder(str(tmp_path / "sentence-transformers/all-mpnet-base-v2"))
