@@ -32,7 +32,6 @@ from retrieval.embeddings import Embedder
 from retrieval.filters import Filters
 from retrieval.progress import progress_bar
 
-
 EXACT_SEARCH_MAX = 50_000  # filters letting through at most this many items are searched exactly
 
 
