@@ -161,6 +161,8 @@ class VectorStore:
     def _rows(self, positions: np.ndarray) -> np.ndarray:
         """Make sure the stored vectors of these catalog positions are in memory; return the matrix."""
         missing = positions[~self._loaded[positions]]
+        if len(missing) and len(self.catalog) <= EXACT_SEARCH_MAX:
+            missing = np.flatnonzero(~self._loaded)  # a small catalog: fetch every vector once, then never again
         if len(missing):
             ids = [self.catalog.ids[p] for p in np.unique(missing)]
             for start in range(0, len(ids), 5000):
