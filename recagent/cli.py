@@ -340,6 +340,50 @@ def chat(
             send(text)
 
 
+eval_app = typer.Typer(
+    help="Evaluate retrievers (and later prompts and models) on named protocols.", no_args_is_help=True
+)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("run")
+@handle_errors
+def eval_run(
+    config: Annotated[Path, typer.Argument(help="an eval config (YAML), e.g. evals/configs/demo.yaml")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="run folder (default: eval-runs/NAME)")] = None,
+    data_dir: DataDirOpt = None,
+    shared_data: Annotated[Optional[Path], typer.Option("--shared-data", help="where ml-100k and ReDial live")] = None,
+    json_out: JsonOpt = False,
+):
+    """Run an eval config; write cases.jsonl, summary.json, report.md and metrics.png."""
+    import re
+
+    from evals.config import load_config
+    from evals.harness import run
+    from evals.protocols import DatasetMissing
+
+    cfg = load_config(config)
+    settings = _settings(data_dir=data_dir)
+    if shared_data is not None:
+        settings = settings.model_copy(update={"shared_data": shared_data})
+    folder = out_dir or Path("eval-runs") / re.sub(r"[^a-zA-Z0-9._-]+", "-", cfg.name).strip("-")
+    try:
+        result = run(cfg, settings, folder, show_progress=not json_out)
+    except DatasetMissing as e:
+        err.print(f"[yellow]skipped:[/] {e}", highlight=False)
+        raise typer.Exit(0) from None
+    if json_out:
+        return _print_json(result)
+    table = Table(title=f"{cfg.name} ({result.protocol}, {result.stage})")
+    table.add_column("variant")
+    for m in cfg.metrics:
+        table.add_column(m, justify="right")
+    for name, values in result.summary.items():
+        table.add_row(name, *(f"{values[m]:.4f}" for m in cfg.metrics))
+    out.print(table)
+    out.print(f"[dim]report: {result.files['report']}[/]")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

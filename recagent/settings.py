@@ -121,6 +121,7 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("openai_base_url", "RECAGENT_OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
     max_message_chars: int = Field(2000, ge=10, description="longer chat messages are rejected")
+    shared_data: Path = Field(Path("../shared/data"), description="where evals find ml-100k, ReDial, TMDB")
     understanding: Literal["hybrid", "parser"] = Field(
         "hybrid",
         description="chat message understanding: the deterministic parser merged with the LLM, or the parser alone",

@@ -1,0 +1,61 @@
+"""Named, documented, seeded evaluation protocols, and where their data comes from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recagent.errors import RecagentError
+from retrieval.loaders import Dataset, load_dataset
+
+
+class DatasetMissing(RecagentError):
+    """The protocol's dataset is not on this machine: a skip with a reason, not a crash."""
+
+    code = "dataset_missing"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    description: str
+    dataset: str  # 'bundled' or a folder under the shared data dir
+    anchors: dict[str, dict[str, float]] = field(default_factory=dict)  # published results, by system
+
+    def load(self, shared_data: Path) -> Dataset:
+        if self.dataset == "bundled":
+            return load_dataset("bundled")
+        path = Path(shared_data) / self.dataset
+        if not path.exists():
+            raise DatasetMissing(f"protocol {self.name} needs {path}, which is absent; skipped")
+        return load_dataset(path)
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p
+    for p in (
+        Protocol(
+            "ml100k-loo",
+            "MovieLens 100K, leave-one-out by timestamp (ties by item id), full ranking, history excluded "
+            "(the LlamaRec protocol)",
+            "ml-100k",
+            anchors={
+                "LlamaRec": {"ndcg@10": 0.0759, "recall@10": 0.1524},
+                "LRURec": {"ndcg@10": 0.0705, "recall@10": 0.1426},
+                "SASRec": {"ndcg@10": 0.0522, "recall@10": 0.0993},
+            },
+        ),
+        Protocol(
+            "demo",
+            "ml-latest-small (the bundled catalog), the same leave-one-out protocol: small and fast, for CI",
+            "bundled",
+        ),
+    )
+}
+
+
+def get_protocol(name: str) -> Protocol:
+    try:
+        return PROTOCOLS[name]
+    except KeyError:
+        raise RecagentError(f"unknown protocol {name!r} (known: {', '.join(PROTOCOLS)})") from None
