@@ -35,7 +35,8 @@ def test_fusion_is_weighted_reciprocal_rank(rec):
     out = h.fuse(results, k=3)
     rrf_k = h.fusion.rrf_k
     assert [c.item_id for c in out][0] == rec.catalog.ids[1]  # in both lists
-    assert out[0].score == pytest.approx(1 / (rrf_k + 2) + 1 / (rrf_k + 1), rel=1e-6)
+    w = h.weights()
+    assert out[0].score == pytest.approx(w["vector"] / (rrf_k + 2) + w["mf"] / (rrf_k + 1), rel=1e-6)
     assert out[0].sources["vector"].rank == 2 and out[0].sources["mf"].rank == 1
 
 
