@@ -244,19 +244,9 @@ class Recommender:
     def agent(self):
         from agent.chat import ChatAgent, ChatTools
 
-        def resolve(titles):
-            matches, unresolved = [], {}
-            for t in titles:
-                got = self.resolver.resolve_one(t)
-                if isinstance(got, list):
-                    unresolved[t] = got
-                else:
-                    matches.append(got)
-            return matches, unresolved
-
         tools = ChatTools(
             candidates=lambda q, k: self.hybrid.candidates(q, k),
-            resolve=resolve,
+            resolve=self.resolver.resolve_all,
             summarize=self.history_summary,
             item_year=lambda iid: self.catalog.get(iid).year,
             genre_vocab=self.catalog.genre_vocab,
@@ -291,13 +281,9 @@ class Recommender:
             query = clean_message(query, self.settings.max_message_chars)
         n = max(k, self.settings.rerank.candidates) if rerank else k
         cs = self.candidates(user_id=user_id, likes=likes, liked_ids=liked_ids, query=query, k=n, filters=filters)
-        request = RerankRequest(
-            candidates=cs.candidates,
-            history=self.history_summary(cs.query.user_id, cs.query.liked_ids),
-            request=query or "",
-            k=k,
-        )
-        if rerank:
+        request = RerankRequest(candidates=cs.candidates, request=query or "", k=k)
+        if rerank:  # the history summary is prompt material: only the LLM path needs it (and may pay an LLM call)
+            request.history = self.history_summary(cs.query.user_id, cs.query.liked_ids)
             response = self.reranker.rerank(request, mode=mode, bootstrap=bootstrap)
         else:
             from agent.rerank import Reranker

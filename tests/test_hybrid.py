@@ -92,3 +92,14 @@ def test_constraints_stated_in_a_query_are_hard_filters(rec):
     for c in got.candidates:
         assert 1990 <= c.year <= 1999 and "Comedy" in c.genres and "Romance" not in c.genres
     assert got.query.filters.year_min == 1990 and got.query.filters.exclude_genres == ["Romance"]
+
+
+def test_recommend_without_rerank_never_builds_an_llm(settings, embedder, rec):
+    from recagent.recommender import Recommender
+
+    fresh = Recommender(settings)
+    fresh.__dict__["embedder"] = embedder
+    user = fresh.dataset.interactions.users[0]
+    resp = fresh.recommend(user_id=user, k=5, rerank=False)
+    assert resp.source == "retrieval" and len(resp.recommendations) == 5
+    assert not {"backend", "aux_backend", "summarizer"} & set(fresh.__dict__), "no model loaded for retrieval order"
