@@ -33,6 +33,7 @@ from agent.safety import for_prompt, leaks
 from agent.schema import (
     EXPLANATION_MAX,
     LLMExplanations,
+    LLMPick,
     LLMRanking,
     PromptInfo,
     Recommendation,
@@ -84,6 +85,20 @@ class CallStats:
         self.model = completion.model
 
 
+def clean_picks(picks: list[LLMPick], allowed: list[str]) -> list[tuple[str, str]]:
+    """(item_id, explanation) pairs in order: candidates only, first mention wins, explanation
+    whitespace collapsed and bounded."""
+    ok = set(allowed)
+    seen: set[str] = set()
+    out = []
+    for pick in picks:
+        iid = pick.item_id.strip()
+        if iid in ok and iid not in seen:
+            seen.add(iid)
+            out.append((iid, " ".join(pick.explanation.split())[:EXPLANATION_MAX]))
+    return out
+
+
 def parse_ranking(text: str, allowed: list[str]) -> list[tuple[str, str]]:
     """(item_id, explanation) pairs from a reply: candidates only, no duplicates, in order."""
     try:
@@ -95,14 +110,7 @@ def parse_ranking(text: str, allowed: list[str]) -> list[tuple[str, str]]:
     except ValidationError as e:
         first = e.errors()[0]
         raise InvalidOutput(f"wrong shape at {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    ok = set(allowed)
-    seen: set[str] = set()
-    picks = []
-    for pick in ranking.recommendations:
-        iid = pick.item_id.strip()
-        if iid in ok and iid not in seen:
-            seen.add(iid)
-            picks.append((iid, " ".join(pick.explanation.split())[:EXPLANATION_MAX]))
+    picks = clean_picks(ranking.recommendations, allowed)
     if not picks:
         raise InvalidOutput("no item_id in the reply is one of the candidates")
     return picks
@@ -153,12 +161,9 @@ class Reranker:
             got = LLMExplanations.model_validate_json(completion.text)
         except (LLMError, ValidationError, ValueError):
             return {}
-        out = {}
-        for pick in got.explanations:
-            text = " ".join(pick.explanation.split())[:EXPLANATION_MAX]
-            if pick.item_id in ids and text and not leaks(text, prompt.system):
-                out.setdefault(pick.item_id, text)
-        return out
+        return {
+            iid: text for iid, text in clean_picks(got.explanations, ids) if text and not leaks(text, prompt.system)
+        }
 
     def resolve_mode(self, mode: str | None = None) -> str:
         mode = mode or self.settings.mode

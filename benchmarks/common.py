@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recagent.machine import cpu_name, proc_field
+
 WARMUP = 5  # untimed calls before each latency loop
 
 
@@ -116,12 +118,9 @@ def heading(title: str) -> None:
 
 def machine_info() -> dict:
     uname = platform.uname()
-    cpu = platform.processor()
-    if not cpu or cpu == uname.machine:
-        cpu = _proc_field("/proc/cpuinfo", "model name") or cpu or uname.machine
-    mem_kb = _proc_field("/proc/meminfo", "MemTotal")
+    mem_kb = proc_field("/proc/meminfo", "MemTotal")
     info = {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "uname": f"{uname.system} {uname.release} {uname.machine}",
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
@@ -132,16 +131,6 @@ def machine_info() -> dict:
         "numpy", "scipy", "chromadb", "implicit", "torch", "sentence_transformers", "llama_cpp_python"
     )
     return info
-
-
-def _proc_field(path: str, key: str) -> str | None:
-    try:
-        for line in Path(path).read_text().splitlines():
-            if line.startswith(key):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
 
 
 def _versions(*modules: str) -> dict[str, str]:

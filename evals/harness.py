@@ -14,20 +14,13 @@ from evals.protocols import get_protocol
 from evals.protocols.loo import split_leave_one_out
 from evals.report import write_run
 from evals.retrievers import evaluate
+from recagent.machine import cpu_name
 from recagent.settings import Settings
 from retrieval.embeddings import Embedder
 
 
 def describe_machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    return f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 class RunResult(BaseModel):

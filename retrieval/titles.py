@@ -138,8 +138,8 @@ class TitleResolver:
         item = self.catalog.items[pos]
         return TitleMatch(query=query, item_id=item.id, title=item.title, score=round(score, 1), method=method)
 
-    def resolve(self, queries: Sequence[str]) -> list[TitleMatch]:
-        """Resolve every title or raise one error naming all the unresolved ones."""
+    def resolve_all(self, queries: Sequence[str]) -> tuple[list[TitleMatch], dict[str, list[str]]]:
+        """(matches, {unresolved title: suggestions}); blank titles are ignored."""
         matches, unresolved = [], {}
         for q in queries:
             if not q.strip():
@@ -149,6 +149,11 @@ class TitleResolver:
                 matches.append(got)
             else:
                 unresolved[q] = got
+        return matches, unresolved
+
+    def resolve(self, queries: Sequence[str]) -> list[TitleMatch]:
+        """Resolve every title or raise one error naming all the unresolved ones."""
+        matches, unresolved = self.resolve_all(queries)
         if unresolved:
             raise UnresolvedTitleError(unresolved)
         return matches
