@@ -14,7 +14,7 @@ from evals.protocols.loo import LooSplit
 from recagent.settings import FusionSettings, MFSettings
 from retrieval.base import RetrievalQuery, Scored
 from retrieval.embeddings import Embedder
-from retrieval.hybrid import HybridRetriever
+from retrieval.hybrid import Candidate, HybridRetriever, SourceHit
 from retrieval.mf import MFRetriever
 from retrieval.popularity import PopularityRetriever
 from retrieval.progress import progress_bar
@@ -44,6 +44,65 @@ def _rank(scored: Scored, target: int) -> int | None:
     return int(hit[0]) + 1 if len(hit) else None
 
 
+class RetrieverBench:
+    """The models a leave-one-out stage needs, fitted once per variant, and one user's ranking."""
+
+    def __init__(self, split: LooSplit, stage: str, data_dir: Path, embedder: Embedder, show_progress: bool = True):
+        self.log, self.targets = split.stage(stage)
+        self.catalog = self.log.catalog
+        self.store = VectorStore(
+            connect(path=str(data_dir / "chroma")), f"eval-{self.catalog.name}", self.catalog, embedder
+        )
+        self.store.sync(show_progress=show_progress)
+        self.popularity = PopularityRetriever.from_log(self.log, self.catalog)
+        self._hybrids: dict[str, HybridRetriever] = {}
+
+    def hybrid(self, variant: RetrieverVariant) -> HybridRetriever:
+        """The variant's fitted models (fitted on first use)."""
+        if variant.name not in self._hybrids:
+            needs_mf = variant.retriever in ("als", "hybrid")
+            mf = MFRetriever.fit(self.log, variant.mf, show_progress=False) if needs_mf else None
+            self._hybrids[variant.name] = HybridRetriever(
+                self.catalog, self.store, mf, self.popularity, self.log, variant.fusion
+            )
+        return self._hybrids[variant.name]
+
+    def ranking(self, variant: RetrieverVariant, user: str, depth: int = DEPTH) -> Scored:
+        """The user's ranking of the catalog (history excluded), best first."""
+        hybrid = self.hybrid(variant)
+        seen = self.log.seen_positions(user)
+        query = RetrievalQuery(user_id=user)
+        if variant.retriever == "popularity":
+            return self.popularity.retrieve(query, depth, exclude=seen)
+        if variant.retriever == "als":
+            return hybrid.mf.retrieve(query, depth, exclude=seen)
+        if variant.retriever == "vector":
+            anchors = RetrievalQuery(liked_ids=hybrid.history_anchors(user))
+            return self.store.retrieve(anchors, depth, exclude=seen)
+        cands = hybrid.candidates(query, depth)
+        return Scored(self.catalog.positions(c.item_id for c in cands), np.array([c.score for c in cands]))
+
+    def candidates(self, variant: RetrieverVariant, user: str, n: int) -> list[Candidate]:
+        """The top ``n`` as rerank candidates (title, genres, retrieval score and source)."""
+        if variant.retriever == "hybrid":
+            return self.hybrid(variant).candidates(RetrievalQuery(user_id=user), n)
+        scored = self.ranking(variant, user, n)
+        out = []
+        for rank, (pos, sc) in enumerate(zip(scored.positions.tolist(), scored.scores.tolist()), start=1):
+            item = self.catalog.items[pos]
+            out.append(
+                Candidate(
+                    item_id=item.item_id,
+                    title=item.title,
+                    year=item.year,
+                    genres=list(item.genres),
+                    score=float(sc),
+                    sources={variant.retriever: SourceHit(rank=rank, score=float(sc))},
+                )
+            )
+        return out
+
+
 def evaluate(
     split: LooSplit,
     stage: str,
@@ -53,35 +112,20 @@ def evaluate(
     embedder: Embedder,
     users: list[str] | None = None,
     show_progress: bool = True,
+    bench: RetrieverBench | None = None,
 ) -> tuple[dict[str, dict[str, float]], list[CaseResult]]:
-    log, targets = split.stage(stage)
-    catalog = log.catalog
+    bench = bench or RetrieverBench(split, stage, data_dir, embedder, show_progress)
+    targets, catalog = bench.targets, bench.catalog
     users = users or sorted(targets)
-    store = VectorStore(connect(path=str(data_dir / "chroma")), f"eval-{catalog.name}", catalog, embedder)
-    store.sync(show_progress=show_progress)
-    popularity = PopularityRetriever.from_log(log, catalog)
     summary: dict[str, dict[str, float]] = {}
     cases: list[CaseResult] = []
     for variant in variants:
         t0 = time.perf_counter()
-        mf = MFRetriever.fit(log, variant.mf, show_progress=False) if variant.retriever in ("als", "hybrid") else None
-        hybrid = HybridRetriever(catalog, store, mf, popularity, log, variant.fusion)
+        bench.hybrid(variant)  # fit before the clock of the first user
         ranks = []
         with progress_bar(f"{variant.name} ({stage})", len(users), show_progress) as advance:
             for user in users:
-                seen = log.seen_positions(user)
-                query = RetrievalQuery(user_id=user)
-                if variant.retriever == "popularity":
-                    scored = popularity.retrieve(query, DEPTH, exclude=seen)
-                elif variant.retriever == "als":
-                    scored = mf.retrieve(query, DEPTH, exclude=seen)
-                elif variant.retriever == "vector":
-                    anchors = RetrievalQuery(liked_ids=hybrid.history_anchors(user))
-                    scored = store.retrieve(anchors, DEPTH, exclude=seen)
-                else:
-                    cands = hybrid.candidates(query, DEPTH)
-                    scored = Scored(catalog.positions(c.item_id for c in cands), np.array([c.score for c in cands]))
-                rank = _rank(scored, targets[user])
+                rank = _rank(bench.ranking(variant, user), targets[user])
                 ranks.append(rank)
                 cases.append(CaseResult(variant=variant.name, user=user, target=catalog.ids[targets[user]], rank=rank))
                 advance(1)
