@@ -176,6 +176,28 @@ class ChatAgent:
         self.store.add_turn(session_id, "assistant", reply, response)
         return response
 
+    def feedback(self, session_id: str, item_id: str, kind: str) -> ChatState:
+        """A like, dislike or "seen" on one item outside a message (e.g. a button on the web page).
+
+        Folded into the session exactly as the same words in a message would be: a dislike or a seen
+        item is never recommended again in this session, a like steers retrieval.
+        """
+        state = self.store.get(session_id)
+        if kind == "like":
+            state.disliked_ids = [i for i in state.disliked_ids if i != item_id]
+            target = state.liked_ids
+        elif kind == "dislike":
+            state.liked_ids = [i for i in state.liked_ids if i != item_id]
+            target = state.disliked_ids
+        elif kind == "seen":
+            target = state.seen_ids
+        else:
+            raise ValueError(f"unknown feedback {kind!r}: like, dislike or seen")
+        if item_id not in target:
+            target.append(item_id)
+        self.store.save(state)
+        return state
+
     def _reply(self, state: ChatState, response: RecommendationResponse, notes: list[str]) -> str:
         parts = list(notes)
         if not response.recommendations:

@@ -384,6 +384,45 @@ def eval_run(
     out.print(f"[dim]report: {result.files['report']}[/]")
 
 
+@app.command()
+@handle_errors
+def serve(
+    host: Annotated[str, typer.Option("--host", help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="worker processes (each loads its own models)")] = 1,
+    catalog: CatalogOpt = None,
+    data_dir: DataDirOpt = None,
+    chroma_host: ChromaHostOpt = None,
+    chroma_port: ChromaPortOpt = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level")] = "info",
+):
+    """Serve the HTTP API (docs at /docs) and the web chat page (at /). Run `recagent index` first.
+
+    Settings come from RECAGENT_* variables (e.g. RECAGENT_SERVER__API_KEY); the flags here are
+    passed to every worker process through the environment.
+    """
+    import os
+
+    import uvicorn
+
+    flags = {
+        "RECAGENT_CATALOG": catalog,
+        "RECAGENT_DATA_DIR": data_dir,
+        "RECAGENT_CHROMA_HOST": chroma_host,
+        "RECAGENT_CHROMA_PORT": chroma_port,
+    }
+    os.environ.update({k: str(v) for k, v in flags.items() if v is not None})
+    settings = Settings()  # fail here, with one line, on a bad setting rather than in every worker
+    err.print(
+        f"[dim]recagent serve on http://{host}:{port} · {workers} worker(s) · data {settings.data_dir} · "
+        f"API key {'required' if settings.server.api_key else 'off'}[/]",
+        highlight=False,
+    )
+    uvicorn.run(
+        "recagent.server.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=log_level
+    )
+
+
 def main() -> None:  # pragma: no cover
     app()
 

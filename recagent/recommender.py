@@ -294,3 +294,8 @@ class Recommender:
     def chat(self, session_id: str, message: str, k: int = 5, user_id: str | int | None = None):
         """One chat turn in a persisted session; returns the same response model as ``recommend``."""
         return self.agent.turn(session_id, message, k=k, user_id=None if user_id is None else str(user_id))
+
+    def feedback(self, session_id: str, item_id: str, kind: str):
+        """Record a like, dislike or "seen" on one catalog item in a chat session; returns the new state."""
+        self.catalog.get(item_id)  # UnknownItemError for an id not in the catalog
+        return self.agent.feedback(session_id, item_id, kind)

@@ -81,6 +81,19 @@ class RerankSettings(_Strict):
     domain: str = Field("movies", description="what the catalog holds, for the prompts")
 
 
+class ServerSettings(_Strict):
+    """The HTTP API (``recagent serve``)."""
+
+    api_key: SecretStr | None = Field(None, description="when set, /v1/* requires this value in the X-API-Key header")
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed to call the API from a browser")
+    max_body_bytes: int = Field(65536, ge=1024, description="larger request bodies are refused with 413")
+    llm_concurrency: int = Field(
+        2, ge=1, description="concurrent LLM requests (chat, reranked recommend); in-process llama.cpp always uses 1"
+    )
+    queue_size: int = Field(16, ge=0, description="LLM requests that may wait for a slot; more are refused with 429")
+    queue_timeout: float = Field(30.0, gt=0, description="seconds a request may wait for a slot before a 503")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RECAGENT_",
@@ -117,6 +130,7 @@ class Settings(BaseSettings):
     fusion: FusionSettings = Field(default_factory=FusionSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     rerank: RerankSettings = Field(default_factory=RerankSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("openai_api_key", "RECAGENT_OPENAI_API_KEY", "OPENAI_API_KEY")
     )

@@ -1,0 +1,146 @@
+"""Every error the API answers is ``{"error": {"code": ..., "message": ...}}`` with a stable code.
+
+The library's typed errors carry their code; this module only decides the HTTP status for
+each one, in one table. Anything unexpected is logged here and answered as a plain 500
+``internal``: never a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from recagent.errors import RecagentError
+
+log = logging.getLogger("recagent.server")
+
+# a library error's code -> HTTP status; codes not listed answer 400 (a RecagentError is a user's error)
+STATUS: dict[str, int] = {
+    "unknown_user": 404,
+    "unknown_item": 404,
+    "unknown_session": 404,
+    "unresolved_title": 422,
+    "invalid_filter": 422,
+    "message_too_long": 422,
+    "config_error": 400,
+    "index_not_built": 503,
+    "vector_store_error": 503,
+    "session_store_error": 503,
+    "data_error": 500,
+    "llm_error": 502,
+    "backend_error": 502,
+    "backend_timeout": 504,
+}
+# statuses whose message would describe the server's own files or setup, not the request
+OPAQUE = {"data_error"}
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "overloaded",
+    503: "unavailable",
+}
+
+
+class APIError(Exception):
+    """An error raised by the HTTP layer itself (not ready, overloaded, bad body...)."""
+
+    def __init__(self, status: int, code: str, message: str, retry_after: float | None = None, details=None):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.retry_after, self.details = retry_after, details
+
+
+def error_body(code: str, message: str, details=None) -> dict:
+    error = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def error_response(
+    status: int, code: str, message: str, retry_after: float | None = None, details=None, headers=None
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def _details(error: RecagentError):
+    unresolved = getattr(error, "unresolved", None)
+    if unresolved is not None:
+        return {"unresolved": unresolved}
+    return None
+
+
+def recagent_error(error: RecagentError) -> JSONResponse:
+    status = STATUS.get(error.code, 400)
+    if error.code in OPAQUE:
+        log.error("%s: %s", error.code, error)
+        return error_response(status, error.code, "the server's data could not be loaded; see the server log")
+    return error_response(status, error.code, str(error), details=_details(error))
+
+
+def _validation_details(errors) -> list[dict]:
+    out = []
+    for e in errors:
+        loc = [str(x) for x in e.get("loc", ()) if x != "body"]
+        out.append({"field": ".".join(loc) or "body", "message": e.get("msg", ""), "type": e.get("type", "")})
+    return out
+
+
+def validation_error(errors) -> JSONResponse:
+    errors = list(errors)
+    if any(e.get("type") == "json_invalid" for e in errors):
+        ctx = next(e for e in errors if e.get("type") == "json_invalid").get("ctx", {})
+        return error_response(400, "malformed_json", f"the request body is not valid JSON: {ctx.get('error', '')}")
+    details = _validation_details(errors)
+    first = details[0] if details else {"field": "body", "message": "invalid"}
+    return error_response(422, "invalid_request", f"invalid {first['field']}: {first['message']}", details=details)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(APIError)
+    async def _api_error(request: Request, exc: APIError):
+        return error_response(exc.status, exc.code, exc.message, exc.retry_after, exc.details)
+
+    @app.exception_handler(RecagentError)
+    async def _recagent_error(request: Request, exc: RecagentError):
+        return recagent_error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(request: Request, exc: RequestValidationError):
+        return validation_error(exc.errors())
+
+    @app.exception_handler(ValidationError)
+    async def _model_validation(request: Request, exc: ValidationError):  # e.g. Filters built from a body
+        return validation_error(exc.errors(include_url=False))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        if exc.status_code == 404:
+            message = f"no route {request.method} {request.url.path}"
+        elif exc.status_code == 405:
+            message = f"method {request.method} is not allowed on {request.url.path}"
+        else:
+            message = str(exc.detail)
+        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+
+def json_error_bytes(code: str, message: str) -> bytes:
+    return json.dumps(error_body(code, message)).encode()

@@ -1,0 +1,184 @@
+// recagent web chat: plain JS over the HTTP API (/v1/chat, /v1/items, /v1/sessions/{id}[/feedback]).
+// Everything the server sends is put in the page with textContent, never parsed as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const logEl = $("log");
+const statusEl = $("status");
+const K = 5;
+
+function newSessionId() {
+  if (window.crypto && crypto.randomUUID) return "web-" + crypto.randomUUID().slice(0, 18);
+  return "web-" + Math.random().toString(16).slice(2, 14);
+}
+
+let sessionId = localStorage.getItem("recagent.session") || newSessionId();
+localStorage.setItem("recagent.session", sessionId);
+$("session-id").textContent = sessionId;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) if (c) node.append(c);
+  return node;
+}
+
+// ---------------------------------------------------------------- API calls
+
+async function api(method, path, body) {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const headers = { "Content-Type": "application/json" };
+    const key = localStorage.getItem("recagent.apiKey");
+    if (key) headers["X-API-Key"] = key;
+    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (res.status === 401 && attempt === 0) {
+      const given = window.prompt("This server needs an API key (X-API-Key):");
+      if (given) { localStorage.setItem("recagent.apiKey", given); continue; }
+    }
+    if (!res.ok) {
+      const err = (data && data.error) || { code: "http_" + res.status, message: res.statusText };
+      const retry = res.headers.get("Retry-After");
+      const e = new Error(err.message + (retry ? ` (retry in ${retry} s)` : ""));
+      e.code = err.code; e.status = res.status;
+      throw e;
+    }
+    return data;
+  }
+}
+
+// ---------------------------------------------------------------- rendering
+
+function addTurn(role, text, extra) {
+  const turn = el("div", { class: "turn " + role });
+  const bubble = el("div", { class: "bubble", text });
+  turn.append(bubble);
+  if (extra) extra(turn, bubble);
+  logEl.append(turn);
+  turn.scrollIntoView({ block: "end" });
+  return turn;
+}
+
+async function feedback(card, itemId, kind) {
+  try {
+    await api("POST", `/v1/sessions/${encodeURIComponent(sessionId)}/feedback`, { item_id: itemId, kind });
+    card.querySelector(".like").classList.toggle("on", kind === "like");
+    card.querySelector(".dislike").classList.toggle("on", kind === "dislike");
+    card.classList.toggle("disliked", kind === "dislike");
+    card.dataset.feedback = kind;
+    statusEl.textContent = `${kind === "like" ? "Liked" : "Disliked"} “${card.dataset.title}”.`;
+  } catch (e) {
+    statusEl.textContent = `Could not record that: ${e.message}`;
+  }
+}
+
+function card(rec, item, state) {
+  const genres = el("div", { class: "genres" });
+  for (const g of (item && item.genres) || []) genres.append(el("span", { class: "genre", text: g }));
+  const like = el("button", { type: "button", class: "like", "aria-label": `like ${rec.title}`, text: "👍 Like" });
+  const dislike = el("button", { type: "button", class: "dislike", "aria-label": `dislike ${rec.title}`, text: "👎 Dislike" });
+  const node = el(
+    "article",
+    { class: "card", "data-item-id": rec.item_id, "data-title": rec.title },
+    el("h3", {}, el("span", { class: "rank", text: `${rec.rank}.` }), document.createTextNode(rec.title)),
+    el("span", { class: "year", text: item && item.year ? String(item.year) : "" }),
+    genres,
+    el("p", { class: "why", text: rec.explanation }),
+    el("div", { class: "actions" }, like, dislike),
+  );
+  like.addEventListener("click", () => feedback(node, rec.item_id, "like"));
+  dislike.addEventListener("click", () => feedback(node, rec.item_id, "dislike"));
+  if (state && state.liked_ids.includes(rec.item_id)) like.classList.add("on");
+  if (state && state.disliked_ids.includes(rec.item_id)) { dislike.classList.add("on"); node.classList.add("disliked"); }
+  return node;
+}
+
+async function showResponse(response, state) {
+  const ids = response.recommendations.map((r) => r.item_id);
+  let items = {};
+  if (ids.length) {
+    try {
+      for (const it of await api("GET", "/v1/items?ids=" + encodeURIComponent(ids.join(",")))) items[it.item_id] = it;
+    } catch (e) { items = {}; }
+  }
+  addTurn("assistant", response.message || "", (turn, bubble) => {
+    if (response.source === "fallback") {
+      const badge = el("span", { class: "badge fallback", text: "fallback: retrieval order" });
+      badge.title = response.error || "the language model failed";
+      bubble.append(badge);
+      turn.dataset.source = "fallback";
+    } else {
+      turn.dataset.source = response.source;
+      bubble.append(el("span", { class: "badge source", text: `${response.source} · ${response.mode}` }));
+    }
+    const cards = el("div", { class: "cards" });
+    for (const r of response.recommendations) cards.append(card(r, items[r.item_id], state));
+    turn.append(cards);
+  });
+}
+
+// ---------------------------------------------------------------- chat
+
+async function send(message) {
+  const button = $("send");
+  button.disabled = true;
+  statusEl.textContent = "Thinking…";
+  addTurn("user", message);
+  try {
+    const response = await api("POST", "/v1/chat", { session_id: sessionId, message, k: K });
+    await showResponse(response);
+    statusEl.textContent = `${response.latency_ms.toFixed(0)} ms · ${response.backend || "no LLM"} ${response.model || ""}`;
+  } catch (e) {
+    addTurn("error", e.message);
+    statusEl.textContent = e.code || "error";
+  } finally {
+    button.disabled = false;
+    $("message").focus();
+  }
+}
+
+$("chat-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const input = $("message");
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = "";
+  send(text);
+});
+
+$("new-session").addEventListener("click", () => {
+  sessionId = newSessionId();
+  localStorage.setItem("recagent.session", sessionId);
+  $("session-id").textContent = sessionId;
+  for (const t of logEl.querySelectorAll(".turn")) t.remove();
+  statusEl.textContent = "New chat.";
+});
+
+// resume the stored session: its turns come from the server's session store
+async function resume() {
+  try {
+    const view = await api("GET", `/v1/sessions/${encodeURIComponent(sessionId)}`);
+    for (const t of view.turns) {
+      if (t.role === "user") addTurn("user", t.content);
+      else if (t.response) await showResponse(t.response, view.state);
+    }
+  } catch (e) {
+    if (e.status !== 404) statusEl.textContent = e.message;
+  }
+}
+
+async function waitReady() {
+  for (;;) {
+    const res = await fetch("/readyz").catch(() => null);
+    if (res && res.ok) { $("ready").textContent = "ready"; return; }
+    $("ready").textContent = "loading the index and the model…";
+    await new Promise((r) => setTimeout(r, 1500));
+  }
+}
+
+waitReady().then(resume);

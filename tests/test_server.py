@@ -1,0 +1,389 @@
+"""The HTTP API on the slice: real retrieval, real llama.cpp (bundled model), real SQLite sessions,
+through FastAPI's TestClient (the ASGI app in-process, with its lifespan)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from recagent.recommender import Recommender
+from recagent.server.app import create_app, warm_up
+from recagent.settings import ServerSettings
+
+SHARED = ("embedder", "backend", "aux_backend", "store", "mf", "popularity", "hybrid", "resolver")
+
+
+@pytest.fixture(scope="module")
+def server_rec(llm_rec, settings) -> Recommender:
+    """The slice Recommender's loaded parts, with settings that keep chat turns fast: parser-only
+    understanding, deterministic history summaries (reranking still runs on the real llama.cpp)."""
+    s = settings.model_copy(
+        update={
+            "understanding": "parser",
+            "rerank": settings.rerank.model_copy(update={"history_summary": "deterministic", "mode": "scoring"}),
+        }
+    )
+    rec = Recommender(s, dataset=llm_rec.dataset)
+    rec.__dict__.update({k: llm_rec.__dict__[k] if k in llm_rec.__dict__ else getattr(llm_rec, k) for k in SHARED})
+    return rec
+
+
+def app_for(rec: Recommender, **server) -> TestClient:
+    settings = rec.settings.model_copy(update={"server": ServerSettings(**server)})
+    return TestClient(create_app(settings, recommender=rec), raise_server_exceptions=False)
+
+
+def wait_ready(client: TestClient, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while client.get("/readyz").status_code != 200:
+        assert time.monotonic() < deadline, client.get("/readyz").json()
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def client(server_rec):
+    with app_for(server_rec) as c:
+        wait_ready(c)
+        yield c
+
+
+def error_of(resp) -> dict:
+    body = resp.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] and body["error"]["message"], body
+    assert "Traceback" not in resp.text and 'File "' not in resp.text
+    return body["error"]
+
+
+def genres_of(rec, response: dict) -> list[tuple[str, ...]]:
+    return [rec.catalog.get(r["item_id"]).genres for r in response["recommendations"]]
+
+
+# --------------------------------------------------------------------------- readiness
+
+
+def test_readyz_is_503_until_the_index_and_model_are_loaded(server_rec):
+    release = threading.Event()
+
+    def slow_warm(rec):
+        assert release.wait(30)
+        warm_up(rec)
+
+    app = create_app(server_rec.settings, recommender=server_rec, warm=slow_warm)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        assert c.get("/healthz").json() == {"status": "ok", "detail": None, "llm": None}
+        r = c.get("/readyz")
+        assert r.status_code == 503 and error_of(r)["code"] == "not_ready" and r.headers["Retry-After"] == "5"
+        r = c.post("/v1/chat", json={"session_id": "early", "message": "comedies"})
+        assert r.status_code == 503 and error_of(r)["code"] == "not_ready"
+        release.set()
+        wait_ready(c)
+        ready = c.get("/readyz").json()
+        assert ready["status"] == "ok" and ready["llm"]["concurrency"] == 1  # in-process llama.cpp: one at a time
+
+
+def test_a_failed_load_is_reported_by_readyz(slice_dir, tmp_path, embedder):
+    from recagent.settings import Settings
+
+    rec = Recommender(Settings(catalog=str(slice_dir), data_dir=tmp_path))  # nothing indexed here
+    rec.__dict__["embedder"] = embedder
+    with TestClient(create_app(rec.settings, recommender=rec), raise_server_exceptions=False) as c:
+        deadline = time.monotonic() + 30
+        while (r := c.get("/readyz")).json()["error"]["code"] == "not_ready" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert r.status_code == 503
+        err = error_of(r)
+        assert err["code"] == "index_not_built" and "recagent index" in err["message"]
+        assert c.get("/healthz").status_code == 200
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+def test_recommend_without_and_with_the_llm(client, server_rec):
+    body = {"likes": ["Toy Story"], "k": 5, "rerank": False, "filters": {"exclude_genres": ["Comedy"]}}
+    r = client.post("/v1/recommend", json=body)
+    assert r.status_code == 200, r.text
+    plain = r.json()
+    assert plain["source"] == "retrieval" and len(plain["recommendations"]) == 5
+    assert "1" not in [x["item_id"] for x in plain["recommendations"]]  # the liked item itself is not recommended
+    assert all("Comedy" not in g for g in genres_of(server_rec, plain))
+
+    r = client.post("/v1/recommend", json={**body, "rerank": True, "mode": "scoring"})
+    ranked = r.json()
+    assert r.status_code == 200 and ranked["source"] == "llm" and ranked["mode"] == "scoring"
+    assert ranked["backend"] == "llama_cpp" and ranked["prompt"]["name"] == "rerank_scoring"
+    assert all("Comedy" not in g for g in genres_of(server_rec, ranked))
+
+
+def test_recommend_errors_are_structured(client):
+    r = client.post("/v1/recommend", json={"user_id": "no-such-user", "rerank": False})
+    assert r.status_code == 404 and error_of(r)["code"] == "unknown_user"
+
+    r = client.post("/v1/recommend", json={"likes": ["Qwzxv Plorkt Vbnmq"], "rerank": False})
+    err = error_of(r)
+    assert r.status_code == 422 and err["code"] == "unresolved_title"
+    assert "Qwzxv Plorkt Vbnmq" in err["details"]["unresolved"]
+
+    r = client.post("/v1/recommend", json={"query": "fun", "filters": {"genres": ["Comdy"]}, "rerank": False})
+    err = error_of(r)
+    assert r.status_code == 422 and err["code"] == "invalid_filter" and "Comedy" in err["message"]
+
+    r = client.post("/v1/recommend", json={"query": "fun", "filters": {"year_min": 2000, "year_max": 1990}})
+    assert r.status_code == 422 and error_of(r)["code"] == "invalid_request"
+
+    r = client.post("/v1/recommend", json={"query": "fun", "kk": 3})  # extra="forbid": a typo fails loudly
+    err = error_of(r)
+    assert r.status_code == 422 and err["code"] == "invalid_request" and err["details"][0]["field"] == "kk"
+
+    r = client.post("/v1/recommend", json={"query": "x" * 2001, "rerank": False})
+    assert r.status_code == 422 and error_of(r)["code"] == "message_too_long"
+
+
+def test_chat_session_and_feedback(client, server_rec):
+    sid = "api-chat"
+    r = client.post("/v1/chat", json={"session_id": sid, "message": "funny movies please", "k": 5})
+    assert r.status_code == 200, r.text
+    first = r.json()
+    assert first["source"] == "llm" and len(first["recommendations"]) == 5 and first["message"]
+    assert all("Comedy" in g for g in genres_of(server_rec, first))
+
+    view = client.get(f"/v1/sessions/{sid}").json()
+    assert [t["role"] for t in view["turns"]] == ["user", "assistant"]
+    assert view["turns"][0]["content"] == "funny movies please"
+    assert view["turns"][1]["response"] == first
+    assert view["state"]["genres"] == ["Comedy"] and view["state"]["last_shown"] == [
+        x["item_id"] for x in first["recommendations"]
+    ]
+
+    shown = [x["item_id"] for x in first["recommendations"]]
+    r = client.post(f"/v1/sessions/{sid}/feedback", json={"item_id": shown[1], "kind": "dislike"})
+    assert r.status_code == 200 and shown[1] in r.json()["state"]["disliked_ids"]
+
+    again = client.post("/v1/chat", json={"session_id": sid, "message": "show them again", "k": 5}).json()
+    ids = [x["item_id"] for x in again["recommendations"]]
+    assert shown[1] not in ids, "a disliked item never comes back"
+    assert set(ids) & set(shown), "repeats are allowed when asked, so the rest of the list can come back"
+
+    r = client.post(f"/v1/sessions/{sid}/feedback", json={"item_id": shown[1], "kind": "like"})  # changed my mind
+    state = r.json()["state"]
+    assert shown[1] in state["liked_ids"] and shown[1] not in state["disliked_ids"]
+    assert len(r.json()["turns"]) == 4, "feedback changes the state, it is not a turn"
+
+
+def test_session_and_feedback_errors(client):
+    r = client.get("/v1/sessions/never-seen")
+    err = error_of(r)
+    assert r.status_code == 404 and err["code"] == "unknown_session" and "never-seen" in err["message"]
+
+    r = client.post("/v1/sessions/never-seen/feedback", json={"item_id": "1", "kind": "like"})
+    assert r.status_code == 404 and error_of(r)["code"] == "unknown_session"
+
+    client.post("/v1/chat", json={"session_id": "fb-errors", "message": "dramas", "k": 2})
+    r = client.post("/v1/sessions/fb-errors/feedback", json={"item_id": "999999999", "kind": "like"})
+    assert r.status_code == 404 and error_of(r)["code"] == "unknown_item"
+    r = client.post("/v1/sessions/fb-errors/feedback", json={"item_id": "1", "kind": "love"})
+    assert r.status_code == 422 and error_of(r)["details"][0]["field"] == "kind"
+
+    r = client.post("/v1/chat", json={"session_id": "bad id with spaces", "message": "hi"})
+    assert r.status_code == 422 and error_of(r)["details"][0]["field"] == "session_id"
+    r = client.post("/v1/chat", json={"session_id": "long-msg", "message": "y" * 2001})
+    assert r.status_code == 422 and error_of(r)["code"] == "message_too_long"
+
+
+def test_search_and_items(client):
+    r = client.get("/v1/items/search", params={"q": "toy story animated", "k": 3})
+    hits = r.json()
+    assert r.status_code == 200 and len(hits) == 3 and hits[0]["title"].startswith("Toy Story")
+    assert hits[0]["score"] >= hits[-1]["score"]
+
+    r = client.get("/v1/items/search", params={"q": ""})
+    assert r.status_code == 422 and error_of(r)["details"][0]["field"] == "query.q"
+
+    items = client.get("/v1/items", params={"ids": "1,2"}).json()
+    assert [(i["item_id"], i["year"]) for i in items] == [("1", 1995), ("2", 1995)]
+    assert "Animation" in items[0]["genres"]
+    r = client.get("/v1/items", params={"ids": "1,nope"})
+    assert r.status_code == 404 and error_of(r)["code"] == "unknown_item"
+
+
+def test_chat_streams_server_sent_events(client):
+    with client.stream("POST", "/v1/chat/stream", json={"session_id": "sse", "message": "dramas", "k": 3}) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        raw = "".join(r.iter_text())
+    events = []
+    for block in raw.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    names = [e for e, _ in events]
+    assert names == ["status", "message", "recommendation", "recommendation", "recommendation", "done"]
+    done = events[-1][1]
+    assert [d["item_id"] for e, d in events if e == "recommendation"] == [x["item_id"] for x in done["recommendations"]]
+    assert client.get("/v1/sessions/sse").json()["turns"][-1]["response"] == done
+
+
+# --------------------------------------------------------------------------- structured errors
+
+
+def test_every_error_is_structured(client):
+    r = client.get("/no/such/route")
+    assert r.status_code == 404 and error_of(r)["code"] == "not_found"
+    r = client.get("/v1/chat")
+    assert r.status_code == 405 and error_of(r)["code"] == "method_not_allowed"
+
+    r = client.post(
+        "/v1/chat", content=b'{"session_id": "x", "message": ', headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400 and error_of(r)["code"] == "malformed_json"
+
+    bad = b'{"session_id": "x", "message": "caf\xe9 movies"}'  # latin-1, not UTF-8
+    r = client.post("/v1/chat", content=bad, headers={"content-type": "application/json"})
+    err = error_of(r)
+    assert r.status_code == 400 and err["code"] == "invalid_utf8" and "byte 35" in err["message"]
+
+    big = json.dumps({"session_id": "x", "message": "z" * 70_000}).encode()
+    r = client.post("/v1/chat", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and error_of(r)["code"] == "body_too_large"
+
+    def chunks():  # no Content-Length: the limit is enforced while reading
+        for _ in range(20):
+            yield b"a" * 8192
+
+    r = client.post("/v1/chat", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413 and error_of(r)["code"] == "body_too_large"
+
+    r = client.post("/v1/chat", json=["not", "an", "object"])
+    assert r.status_code == 422 and error_of(r)["code"] == "invalid_request"
+
+
+def test_an_unexpected_exception_is_a_plain_500(client, server_rec, monkeypatch, caplog):
+    def broken(*a, **kw):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(server_rec, "search", broken)
+    with caplog.at_level("ERROR", logger="recagent.server"):
+        r = client.get("/v1/items/search", params={"q": "anything"})
+    err = error_of(r)
+    assert r.status_code == 500 and err["code"] == "internal" and "secret" not in r.text
+    assert "secret internal detail" in caplog.text, "logged server-side, with the exception"
+
+
+def test_docs_and_page_are_served(client):
+    assert "swagger" in client.get("/docs").text.lower()
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/recommend", "/v1/chat", "/v1/sessions/{session_id}", "/v1/items/search"} <= set(paths)
+    page = client.get("/")
+    assert page.status_code == 200 and "<title>recagent chat</title>" in page.text
+    for path in ("/", "/static/app.js", "/static/style.css"):  # no CDN: nothing loaded from elsewhere
+        r = client.get(path)
+        assert r.status_code == 200 and "http://" not in r.text and "https://" not in r.text
+
+
+# --------------------------------------------------------------------------- key, CORS
+
+
+def test_api_key_is_required_when_set(server_rec):
+    with app_for(server_rec, api_key="s3cret") as c:
+        wait_ready(c)
+        r = c.get("/v1/items", params={"ids": "1"})
+        assert (
+            r.status_code == 401
+            and error_of(r)["code"] == "unauthorized"
+            and "X-API-Key" in r.json()["error"]["message"]
+        )
+        r = c.get("/v1/items", params={"ids": "1"}, headers={"X-API-Key": "wrong"})
+        assert r.status_code == 401 and "does not match" in error_of(r)["message"]
+        r = c.get("/v1/items", params={"ids": "1"}, headers={"X-API-Key": "s3cret"})
+        assert r.status_code == 200 and r.json()[0]["item_id"] == "1"
+        assert c.get("/healthz").status_code == 200 and c.get("/").status_code == 200  # probes and page stay open
+
+
+def test_cors_allows_only_the_configured_origins(server_rec):
+    with app_for(server_rec, api_key="k", cors_origins=["http://app.example"]) as c:
+        wait_ready(c)
+        ok = c.get("/v1/items", params={"ids": "1"}, headers={"Origin": "http://app.example", "X-API-Key": "k"})
+        assert ok.headers["access-control-allow-origin"] == "http://app.example"
+        other = c.get("/v1/items", params={"ids": "1"}, headers={"Origin": "http://evil.example", "X-API-Key": "k"})
+        assert "access-control-allow-origin" not in other.headers
+        pre = c.options(
+            "/v1/chat",
+            headers={
+                "Origin": "http://app.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type,x-api-key",
+            },
+        )
+        assert pre.status_code == 200, "a preflight carries no key and must not be refused"
+        assert "x-api-key" in pre.headers["access-control-allow-headers"].lower()
+        denied = c.get("/v1/items", params={"ids": "1"}, headers={"Origin": "http://app.example"})
+        assert denied.status_code == 401 and denied.headers["access-control-allow-origin"] == "http://app.example"
+
+
+# --------------------------------------------------------------------------- overload
+
+
+def _hold_chat(rec, monkeypatch):
+    """Make rec.chat block until released: a slow LLM call in flight."""
+    entered, release = threading.Event(), threading.Event()
+    real = rec.chat
+
+    def slow_chat(*a, **kw):
+        entered.set()
+        assert release.wait(30)
+        return real(*a, **kw)
+
+    monkeypatch.setattr(rec, "chat", slow_chat)
+    return entered, release
+
+
+def test_overload_is_refused_fast_with_retry_after(server_rec, monkeypatch):
+    entered, release = _hold_chat(server_rec, monkeypatch)
+    with app_for(server_rec, queue_size=0) as c:
+        wait_ready(c)
+        first: dict = {}
+        t = threading.Thread(
+            target=lambda: first.update(r=c.post("/v1/chat", json={"session_id": "busy-1", "message": "dramas"}))
+        )
+        t.start()
+        assert entered.wait(10)
+
+        t0 = time.perf_counter()
+        r = c.post("/v1/chat", json={"session_id": "busy-2", "message": "comedies"})
+        assert r.status_code == 429 and error_of(r)["code"] == "overloaded" and int(r.headers["Retry-After"]) >= 1
+        r = c.post("/v1/chat/stream", json={"session_id": "busy-3", "message": "comedies"})
+        assert r.status_code == 429 and r.headers["content-type"] == "application/json"
+        r = c.post("/v1/recommend", json={"query": "comedies", "rerank": True})
+        assert r.status_code == 429
+        assert time.perf_counter() - t0 < 2, "refused at once, not after waiting"
+
+        # the event loop is free while the LLM call runs in a worker thread; non-LLM work goes on
+        t0 = time.perf_counter()
+        assert c.get("/healthz").status_code == 200
+        assert c.post("/v1/recommend", json={"query": "comedies", "rerank": False, "k": 3}).status_code == 200
+        assert time.perf_counter() - t0 < 5
+
+        release.set()
+        t.join(30)
+        assert first["r"].status_code == 200 and first["r"].json()["recommendations"]
+        assert c.get("/readyz").json()["llm"]["refused"] == 3
+        assert c.post("/v1/chat", json={"session_id": "busy-2", "message": "comedies"}).status_code == 200
+
+
+def test_a_request_waiting_past_the_queue_timeout_gets_503(server_rec, monkeypatch):
+    entered, release = _hold_chat(server_rec, monkeypatch)
+    with app_for(server_rec, queue_size=4, queue_timeout=0.5) as c:
+        wait_ready(c)
+        t = threading.Thread(target=lambda: c.post("/v1/chat", json={"session_id": "slow-1", "message": "dramas"}))
+        t.start()
+        assert entered.wait(10)
+        t0 = time.perf_counter()
+        r = c.post("/v1/chat", json={"session_id": "slow-2", "message": "dramas"})
+        waited = time.perf_counter() - t0
+        assert r.status_code == 503 and error_of(r)["code"] == "queue_timeout" and "Retry-After" in r.headers
+        assert 0.4 < waited < 3
+        release.set()
+        t.join(30)
