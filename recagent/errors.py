@@ -86,3 +86,9 @@ class VectorStoreError(RecagentError):
     """The vector store (embedded or server) failed or could not be reached."""
 
     code = "vector_store_error"
+
+
+class SessionStoreError(RecagentError):
+    """The chat session database (SQLite or PostgreSQL) could not be opened or failed."""
+
+    code = "session_store_error"

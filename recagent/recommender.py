@@ -229,7 +229,7 @@ class Recommender:
     def sessions(self):
         from agent.session import SessionStore
 
-        return SessionStore(self.settings.sessions_path)
+        return SessionStore(self.settings.sessions_url or self.settings.sessions_path)
 
     def history_summary(self, user_id: str | None, liked_ids: Sequence[str] = ()) -> str:
         """The user's taste in words, from the log (known users) and liked items."""

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, description="use a Chroma server instead of the embedded store")
     chroma_port: int = 8000
     collection: str | None = Field(None, description="Chroma collection name; derived from the catalog if unset")
+    sessions_url: str | None = Field(
+        None,
+        description="chat sessions database URL, e.g. postgresql+psycopg://user:pw@host/db to share sessions "
+        "between app processes; default: SQLite at data_dir/sessions.sqlite",
+    )
     candidates: int = Field(50, ge=1, description="how many fused candidates retrieval returns")
     blas_threads: int | None = Field(
         1,

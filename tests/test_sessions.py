@@ -1,0 +1,259 @@
+"""The session store's contract, run against SQLite and against a real PostgreSQL server.
+
+Each database gets the same tests: create/load/save, turn order, resuming after the store is
+reopened, idempotent migrations, and two processes appending to one session at once.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from agent import session as session_module
+from agent.schema import Recommendation, RecommendationResponse
+from agent.session import ChatState, SessionStore, UnknownSessionError
+from recagent.errors import SessionStoreError
+from recagent.recommender import Recommender
+from recagent.settings import Settings
+
+from .conftest import free_port
+from .postgres import postgres_server
+
+TURNS_PER_WRITER = 40
+
+
+def _response(item_id: str) -> RecommendationResponse:
+    rec = Recommendation(item_id=item_id, title=f"Movie {item_id}", rank=1, score=0.5, explanation="because")
+    return RecommendationResponse(recommendations=[rec], source="retrieval", message="here you go")
+
+
+def _append_turns(url: str, session_id: str, writer: str, n: int, start: multiprocessing.Event) -> None:
+    """Runs in a separate process: its own store, its own connections."""
+    store = SessionStore(url)
+    start.wait(30)
+    for i in range(n):
+        store.add_turn(session_id, "user", f"{writer}-{i}")
+    store.close()
+
+
+class SessionStoreContract:
+    """Subclasses provide ``url``: a database no one has used yet."""
+
+    @pytest.fixture
+    def url(self) -> str:
+        raise NotImplementedError
+
+    def test_create_load_save(self, url):
+        store = SessionStore(url)
+        with pytest.raises(UnknownSessionError):
+            store.get("s1")
+        state = store.load_or_create("s1")
+        assert state == ChatState(session_id="s1")
+        assert store.load_or_create("s1") == state, "a second load_or_create finds the same session"
+        state.liked_ids = ["1", "2"]
+        state.genres = ["Comedy"]
+        state.year_max = 1999
+        state.last_years = [1995, None]
+        state.turns = 3
+        store.save(state)
+        assert store.get("s1") == state
+        assert store.load_or_create("s1", user_id="42").user_id == "42"
+        assert store.get("s1").user_id == "42" and store.get("s1").liked_ids == ["1", "2"]
+        assert store.get("s1") != store.load_or_create("s2")
+
+    def test_turns_keep_their_order_and_responses(self, url):
+        store = SessionStore(url)
+        store.load_or_create("chat")
+        store.load_or_create("other")
+        store.add_turn("other", "user", "elsewhere")
+        written = []
+        for i in range(5):
+            written.append(store.add_turn("chat", "user", f"message {i} – ünïcode ✓"))
+            written.append(store.add_turn("chat", "assistant", f"reply {i}", _response(str(i))))
+        assert written == list(range(10))
+        turns = store.turns("chat")
+        assert [t.index for t in turns] == list(range(10))
+        assert [t.role for t in turns] == ["user", "assistant"] * 5
+        assert turns[2].content == "message 1 – ünïcode ✓" and turns[2].response is None
+        assert turns[3].response == _response("1")
+        assert all(a.created_at <= b.created_at for a, b in zip(turns, turns[1:]))
+        assert [t.content for t in store.turns("other")] == ["elsewhere"]
+        assert store.turns("nobody") == []
+
+    def test_a_turn_needs_its_session(self, url):
+        store = SessionStore(url)
+        with pytest.raises(UnknownSessionError):
+            store.add_turn("never-created", "user", "hello")
+
+    def test_resume_after_reopening(self, url):
+        store = SessionStore(url)
+        state = store.load_or_create("resume", user_id="7")
+        store.add_turn("resume", "user", "something funny")
+        state.disliked_ids = ["10"]
+        store.save(state)
+        store.add_turn("resume", "assistant", "try these", _response("3"))
+        store.close()
+
+        reopened = SessionStore(url)
+        assert reopened.get("resume") == state
+        assert [(t.role, t.content) for t in reopened.turns("resume")] == [
+            ("user", "something funny"),
+            ("assistant", "try these"),
+        ]
+        assert reopened.add_turn("resume", "user", "more") == 2
+
+    def test_migrations_are_applied_once_in_order(self, url, monkeypatch):
+        names = [name for name, _ in session_module.MIGRATIONS]
+        SessionStore(url).close()
+        store = SessionStore(url)
+        assert store.applied_migrations() == names
+        store.load_or_create("kept")
+        store.close()
+
+        calls = []
+
+        def add_index(conn: sa.Connection) -> None:
+            calls.append(1)
+            conn.execute(sa.text("CREATE INDEX turns_created_at ON turns (created_at)"))
+
+        monkeypatch.setattr(session_module, "MIGRATIONS", [*session_module.MIGRATIONS, ("999_test_index", add_index)])
+        store = SessionStore(url)
+        SessionStore(url).close()
+        assert calls == [1], "a new migration runs once, however often the store is opened"
+        assert store.applied_migrations() == [*names, "999_test_index"]
+        assert store.get("kept") == ChatState(session_id="kept"), "data survives a migration"
+
+    def test_two_processes_append_to_one_session(self, url):
+        store = SessionStore(url)
+        store.load_or_create("busy")
+        ctx = multiprocessing.get_context("spawn")
+        start = ctx.Event()
+        writers = [
+            ctx.Process(target=_append_turns, args=(url, "busy", name, TURNS_PER_WRITER, start)) for name in "ab"
+        ]
+        for w in writers:
+            w.start()
+        start.set()
+        # and a third writer in this process, on two threads sharing one store
+        threads = [threading.Thread(target=self._append_in_thread, args=(store, f"t{j}")) for j in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        for w in writers:
+            w.join(120)
+            assert w.exitcode == 0
+        turns = store.turns("busy")
+        total = 4 * TURNS_PER_WRITER
+        assert [t.index for t in turns] == list(range(total)), "no index lost or taken twice"
+        contents = [t.content for t in turns]
+        assert len(set(contents)) == total
+        for name in ("a", "b", "t0", "t1"):
+            mine = [c for c in contents if c.startswith(f"{name}-")]
+            assert mine == [f"{name}-{i}" for i in range(TURNS_PER_WRITER)], "each writer's turns stay in order"
+
+    @staticmethod
+    def _append_in_thread(store: SessionStore, name: str) -> None:
+        for i in range(TURNS_PER_WRITER):
+            store.add_turn("busy", "user", f"{name}-{i}")
+
+
+class TestSQLiteSessions(SessionStoreContract):
+    @pytest.fixture(params=["path", "url"])
+    def url(self, request, tmp_path) -> str:
+        path = tmp_path / "state" / "sessions.sqlite"
+        return str(path) if request.param == "path" else f"sqlite:///{path}"
+
+    def test_a_file_written_before_sqlalchemy_still_opens(self, tmp_path):
+        """The schema the sqlite3 version created, byte for byte: old session files keep working."""
+        path = tmp_path / "sessions.sqlite"
+        db = sqlite3.connect(path)
+        db.executescript(
+            """
+            CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL);
+            CREATE TABLE sessions (
+                id TEXT PRIMARY KEY, state TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL
+            );
+            CREATE TABLE turns (
+                session_id TEXT NOT NULL REFERENCES sessions(id), idx INTEGER NOT NULL, role TEXT NOT NULL,
+                content TEXT NOT NULL, response TEXT, created_at REAL NOT NULL, PRIMARY KEY (session_id, idx)
+            );
+            INSERT INTO migrations VALUES ('001_sessions_and_turns', 1.0);
+            """
+        )
+        old = ChatState(session_id="old", liked_ids=["5"], turns=1)
+        db.execute("INSERT INTO sessions VALUES ('old', ?, 1.0, 1.0)", (old.model_dump_json(),))
+        db.execute("INSERT INTO turns VALUES ('old', 0, 'user', 'hi', NULL, 1.0)")
+        db.commit()
+        db.close()
+
+        store = SessionStore(path)
+        assert store.applied_migrations() == ["001_sessions_and_turns"]
+        assert store.get("old") == old
+        assert [t.content for t in store.turns("old")] == ["hi"]
+        assert store.add_turn("old", "assistant", "hello again") == 1
+
+    def test_the_recommender_uses_the_configured_url(self, tmp_path):
+        default = Recommender(Settings(data_dir=tmp_path / "a"))
+        assert default.sessions.path == tmp_path / "a" / "sessions.sqlite"
+        other = tmp_path / "b" / "shared.sqlite"
+        configured = Recommender(Settings(data_dir=tmp_path / "a", sessions_url=f"sqlite:///{other}"))
+        configured.sessions.load_or_create("x")
+        assert configured.sessions.path == other and SessionStore(other).get("x").session_id == "x"
+
+    def test_sessions_url_from_the_environment(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("RECAGENT_SESSIONS_URL", "postgresql+psycopg://app@db.internal/recagent")
+        assert Settings(data_dir=tmp_path).sessions_url == "postgresql+psycopg://app@db.internal/recagent"
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with postgres_server() as server:
+        yield server
+
+
+class TestPostgresSessions(SessionStoreContract):
+    @pytest.fixture
+    def url(self, postgres) -> str:
+        return postgres.new_database()
+
+    def test_two_stores_open_a_fresh_database_at_once(self, url):
+        """Concurrent first starts: the migration lock lets exactly one of them create the schema."""
+        stores, errors = [], []
+
+        def open_store():
+            try:
+                stores.append(SessionStore(url))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=open_store) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors and len(stores) == 4
+        assert stores[0].applied_migrations() == [name for name, _ in session_module.MIGRATIONS]
+
+
+def test_a_dead_server_is_a_clear_error():
+    url = f"postgresql+psycopg://app:secret@127.0.0.1:{free_port()}/recagent"
+    with pytest.raises(SessionStoreError, match=r"session store at postgresql\+psycopg://app:\*\*\*@127.0.0.1") as e:
+        SessionStore(url)
+    assert "secret" not in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("nosuchdb://somewhere/x", "cannot use 'nosuchdb://somewhere/x' as the session store"),
+        ("postgresql+psycopg://app@db:port/recagent", "invalid session store URL"),
+    ],
+)
+def test_a_bad_url_is_a_clear_error(url, message):
+    with pytest.raises(SessionStoreError, match=message):
+        SessionStore(url)
