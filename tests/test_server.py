@@ -13,23 +13,12 @@ from fastapi.testclient import TestClient
 from recagent.recommender import Recommender
 from recagent.server.app import create_app, warm_up
 from recagent.settings import ServerSettings
-
-SHARED = ("embedder", "backend", "aux_backend", "store", "mf", "popularity", "hybrid", "resolver")
+from tests.serving import fast_chat_recommender
 
 
 @pytest.fixture(scope="module")
-def server_rec(llm_rec, settings) -> Recommender:
-    """The slice Recommender's loaded parts, with settings that keep chat turns fast: parser-only
-    understanding, deterministic history summaries (reranking still runs on the real llama.cpp)."""
-    s = settings.model_copy(
-        update={
-            "understanding": "parser",
-            "rerank": settings.rerank.model_copy(update={"history_summary": "deterministic", "mode": "scoring"}),
-        }
-    )
-    rec = Recommender(s, dataset=llm_rec.dataset)
-    rec.__dict__.update({k: llm_rec.__dict__[k] if k in llm_rec.__dict__ else getattr(llm_rec, k) for k in SHARED})
-    return rec
+def server_rec(llm_rec) -> Recommender:
+    return fast_chat_recommender(llm_rec)
 
 
 def app_for(rec: Recommender, **server) -> TestClient:

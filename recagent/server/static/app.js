@@ -80,8 +80,8 @@ async function feedback(card, itemId, kind) {
 function card(rec, item, state) {
   const genres = el("div", { class: "genres" });
   for (const g of (item && item.genres) || []) genres.append(el("span", { class: "genre", text: g }));
-  const like = el("button", { type: "button", class: "like", "aria-label": `like ${rec.title}`, text: "👍 Like" });
-  const dislike = el("button", { type: "button", class: "dislike", "aria-label": `dislike ${rec.title}`, text: "👎 Dislike" });
+  const like = el("button", { type: "button", class: "like", "aria-label": `like ${rec.title}`, text: "Like" });
+  const dislike = el("button", { type: "button", class: "dislike", "aria-label": `dislike ${rec.title}`, text: "Dislike" });
   const node = el(
     "article",
     { class: "card", "data-item-id": rec.item_id, "data-title": rec.title },
