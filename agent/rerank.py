@@ -38,6 +38,7 @@ from agent.schema import (
     PromptInfo,
     Recommendation,
     RecommendationResponse,
+    ReplyCheck,
     Usage,
     explanations_schema,
     ranking_schema,
@@ -62,6 +63,10 @@ class RerankRequest(BaseModel):
 class InvalidOutput(ValueError):
     """The LLM's reply is not a usable ranking."""
 
+    def __init__(self, reason: str, check: ReplyCheck | None = None):
+        super().__init__(reason)
+        self.check = check
+
 
 class RerankFailure(Exception):
     def __init__(self, reason: str, raw: str | None, attempts: int):
@@ -76,6 +81,7 @@ class CallStats:
     llm_ms: float = 0.0
     model: str | None = None
     prompt: RenderedPrompt | None = None
+    checks: list[ReplyCheck] = field(default_factory=list)
 
     def add(self, completion) -> None:
         self.usage = self.usage + Usage(
@@ -99,8 +105,9 @@ def clean_picks(picks: list[LLMPick], allowed: list[str]) -> list[tuple[str, str
     return out
 
 
-def parse_ranking(text: str, allowed: list[str]) -> list[tuple[str, str]]:
-    """(item_id, explanation) pairs from a reply: candidates only, no duplicates, in order."""
+def check_ranking(text: str, allowed: list[str]) -> tuple[list[tuple[str, str]], ReplyCheck]:
+    """(item_id, explanation) pairs from a reply (candidates only, no duplicates, in order), and
+    what validation found. Raises InvalidOutput (carrying the check) when nothing usable is left."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
@@ -110,10 +117,23 @@ def parse_ranking(text: str, allowed: list[str]) -> list[tuple[str, str]]:
     except ValidationError as e:
         first = e.errors()[0]
         raise InvalidOutput(f"wrong shape at {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    named = [p.item_id.strip() for p in ranking.recommendations]
+    ok = set(allowed)
+    check = ReplyCheck(
+        valid=True,
+        returned=len(named),
+        out_of_candidate=sum(1 for i in named if i not in ok),
+        duplicates=len(named) - len(set(named)),
+    )
     picks = clean_picks(ranking.recommendations, allowed)
     if not picks:
-        raise InvalidOutput("no item_id in the reply is one of the candidates")
-    return picks
+        raise InvalidOutput("no item_id in the reply is one of the candidates", check)
+    return picks, check
+
+
+def parse_ranking(text: str, allowed: list[str]) -> list[tuple[str, str]]:
+    """(item_id, explanation) pairs from a reply: candidates only, no duplicates, in order."""
+    return check_ranking(text, allowed)[0]
 
 
 class Reranker:
@@ -172,7 +192,7 @@ class Reranker:
         return mode
 
     def template(self, mode: str) -> PromptTemplate:
-        return load_template(TEMPLATES[mode], self.settings.template_version)
+        return load_template(self.settings.template or TEMPLATES[mode], self.settings.template_version)
 
     # ------------------------------------------------------------------ prompt building
 
@@ -231,18 +251,25 @@ class Reranker:
                 completion = self.backend.complete(request.model_copy(update={"messages": messages}))
             except LLMError as e:
                 reason = f"{type(e).__name__}: {e}"
+                stats.checks.append(ReplyCheck(valid=False, error=reason))
                 continue
             stats.add(completion)
             raw = completion.text
             if request.label_tokens:
                 if not completion.label_logprobs or all(v == float("-inf") for v in completion.label_logprobs.values()):
                     reason = "the backend returned no label log-probabilities"
+                    stats.checks.append(ReplyCheck(valid=False, error=reason))
                     continue
+                stats.checks.append(ReplyCheck(valid=True, returned=len(completion.label_logprobs)))
                 return completion.label_logprobs
             try:
-                return parse_ranking(completion.text, allowed)
+                picks, check = check_ranking(completion.text, allowed)
+                stats.checks.append(check)
+                return picks
             except InvalidOutput as e:
                 reason = f"invalid output: {e}"
+                failed = e.check or ReplyCheck(valid=False)
+                stats.checks.append(failed.model_copy(update={"valid": False, "error": reason}))
                 messages = [
                     *request.messages,
                     ChatMessage(role="assistant", content=completion.text[:2000]),
@@ -327,7 +354,7 @@ class Reranker:
             run = self._generative if mode == "generative" else self._scoring
             order, scores, words = run(req.model_copy(update={"k": k}), perms, stats)
         except RerankFailure as e:
-            return self.fallback(req, k, e.reason, t0, mode=mode, stats=stats)
+            return self.fallback(req, k, e.reason, t0, mode=mode, stats=stats).model_copy(update={"raw_output": e.raw})
         by_id = {c.item_id: c for c in req.candidates}
         ranked = order + [c.item_id for c in req.candidates if c.item_id not in set(order)]
         explain_llm = self.settings.explain == "llm" or (self.settings.explain == "auto" and not self._bundled())
@@ -383,4 +410,5 @@ class Reranker:
             llm_latency_ms=round(stats.llm_ms, 2),
             tokens=stats.usage,
             attempts=stats.attempts,
+            checks=stats.checks,
         )

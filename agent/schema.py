@@ -39,6 +39,16 @@ class Usage(BaseModel):
         )
 
 
+class ReplyCheck(BaseModel):
+    """What validation found in one LLM reply (the eval harness aggregates these)."""
+
+    valid: bool = Field(description="parsed and usable (JSON of the right shape, or label log-probabilities)")
+    returned: int = Field(0, description="items the reply named")
+    out_of_candidate: int = Field(0, description="named items that are not candidates")
+    duplicates: int = Field(0, description="items named more than once (repeats counted)")
+    error: str | None = None
+
+
 class RecommendationResponse(BaseModel):
     """What every recommend/chat call returns, from Python, the CLI or HTTP."""
 
@@ -55,6 +65,8 @@ class RecommendationResponse(BaseModel):
     tokens: Usage = Field(default_factory=Usage)
     attempts: int = 0
     error: str | None = Field(None, description="why the fallback was used")
+    checks: list[ReplyCheck] = Field(default_factory=list, description="validation of each LLM reply, in order")
+    raw_output: str | None = Field(None, description="the last invalid LLM reply, kept when the fallback was used")
     message: str | None = Field(None, description="a short reply for chat")
 
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evals.llm import Price, RerankSpec
 from evals.metrics import parse_metric
 from evals.protocols import PROTOCOLS
 from evals.retrievers import RetrieverVariant
 from recagent.errors import ConfigError
 
-DEFAULT_METRICS = ["recall@5", "recall@10", "recall@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr@10"]
+
+class Variant(RetrieverVariant):
+    """A retriever, optionally followed by an LLM reranker (the ``rerank:`` block)."""
+
+    rerank: RerankSpec | None = None
 
 
 class EvalConfig(BaseModel):
@@ -21,10 +26,17 @@ class EvalConfig(BaseModel):
     name: str
     protocol: str
     stage: str = Field("test", pattern="^(valid|test)$", description="tune on valid, report test")
-    metrics: list[str] = Field(default_factory=lambda: list(DEFAULT_METRICS))
-    users: int | None = Field(None, ge=1, description="evaluate a seeded sample of this many users")
+    metrics: list[str] | None = Field(None, description="default: the protocol's metrics")
+    users: int | None = Field(None, ge=1, description="evaluate a seeded sample of this many users (or dialogues)")
     seed: int = 0
-    variants: list[RetrieverVariant] = Field(min_length=1)
+    positions: list[int] = Field(
+        default_factory=lambda: [0, 5, 10, 15, 19],
+        description="sampled protocols: where the target is placed among the candidates shown to the LLM",
+    )
+    prices: dict[str, Price] = Field(
+        default_factory=dict, description="US dollars per million tokens, by model name, for the cost estimate"
+    )
+    variants: list[Variant] = Field(min_length=1)
 
     @field_validator("protocol")
     @classmethod
@@ -35,14 +47,25 @@ class EvalConfig(BaseModel):
 
     @field_validator("metrics")
     @classmethod
-    def _known_metrics(cls, v: list[str]) -> list[str]:
-        for spec in v:
+    def _known_metrics(cls, v: list[str] | None) -> list[str] | None:
+        for spec in v or []:
             parse_metric(spec)
         return v
 
+    @model_validator(mode="after")
+    def _protocol_defaults(self) -> EvalConfig:
+        protocol = PROTOCOLS[self.protocol]
+        if self.metrics is None:
+            self.metrics = list(protocol.metrics)
+        if protocol.kind == "sampled":
+            bad = [p for p in self.positions if not 0 <= p < protocol.candidates]
+            if bad:
+                raise ValueError(f"positions {bad} are outside the {protocol.candidates} candidates (0-based)")
+        return self
+
     @field_validator("variants")
     @classmethod
-    def _unique_names(cls, v: list[RetrieverVariant]) -> list[RetrieverVariant]:
+    def _unique_names(cls, v: list[Variant]) -> list[Variant]:
         names = [x.name for x in v]
         if len(set(names)) != len(names):
             raise ValueError(f"variant names must be unique, got {names}")

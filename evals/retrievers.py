@@ -92,7 +92,7 @@ class RetrieverBench:
             item = self.catalog.items[pos]
             out.append(
                 Candidate(
-                    item_id=item.item_id,
+                    item_id=item.id,
                     title=item.title,
                     year=item.year,
                     genres=list(item.genres),

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from recagent.errors import RecagentError
+from recagent.errors import ConfigError, RecagentError
 from recagent.settings import Settings
 
 app = typer.Typer(
@@ -341,7 +341,7 @@ def chat(
 
 
 eval_app = typer.Typer(
-    help="Evaluate retrievers (and later prompts and models) on named protocols.", no_args_is_help=True
+    help="Evaluate retrievers, prompts and models on named protocols, and compare runs.", no_args_is_help=True
 )
 app.add_typer(eval_app, name="eval")
 
@@ -351,11 +351,18 @@ app.add_typer(eval_app, name="eval")
 def eval_run(
     config: Annotated[Path, typer.Argument(help="an eval config (YAML), e.g. evals/configs/demo.yaml")],
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="run folder (default: eval-runs/NAME)")] = None,
+    users: Annotated[
+        Optional[int], typer.Option("--users", min=1, help="override the config: a seeded sample of this many users")
+    ] = None,
     data_dir: DataDirOpt = None,
     shared_data: Annotated[Optional[Path], typer.Option("--shared-data", help="where ml-100k and ReDial live")] = None,
     json_out: JsonOpt = False,
 ):
-    """Run an eval config; write cases.jsonl, summary.json, report.md and metrics.png."""
+    """Run an eval config; write cases.jsonl, summary.json, report.md and its plots.
+
+    LLM replies are cached under the data dir: re-running an unchanged config is fast and gives the
+    same numbers, and an interrupted run resumes where it stopped.
+    """
     import re
 
     from evals.config import load_config
@@ -363,6 +370,8 @@ def eval_run(
     from evals.protocols import DatasetMissing
 
     cfg = load_config(config)
+    if users is not None:
+        cfg = cfg.model_copy(update={"users": users})
     settings = _settings(data_dir=data_dir)
     if shared_data is not None:
         settings = settings.model_copy(update={"shared_data": shared_data})
@@ -378,10 +387,70 @@ def eval_run(
     table.add_column("variant")
     for m in cfg.metrics:
         table.add_column(m, justify="right")
+    llm_cols = [("fallback_rate", "fallback"), ("json_validity", "valid"), ("latency_p50_ms", "p50 ms")]
+    has_llm = any("json_validity" in v for v in result.summary.values())
+    if has_llm:
+        for _, title in llm_cols:
+            table.add_column(title, justify="right")
     for name, values in result.summary.items():
-        table.add_row(name, *(f"{values[m]:.4f}" for m in cfg.metrics))
+        row = [f"{values[m]:.4f}" for m in cfg.metrics]
+        if has_llm:
+            row += ["-" if values.get(key) is None else f"{values[key]:g}" for key, _ in llm_cols]
+        table.add_row(name, *row)
     out.print(table)
     out.print(f"[dim]report: {result.files['report']}[/]")
+
+
+@eval_app.command("compare")
+@handle_errors
+def eval_compare(
+    run_a: Annotated[Path, typer.Argument(help="a run folder written by `recagent eval run`")],
+    run_b: Annotated[Path, typer.Argument(help="another run folder (or the same, with --pair)")],
+    pair: Annotated[
+        Optional[list[str]],
+        typer.Option("--pair", help="compare variant A=B (repeatable); default: variants with the same name"),
+    ] = None,
+    metric: Annotated[Optional[str], typer.Option("--metric", help="metric of the paired test (default ndcg@10)")] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="also write the comparison as Markdown")] = None,
+    json_out: JsonOpt = False,
+):
+    """Compare two runs: metric deltas per variant and a paired per-case test (bootstrap 95% interval)."""
+    from evals.compare import compare
+    from evals.metrics import parse_metric
+
+    pairs = []
+    for p in pair or []:
+        a, sep, b = p.partition("=")
+        if not sep or not a or not b:
+            raise ConfigError(f"--pair {p!r}: write it as VARIANT_A=VARIANT_B")
+        pairs.append((a, b))
+    if metric:
+        try:
+            parse_metric(metric)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+    result = compare(run_a, run_b, pairs or None, metric)
+    if out_file:
+        out_file.write_text(result.markdown())
+    if json_out:
+        return _print_json(result)
+    for row in result.rows:
+        table = Table(title=f"{row.variant_a} (A) vs {row.variant_b} (B)")
+        for col in ("metric", "A", "B", "B - A"):
+            table.add_column(col, justify="left" if col == "metric" else "right")
+        for m, (a, b, d) in row.metrics.items():
+            color = "green" if d > 0 else "red" if d < 0 else "dim"
+            table.add_row(m, f"{a:.4f}", f"{b:.4f}", f"[{color}]{d:+.4f}[/]")
+        out.print(table)
+        if row.paired_cases:
+            ci = f"[{row.delta_ci95[0]:+.4f}, {row.delta_ci95[1]:+.4f}]" if row.delta_ci95 else "-"
+            out.print(
+                f"{row.paired_cases} paired cases: B better {row.b_better}, same {row.same}, worse {row.b_worse}; "
+                f"{row.metric} difference 95% CI {ci}",
+                highlight=False,
+            )
+    if result.protocol_a != result.protocol_b:
+        err.print("[yellow]the runs use different protocols: their figures are not comparable[/]")
 
 
 @app.command()

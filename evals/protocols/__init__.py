@@ -15,12 +15,19 @@ class DatasetMissing(RecagentError):
     code = "dataset_missing"
 
 
+LOO_METRICS = ["recall@5", "recall@10", "recall@20", "ndcg@5", "ndcg@10", "ndcg@20", "mrr@10"]
+
+
 @dataclass(frozen=True)
 class Protocol:
     name: str
     description: str
     dataset: str  # 'bundled' or a folder under the shared data dir
     anchors: dict[str, dict[str, float]] = field(default_factory=dict)  # published results, by system
+    kind: str = "loo"  # which runner evaluates it (evals/runs.py): loo, sampled, conversational
+    metrics: list[str] = field(default_factory=lambda: list(LOO_METRICS))  # reported unless a config says otherwise
+    users: int | None = None  # the protocol's seeded user sample (None: every user)
+    candidates: int = 20  # sampled protocols: the target plus this many minus one random unseen items
 
     def load(self, shared_data: Path) -> Dataset:
         if self.dataset == "bundled":
@@ -44,6 +51,17 @@ PROTOCOLS: dict[str, Protocol] = {
                 "LRURec": {"ndcg@10": 0.0705, "recall@10": 0.1426},
                 "SASRec": {"ndcg@10": 0.0522, "recall@10": 0.0993},
             },
+        ),
+        Protocol(
+            "ml100k-sampled20",
+            "MovieLens 100K, LLMRank-style: 200 seeded users, each ranks 20 candidates (the leave-one-out test "
+            "item and 19 random items the user never rated, seeded per user), NDCG@1/5/10; LLM variants see the "
+            "candidates with the target placed at each configured position (position bias)",
+            "ml-100k",
+            kind="sampled",
+            metrics=["ndcg@1", "ndcg@5", "ndcg@10"],
+            users=200,
+            candidates=20,
         ),
         Protocol(
             "demo",

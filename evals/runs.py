@@ -1,0 +1,208 @@
+"""Evaluate a config's variants on one protocol kind; every runner returns the same RunData.
+
+* ``loo``: full-catalog ranking of each user's held-out item (ml100k-loo, demo). LLM
+  variants rerank the retriever's top-N; users whose target is outside the top-N keep
+  the retriever's rank.
+* ``sampled``: each user ranks 20 candidates, the held-out item and 19 random unseen
+  items (ml100k-sampled20). LLM variants see the candidates with the target placed at
+  each of the configured positions, which measures position bias.
+* ``conversational``: ReDial turns (evals/conversational.py).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agent.history import HistorySummarizer, deterministic_summary, history_facts
+from evals.llm import Backends, LLMCaseResult, RerankJob, RerankSpec, llm_metrics, reranker_for, run_jobs
+from evals.metrics import score
+from evals.protocols import Protocol
+from evals.protocols.loo import split_leave_one_out
+from evals.retrievers import CaseResult, RetrieverBench, evaluate
+from recagent.settings import Settings
+from retrieval.embeddings import Embedder
+from retrieval.hybrid import Candidate
+
+if TYPE_CHECKING:
+    from evals.config import EvalConfig
+
+
+@dataclass
+class RunData:
+    summary: dict[str, dict] = field(default_factory=dict)  # variant -> metrics (+ llm metrics, + users/seconds)
+    cases: list[CaseResult] = field(default_factory=list)
+    position_bias: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # variant -> pos -> metrics
+
+
+def sample_users(users: list[str], n: int | None, seed: int) -> list[str]:
+    users = sorted(users)
+    if n is not None and n < len(users):
+        users = sorted(random.Random(seed).sample(users, n))
+    return users
+
+
+class Histories:
+    """The user-history text the rerank prompt shows, deterministic or LLM-written (cached)."""
+
+    def __init__(self, bench: RetrieverBench):
+        self.bench = bench
+
+    def __call__(self, user: str, spec: RerankSpec, backends: Backends) -> str:
+        facts = history_facts(self.bench.catalog, self.bench.log.history(user))
+        if spec.history == "deterministic":
+            return deterministic_summary(facts)
+        summarizer = HistorySummarizer(backends.get(spec), backends.cache, "llm", backends.settings.rerank.domain)
+        return summarizer.summarize(facts)[0]
+
+
+def _llm_summary(config: EvalConfig, cases: list[LLMCaseResult], seconds: float) -> dict:
+    return {
+        **score([c.rank for c in cases], config.metrics),
+        **llm_metrics(cases, config.prices),
+        "users": len({c.user for c in cases}),
+        "seconds": round(seconds, 2),
+    }
+
+
+def run_loo(config: EvalConfig, protocol: Protocol, settings: Settings, show_progress: bool = True) -> RunData:
+    dataset = protocol.load(settings.shared_data)  # DatasetMissing when absent
+    split = split_leave_one_out(dataset.interactions)
+    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    bench = RetrieverBench(split, config.stage, settings.data_dir / "evals", embedder, show_progress)
+    users = sample_users(list(bench.targets), config.users, config.seed)
+    plain = [v for v in config.variants if v.rerank is None]
+    data = RunData()
+    if plain:
+        summary, cases = evaluate(
+            split,
+            config.stage,
+            plain,
+            config.metrics,
+            settings.data_dir / "evals",
+            embedder,
+            users,
+            show_progress,
+            bench,
+        )
+        data.summary.update(summary)
+        data.cases += cases
+    backends = Backends(settings)
+    history = Histories(bench)
+    for variant in config.variants:
+        spec = variant.rerank
+        if spec is None:
+            continue
+        t0 = time.perf_counter()
+        reranker = reranker_for(spec, backends)
+        done: list[LLMCaseResult] = []
+        jobs: list[RerankJob] = []
+        for user in users:
+            target = bench.targets[user]
+            target_id = bench.catalog.ids[target]
+            scored = bench.ranking(variant, user)
+            hit = np.flatnonzero(scored.positions == target)
+            before = int(hit[0]) + 1 if len(hit) else None
+            cands = bench.candidates(variant, user, spec.candidates)
+            inside = any(c.item_id == target_id for c in cands)
+            base = dict(variant=variant.name, user=user, target=target_id, retriever_rank=before, in_candidates=inside)
+            if inside or spec.rerank_all:
+                jobs.append(RerankJob(base=base, candidates=cands, history=history(user, spec, backends)))
+            else:
+                done.append(LLMCaseResult(**base, rank=before, llm_called=False))
+        reranked = run_jobs(spec, reranker, jobs, f"{variant.name} ({config.stage})", show_progress)
+        # a target outside the candidates keeps its retriever rank, whatever the LLM did
+        done += [c if c.in_candidates else c.model_copy(update={"rank": c.retriever_rank}) for c in reranked]
+        done.sort(key=lambda c: users.index(c.user))
+        data.summary[variant.name] = _llm_summary(config, done, time.perf_counter() - t0)
+        data.cases += done
+    return data
+
+
+# --------------------------------------------------------------------------- sampled candidates
+
+
+def negatives(bench: RetrieverBench, split, user: str, n: int, seed: int) -> list[int]:
+    """``n`` random items the user never interacted with (seeded per user)."""
+    seen = set(split.train_valid.seen_positions(user).tolist()) | {split.test[user]}
+    rng = random.Random(f"{seed}:{user}")
+    pool = [p for p in range(len(bench.catalog)) if p not in seen]
+    return rng.sample(pool, n)
+
+
+def _as_candidate(bench: RetrieverBench, pos: int) -> Candidate:
+    item = bench.catalog.items[pos]
+    # equal retrieval scores: in the sampled protocol the LLM alone orders the candidates
+    return Candidate(item_id=item.id, title=item.title, year=item.year, genres=list(item.genres), score=1.0)
+
+
+def run_sampled(config: EvalConfig, protocol: Protocol, settings: Settings, show_progress: bool = True) -> RunData:
+    dataset = protocol.load(settings.shared_data)
+    split = split_leave_one_out(dataset.interactions)
+    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    bench = RetrieverBench(split, "test", settings.data_dir / "evals", embedder, show_progress)
+    users = sample_users(list(bench.targets), config.users or protocol.users, config.seed)
+    n_neg = protocol.candidates - 1
+    negs = {u: negatives(bench, split, u, n_neg, config.seed) for u in users}
+    data = RunData()
+    backends = Backends(settings)
+    history = Histories(bench)
+    for variant in config.variants:
+        t0 = time.perf_counter()
+        spec = variant.rerank
+        if spec is None:  # a retriever orders the 20 by its full ranking
+            ranks = []
+            for user in users:
+                order = bench.ranking(variant, user, depth=len(bench.catalog)).positions.tolist()
+                where = {p: i for i, p in enumerate(order)}
+                end = len(order)
+                target = bench.targets[user]
+                t = where.get(target, end)
+                rank = 1 + sum(where.get(p, end) < t for p in negs[user])
+                ranks.append(rank)
+                data.cases.append(
+                    CaseResult(variant=variant.name, user=user, target=bench.catalog.ids[target], rank=rank)
+                )
+            data.summary[variant.name] = {
+                **score(ranks, config.metrics),
+                "users": len(users),
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+            continue
+        reranker = reranker_for(spec, backends)
+        jobs = []
+        for user in users:
+            target = bench.targets[user]
+            rng = random.Random(f"{config.seed}:{user}:order")
+            shuffled = negs[user][:]
+            rng.shuffle(shuffled)
+            text = history(user, spec, backends)
+            for pos in config.positions:
+                order = shuffled[:pos] + [target] + shuffled[pos:]
+                base = dict(
+                    variant=variant.name,
+                    user=user,
+                    target=bench.catalog.ids[target],
+                    retriever_rank=pos + 1,  # "before" is the order shown
+                    in_candidates=True,
+                    position=pos,
+                )
+                jobs.append(RerankJob(base=base, candidates=[_as_candidate(bench, p) for p in order], history=text))
+        cases = run_jobs(spec, reranker, jobs, f"{variant.name} (sampled)", show_progress)
+        data.summary[variant.name] = _llm_summary(config, cases, time.perf_counter() - t0)
+        data.position_bias[variant.name] = {
+            str(pos): score([c.rank for c in cases if c.position == pos], config.metrics) for pos in config.positions
+        }
+        data.cases += cases
+    if data.position_bias:  # the reference: a ranker that keeps the order it is shown
+        data.position_bias["(order shown)"] = {
+            str(pos): score([pos + 1] * len(users), config.metrics) for pos in config.positions
+        }
+    return data
+
+
+RUNNERS = {"loo": run_loo, "sampled": run_sampled}
