@@ -34,6 +34,25 @@ class MFSettings(_Strict):
     seed: int = 0
 
 
+class EASESettings(_Strict):
+    """EASE (closed-form item-item regression), queried with recency-weighted histories."""
+
+    # l2 and half_life tuned on ml100k-loo's validation targets (evals/tune_fusion.py); see README, Evaluation
+    l2: float = Field(1000.0, gt=0, description="L2 regularisation of the closed-form solve")
+    half_life: float = Field(4.0, ge=0, description="query weight halves every this many items back (0: no decay)")
+    max_items: int = Field(3000, ge=1, description="the model covers the most-interacted items, bounding the solve")
+
+
+class SequentialSettings(_Strict):
+    """Next-item linear model: a closed-form regression from a user's recent items to the item that came next."""
+
+    # window, half_life and l2 tuned on ml100k-loo's validation targets (evals/tune_fusion.py)
+    window: int = Field(50, ge=1, description="how many preceding items predict the next one")
+    half_life: float = Field(8.0, ge=0, description="an item's weight halves every this many steps back (0: no decay)")
+    l2: float = Field(300.0, gt=0, description="L2 regularisation of the closed-form solve")
+    max_items: int = Field(3000, ge=1, description="the model covers the most-interacted items, bounding the solve")
+
+
 class FusionSettings(_Strict):
     """Reciprocal-rank fusion of the candidate sources."""
 
@@ -132,6 +151,8 @@ class Settings(BaseSettings):
         "their own OpenMP threads and are not affected.",
     )
     mf: MFSettings = Field(default_factory=MFSettings)
+    ease: EASESettings = Field(default_factory=EASESettings)
+    sequential: SequentialSettings = Field(default_factory=SequentialSettings)
     fusion: FusionSettings = Field(default_factory=FusionSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     rerank: RerankSettings = Field(default_factory=RerankSettings)
