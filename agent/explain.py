@@ -26,4 +26,8 @@ def explain(candidate: Candidate, request: str | None = None) -> str:
         return f"People who liked {anchor} also liked this{what}."
     if "mf" in src:
         return f"Liked by people whose taste is like yours{what}."
+    if "sequential" in src:
+        return f"Often watched next by people who watched what you watched recently{what}."
+    if "ease" in src:
+        return f"Often watched alongside titles you have seen{what}."
     return f"One of the most popular titles in the catalog{what}."

@@ -11,13 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from evals.metrics import score
 from evals.protocols.loo import LooSplit
-from recagent.settings import FusionSettings, MFSettings
+from recagent.settings import EASESettings, FusionSettings, MFSettings, SequentialSettings
 from retrieval.base import RetrievalQuery, Scored
+from retrieval.ease import EASERetriever
 from retrieval.embeddings import Embedder
 from retrieval.hybrid import Candidate, HybridRetriever, SourceHit
 from retrieval.mf import MFRetriever
 from retrieval.popularity import PopularityRetriever
 from retrieval.progress import progress_bar
+from retrieval.sequential import SequentialRetriever
 from retrieval.vector_store import VectorStore, connect
 
 DEPTH = 100  # ranks deeper than this count as "not ranked"; every reported metric is @20 or less
@@ -27,8 +29,10 @@ class RetrieverVariant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    retriever: str = Field(pattern="^(popularity|als|vector|hybrid)$")
+    retriever: str = Field(pattern="^(popularity|als|vector|ease|sequential|hybrid)$")
     mf: MFSettings = Field(default_factory=MFSettings)
+    ease: EASESettings = Field(default_factory=EASESettings)
+    sequential: SequentialSettings = Field(default_factory=SequentialSettings)
     fusion: FusionSettings = Field(default_factory=FusionSettings)
 
 
@@ -60,10 +64,15 @@ class RetrieverBench:
     def hybrid(self, variant: RetrieverVariant) -> HybridRetriever:
         """The variant's fitted models (fitted on first use)."""
         if variant.name not in self._hybrids:
-            needs_mf = variant.retriever in ("als", "hybrid")
+            r, f = variant.retriever, variant.fusion
+            needs_mf = r in ("als", "hybrid")
+            needs_ease = r == "ease" or (r == "hybrid" and f.ease_weight > 0)
+            needs_seq = r == "sequential" or (r == "hybrid" and f.sequential_weight > 0)
             mf = MFRetriever.fit(self.log, variant.mf, show_progress=False) if needs_mf else None
+            ease = EASERetriever.fit(self.log, variant.ease, show_progress=False) if needs_ease else None
+            seq = SequentialRetriever.fit(self.log, variant.sequential, show_progress=False) if needs_seq else None
             self._hybrids[variant.name] = HybridRetriever(
-                self.catalog, self.store, mf, self.popularity, self.log, variant.fusion
+                self.catalog, self.store, mf, self.popularity, self.log, variant.fusion, ease=ease, sequential=seq
             )
         return self._hybrids[variant.name]
 
@@ -79,6 +88,8 @@ class RetrieverBench:
         if variant.retriever == "vector":
             anchors = RetrievalQuery(liked_ids=hybrid.history_anchors(user))
             return self.store.retrieve(anchors, depth, exclude=seen)
+        if variant.retriever in ("ease", "sequential"):
+            return hybrid.item_models[variant.retriever].retrieve(query, depth, exclude=seen)
         cands = hybrid.candidates(query, depth)
         return Scored(self.catalog.positions(c.item_id for c in cands), np.array([c.score for c in cands]))
 

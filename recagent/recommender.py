@@ -15,12 +15,14 @@ from pydantic import BaseModel, Field
 from recagent.errors import ConfigError
 from recagent.settings import Settings
 from retrieval.base import RetrievalQuery
+from retrieval.ease import EASERetriever
 from retrieval.embeddings import Embedder
 from retrieval.filters import Filters
 from retrieval.hybrid import Candidate, HybridRetriever
 from retrieval.loaders import ColumnMapping, Dataset, load_dataset
 from retrieval.mf import MFRetriever
 from retrieval.popularity import PopularityRetriever
+from retrieval.sequential import SequentialRetriever
 from retrieval.titles import TitleMatch, TitleResolver
 from retrieval.vector_store import IndexReport, VectorStore, collection_name, connect
 
@@ -106,10 +108,33 @@ class Recommender:
         return PopularityRetriever.from_log(self.dataset.interactions, self.catalog)
 
     @cached_property
+    def ease(self) -> EASERetriever | None:
+        log = self.dataset.interactions
+        if log is None or len(log) == 0:
+            return None
+        return EASERetriever.fit_or_load(log, self.settings.ease, self.settings.models_dir, self.show_progress)
+
+    @cached_property
+    def sequential(self) -> SequentialRetriever | None:
+        log = self.dataset.interactions
+        if log is None or len(log) == 0:
+            return None
+        s = self.settings
+        return SequentialRetriever.fit_or_load(log, s.sequential, s.models_dir, self.show_progress)
+
+    @cached_property
     def hybrid(self) -> HybridRetriever:
         self.store.ensure_built()
+        f = self.settings.fusion
         return HybridRetriever(
-            self.catalog, self.store, self.mf, self.popularity, self.dataset.interactions, self.settings.fusion
+            self.catalog,
+            self.store,
+            self.mf,
+            self.popularity,
+            self.dataset.interactions,
+            f,
+            ease=self.ease if f.ease_weight > 0 else None,  # fitted (or loaded) only when fused
+            sequential=self.sequential if f.sequential_weight > 0 else None,
         )
 
     @cached_property
@@ -125,9 +150,14 @@ class Recommender:
     # ------------------------------------------------------------------ operations
 
     def index(self) -> IndexResult:
-        """Embed new or changed items into the vector store and fit (or load) the MF model."""
+        """Embed new or changed items into the vector store and fit (or load) the MF model and the
+        item-to-item models the fusion uses."""
         report = self.store.sync(show_progress=self.show_progress)
         mf = self.mf
+        if self.settings.fusion.ease_weight > 0:
+            _ = self.ease
+        if self.settings.fusion.sequential_weight > 0:
+            _ = self.sequential
         return IndexResult(vector=report, mf_trained_on=None if mf is None else int(mf.user_items.nnz))
 
     def search(self, text: str, k: int = 10, filters: Filters | None = None) -> list[SearchHit]:

@@ -1,4 +1,4 @@
-"""Hybrid candidates: vector, MF and popularity sources fused by weighted reciprocal rank.
+"""Hybrid candidates: vector, MF, EASE, next-item and popularity sources fused by weighted reciprocal rank.
 
 ``HybridRetriever.candidates`` takes a user context (a known user id and/or
 liked ids and/or free text, plus filters) and returns fused, de-duplicated
@@ -15,6 +15,7 @@ from recagent.errors import UnknownUserError
 from recagent.settings import FusionSettings
 from retrieval.base import RetrievalQuery, Scored
 from retrieval.catalog import Catalog, InteractionLog
+from retrieval.itemitem import ItemItemRetriever
 from retrieval.mf import MFRetriever
 from retrieval.popularity import PopularityRetriever
 from retrieval.vector_store import VectorStore
@@ -49,6 +50,8 @@ class HybridRetriever:
         popularity: PopularityRetriever,
         log: InteractionLog | None = None,
         fusion: FusionSettings | None = None,
+        ease: ItemItemRetriever | None = None,
+        sequential: ItemItemRetriever | None = None,
     ):
         self.catalog = catalog
         self.vector = vector
@@ -56,6 +59,7 @@ class HybridRetriever:
         self.popularity = popularity
         self.log = log
         self.fusion = fusion or FusionSettings()
+        self.item_models = {name: m for name, m in (("ease", ease), ("sequential", sequential)) if m is not None}
 
     # ------------------------------------------------------------------ context
 
@@ -94,13 +98,23 @@ class HybridRetriever:
                 out["vector"] = self.vector.retrieve(vq, per_source, exclude=exclude)
         if self.mf is not None and f.mf_weight > 0 and (self.mf.knows(query.user_id) or query.liked_ids):
             out["mf"] = self.mf.retrieve(query, per_source, exclude=exclude)
+        weights = self.weights()
+        for name, model in self.item_models.items():
+            if weights[name] > 0 and (model.knows(query.user_id) or query.liked_ids):
+                out[name] = model.retrieve(query, per_source, exclude=exclude)
         if f.popularity_weight > 0 or not out:
             out["popularity"] = self.popularity.retrieve(query, per_source, exclude=exclude)
         return out
 
     def weights(self) -> dict[str, float]:
         f = self.fusion
-        return {"vector": f.vector_weight, "mf": f.mf_weight, "popularity": f.popularity_weight}
+        return {
+            "vector": f.vector_weight,
+            "mf": f.mf_weight,
+            "ease": f.ease_weight,
+            "sequential": f.sequential_weight,
+            "popularity": f.popularity_weight,
+        }
 
     # ------------------------------------------------------------------ fusion
 

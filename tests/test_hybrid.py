@@ -20,7 +20,8 @@ def test_known_user_candidates_are_unique_unseen_and_fused(rec):
     assert not set(ids) & seen
     assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
     used = {s for c in cands for s in c.sources}
-    assert {"vector", "mf", "popularity"} <= used
+    fused = {s for s, w in rec.hybrid.weights().items() if w > 0}
+    assert {"vector", "mf", "ease", "sequential"} <= fused <= used, "every weighted source contributes"
     for c in cands:
         for hit in c.sources.values():
             assert hit.rank >= 1
@@ -43,9 +44,11 @@ def test_fusion_is_weighted_reciprocal_rank(rec):
 def test_new_user_likes_and_exclusions(rec):
     liked = ["1", "2"]
     q = RetrievalQuery(liked_ids=liked, disliked_ids=["3"], filters=Filters(exclude_ids=["34"]))
-    ids = [c.item_id for c in rec.hybrid.candidates(q, k=50)]
+    cands = rec.hybrid.candidates(q, k=50)
+    ids = [c.item_id for c in cands]
     assert not {"1", "2", "3", "34"} & set(ids)
     assert len(ids) == 50
+    assert {"ease", "sequential"} <= {s for c in cands for s in c.sources}, "item-to-item sources serve new users"
 
 
 def test_filters_apply_to_every_source(rec):
