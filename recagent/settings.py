@@ -97,6 +97,9 @@ class RerankSettings(_Strict):
         description="scoring mode's explanations: written by the LLM (one more call) or built from the retrieval "
         "sources; auto: deterministic with the bundled 135M model, the LLM with any other",
     )
+    template: str | None = Field(
+        None, description="prompt template name for the mode (default: rerank for generative, rerank_scoring for scoring)"
+    )
     template_version: int | None = Field(None, description="prompt version (default: newest)")
     prompt_budget: int = Field(800, ge=200, description="token budget of the rerank prompt")
     history_summary: Literal["llm", "deterministic"] = "llm"
