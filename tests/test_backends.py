@@ -202,3 +202,65 @@ def test_retries_are_bounded(flaky_server):
     with pytest.raises(BackendError, match="503"):
         b.complete(CompletionRequest(messages=_msgs("hi"), max_tokens=4))
     assert _Flaky.calls == 2
+
+
+class _Counting(BaseHTTPRequestHandler):
+    """A loopback proxy in front of the real server that records how many requests are in flight."""
+
+    upstream = ""
+    lock = threading.Lock()
+    in_flight = 0
+    peak = 0
+
+    def do_POST(self):  # noqa: N802
+        import httpx
+
+        cls = type(self)
+        with cls.lock:
+            cls.in_flight += 1
+            cls.peak = max(cls.peak, cls.in_flight)
+        try:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            r = httpx.post(cls.upstream + self.path.removeprefix("/v1"), content=body, timeout=120,
+                           headers={"content-type": "application/json"})  # fmt: skip
+            self.send_response(r.status_code)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(r.content)
+        finally:
+            with cls.lock:
+                cls.in_flight -= 1
+
+    def log_message(self, *args):
+        pass
+
+
+def test_hosted_eval_runs_cases_concurrently_within_the_bound(llama_server):
+    """An eval LLM variant on the OpenAI-compatible path keeps `concurrency` requests in flight, no more."""
+    from agent.rerank import Reranker
+    from evals.llm import RerankJob, RerankSpec, run_jobs
+    from recagent.settings import RerankSettings
+    from retrieval.hybrid import Candidate
+
+    _Counting.upstream, _Counting.in_flight, _Counting.peak = llama_server, 0, 0
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        backend = OpenAIBackend(model="smollm2", base_url=f"http://127.0.0.1:{proxy.server_address[1]}/v1", timeout=120)
+        spec = RerankSpec(backend="openai", mode="scoring", concurrency=3)
+        titles = ["Heat (1995)", "Casino (1995)", "Toy Story (1995)", "Babe (1995)", "Se7en (1995)"]
+        jobs = [
+            RerankJob(
+                base=dict(variant="hosted", user=str(u), target=str(u % 5), retriever_rank=u % 5 + 1, in_candidates=True),
+                candidates=[Candidate(item_id=str(i), title=t, score=1.0) for i, t in enumerate(titles)],
+                history=f"Recently watched {titles[u % 5]}; user {u}.",
+            )
+            for u in range(9)
+        ]
+        reranker = Reranker(backend, RerankSettings(mode="scoring", explain="deterministic"))
+        cases = run_jobs(spec, reranker, jobs, "hosted", show_progress=False)
+    finally:
+        proxy.shutdown()
+    assert [c.user for c in cases] == [str(u) for u in range(9)]  # results keep the input order
+    assert all(c.source == "llm" and c.checks[0].valid and c.rank is not None for c in cases)
+    assert 2 <= _Counting.peak <= 3, f"peak in flight {_Counting.peak}"
