@@ -80,12 +80,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(cmd: list[str], probe_url: str, log: Path, timeout: float = 90):
+def serve(cmd: list[str], probe_url: str, log: Path, timeout: float = 90, **popen):
     """Run a real server process, wait until ``probe_url`` answers, stop it afterwards.
 
     Its output goes to ``log``: a pipe would fill up with a chatty server's log and block it.
+    ``popen`` (``env``, ``cwd``) goes to :class:`subprocess.Popen`.
     """
-    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT, **popen)
     deadline = time.monotonic() + timeout
     while True:
         try:

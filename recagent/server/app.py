@@ -42,6 +42,7 @@ from recagent.server.models import (
     RecommendRequest,
     SessionView,
 )
+from recagent.server.worker import WorkerHeader
 from recagent.settings import Settings
 
 log = logging.getLogger("recagent.server")
@@ -157,6 +158,7 @@ def create_app(
             allow_headers=["Content-Type", "X-API-Key"],
             expose_headers=["Retry-After"],
         )
+    app.add_middleware(WorkerHeader)  # outermost: every answer, errors included, names its process
 
     def gate(request: Request) -> LLMGate:
         return request.app.state.gate
