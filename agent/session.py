@@ -122,7 +122,10 @@ def database_url(target: str | Path) -> sa.URL:
     else:
         url = sa.URL.create("sqlite", database=str(target))
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise SessionStoreError(f"cannot create the folder of the session store {url.database}: {e}") from None
     return url
 
 
@@ -172,7 +175,10 @@ class SessionStore:
             raise
         except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DatabaseError) as e:
             reason = str(getattr(e, "orig", None) or e).strip().splitlines()[0]
-            raise SessionStoreError(f"the session store at {self._where} failed: {reason}") from e
+            hint = (
+                "is the file's folder writable?" if self.path else "is RECAGENT_SESSIONS_URL right and the server up?"
+            )
+            raise SessionStoreError(f"the session store at {self._where} failed: {reason} ({hint})") from e
 
     def _migrate(self) -> None:
         with self._transaction(write=True) as conn:

@@ -257,3 +257,9 @@ def test_a_dead_server_is_a_clear_error():
 def test_a_bad_url_is_a_clear_error(url, message):
     with pytest.raises(SessionStoreError, match=message):
         SessionStore(url)
+
+
+def test_an_unusable_sqlite_path_is_a_clear_error(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(SessionStoreError, match="cannot create the folder of the session store"):
+        SessionStore(tmp_path / "a-file" / "sessions.sqlite")
