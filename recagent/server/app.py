@@ -70,7 +70,9 @@ def warm_up(rec: Recommender) -> None:
     # popularity; the agent needs the reranker and its LLM backend (the model loads here) and the sessions
     for part in ("hybrid", "resolver", "agent", "summarizer"):
         getattr(rec, part)
-    rec.embedder.embed_query("warm up")
+    # one search before any concurrency: the vector store allocates its in-memory matrix on the first
+    # fetch (and a small catalog loads every vector then), which is not safe to race from two threads
+    rec.search("warm up", 1)
 
 
 class Readiness:
