@@ -466,8 +466,9 @@ def write_markdown(path: Path, machine: str, config: dict, rows: list[dict], che
 async def run(args, server: Server, checker: Checker, t_start: float) -> tuple[Load, dict]:
     load = Load(server, checker, t_start, args.max_wait)
     checks: dict[str, tuple[bool, str]] = {}
+    run_id = f"{int(time.time()) % 100000:05d}"  # a reused data dir keeps earlier runs' sessions: never reuse an id
     sessions = [
-        Session(f"load-{i:02d}", GENRES[i % len(GENRES)], DECADES[(i // len(GENRES)) % len(DECADES)])
+        Session(f"load-{run_id}-{i:02d}", GENRES[i % len(GENRES)], DECADES[(i // len(GENRES)) % len(DECADES)])
         for i in range(args.sessions)
     ]
     load.mark("start")
