@@ -376,3 +376,22 @@ def test_a_request_waiting_past_the_queue_timeout_gets_503(server_rec, monkeypat
         assert 0.4 < waited < 3
         release.set()
         t.join(30)
+
+
+def test_a_dead_session_store_is_a_503_that_names_no_path(client, server_rec, monkeypatch, tmp_path):
+    """The store's own message names the database file (or host): the API answers in general terms."""
+    import shutil
+
+    from agent.session import SessionStore
+
+    folder = tmp_path / "private-sessions-dir"
+    folder.mkdir()
+    dead = SessionStore(folder / "s.sqlite")
+    dead._engine.dispose()
+    shutil.rmtree(folder)  # the database is gone: every new connection fails
+    monkeypatch.setitem(server_rec.__dict__, "sessions", dead)
+    monkeypatch.setattr(server_rec.agent, "store", dead)
+    r = client.get("/v1/sessions/anything")
+    err = error_of(r)
+    assert r.status_code == 503 and err["code"] == "session_store_error", r.text
+    assert "private-sessions-dir" not in r.text and "session store is unavailable" in err["message"]

@@ -39,7 +39,11 @@ STATUS: dict[str, int] = {
     "backend_timeout": 504,
 }
 # statuses whose message would describe the server's own files or setup, not the request
-OPAQUE = {"data_error"}
+# errors whose message names server-side paths or hosts: logged in full, answered in general terms
+OPAQUE = {
+    "data_error": "the server's data could not be loaded",
+    "session_store_error": "the session store is unavailable",
+}
 
 HTTP_CODES = {
     400: "bad_request",
@@ -91,7 +95,7 @@ def recagent_error(error: RecagentError) -> JSONResponse:
     status = STATUS.get(error.code, 400)
     if error.code in OPAQUE:
         log.error("%s: %s", error.code, error)
-        return error_response(status, error.code, "the server's data could not be loaded; see the server log")
+        return error_response(status, error.code, f"{OPAQUE[error.code]}; see the server log")
     return error_response(status, error.code, str(error), details=_details(error))
 
 
