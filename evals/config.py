@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evals.conversational import ConversationalVariant
 from evals.llm import Price, RerankSpec
 from evals.metrics import parse_metric
 from evals.protocols import PROTOCOLS
@@ -18,6 +20,16 @@ class Variant(RetrieverVariant):
     """A retriever, optionally followed by an LLM reranker (the ``rerank:`` block)."""
 
     rerank: RerankSpec | None = None
+
+
+class DialogueVariant(ConversationalVariant):
+    """A conversational protocol's variant: a dialogue retriever, optionally followed by an LLM reranker."""
+
+    rerank: RerankSpec | None = None
+
+
+VARIANT_TYPES = {"loo": Variant, "sampled": Variant, "conversational": DialogueVariant}
+AnyVariant = Annotated[Union[Variant, DialogueVariant], Field(union_mode="left_to_right")]
 
 
 class EvalConfig(BaseModel):
@@ -36,7 +48,7 @@ class EvalConfig(BaseModel):
     prices: dict[str, Price] = Field(
         default_factory=dict, description="US dollars per million tokens, by model name, for the cost estimate"
     )
-    variants: list[Variant] = Field(min_length=1)
+    variants: list[AnyVariant] = Field(min_length=1)
 
     @field_validator("protocol")
     @classmethod
@@ -57,6 +69,15 @@ class EvalConfig(BaseModel):
         protocol = PROTOCOLS[self.protocol]
         if self.metrics is None:
             self.metrics = list(protocol.metrics)
+        kind = VARIANT_TYPES[protocol.kind]
+        for i, variant in enumerate(self.variants):  # each protocol kind has its own retrievers
+            if not isinstance(variant, kind):
+                try:
+                    self.variants[i] = kind.model_validate(variant.model_dump(exclude_unset=True))
+                except ValidationError as e:
+                    first = e.errors()[0]
+                    where = ".".join(str(x) for x in first["loc"])
+                    raise ValueError(f"variants.{i}.{where}: {first['msg']} (protocol {self.protocol})") from None
         if protocol.kind == "sampled":
             bad = [p for p in self.positions if not 0 <= p < protocol.candidates]
             if bad:
@@ -65,7 +86,7 @@ class EvalConfig(BaseModel):
 
     @field_validator("variants")
     @classmethod
-    def _unique_names(cls, v: list[Variant]) -> list[Variant]:
+    def _unique_names(cls, v: list[AnyVariant]) -> list[AnyVariant]:
         names = [x.name for x in v]
         if len(set(names)) != len(names):
             raise ValueError(f"variant names must be unique, got {names}")

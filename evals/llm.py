@@ -115,6 +115,7 @@ class LLMCaseResult(CaseResult):
     retriever_rank: int | None = Field(description="the target's rank before reranking")
     in_candidates: bool
     position: int | None = Field(None, description="sampled protocols: where the target was placed")
+    new: bool | None = Field(None, description="conversational protocols: the target was not mentioned earlier")
     llm_called: bool = True
     source: str = "retrieval"
     mode: str = "none"

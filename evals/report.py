@@ -81,6 +81,12 @@ def _fmt(value, pattern: str) -> str:
     return pattern.format(value)
 
 
+def reported_metrics(config: EvalConfig, summary: dict[str, dict]) -> list[str]:
+    """The config's metrics, then their ``new/`` twins (conversational protocols) when every variant has them."""
+    twins = [f"new/{m}" for m in config.metrics if summary and all(f"new/{m}" in v for v in summary.values())]
+    return list(config.metrics) + twins
+
+
 def metrics_table(metrics: list[str], summary: dict[str, dict]) -> list[str]:
     lines = [
         "| variant | " + " | ".join(metrics) + " | users | seconds |",
@@ -114,7 +120,7 @@ def markdown(config: EvalConfig, protocol: Protocol, data: RunData, machine: str
         f"Protocol **{protocol.name}** ({config.stage} targets): {protocol.description}.",
         f"Machine: {machine}.",
         "",
-        *metrics_table(config.metrics, data.summary),
+        *metrics_table(reported_metrics(config, data.summary), data.summary),
     ]
     if protocol.anchors and config.stage == "test":
         lines += ["", "Published results on this protocol, for reference:", ""]
@@ -162,7 +168,8 @@ def plot_metrics(path: Path, config: EvalConfig, summary: dict, protocol: Protoc
     plt = _plt()
     if plt is None or not summary:
         return None
-    wanted = [m for m in ("ndcg@10", "recall@10") if m in config.metrics] or config.metrics[:2]
+    available = reported_metrics(config, summary)
+    wanted = [m for m in ("ndcg@10", "recall@10", "new/recall@10") if m in available] or available[:2]
     fig, axes = plt.subplots(1, len(wanted), figsize=(5 * len(wanted), 3.8), squeeze=False)
     names = list(summary)
     for ax, metric in zip(axes[0], wanted):

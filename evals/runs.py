@@ -206,3 +206,87 @@ def run_sampled(config: EvalConfig, protocol: Protocol, settings: Settings, show
 
 
 RUNNERS = {"loo": run_loo, "sampled": run_sampled}
+
+
+# --------------------------------------------------------------------------- conversational (ReDial)
+
+
+def run_conversational(
+    config: EvalConfig, protocol: Protocol, settings: Settings, show_progress: bool = True
+) -> RunData:
+    """ReDial turns. LLM variants rerank the retriever's top-N movies not mentioned earlier in the
+    dialogue, with the dialogue so far as the request and the movies mentioned as the profile. For
+    targets mentioned earlier (repeats) the LLM is not asked, and they keep the retriever's rank; for
+    new targets the rank is the reranked one (earlier mentions removed, as in new/recall@k)."""
+    from evals.conversational import RedialEvaluator
+    from evals.protocols.redial import display_title
+
+    data = protocol.load(settings.shared_data)  # DatasetMissing when absent
+    embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
+    evaluator = RedialEvaluator(data, settings.data_dir / "evals", embedder, show_progress)
+    cases = evaluator.cases("valid" if config.stage == "valid" else "test", config.users, config.seed)
+    plain = [v for v in config.variants if v.rerank is None]
+    out = RunData()
+    if plain:
+        summary, results = evaluator.evaluate(cases, plain, config.metrics, show_progress)
+        out.summary.update(summary)
+        out.cases += results
+    backends = Backends(settings)
+    catalog = evaluator.catalog
+    evaluator.sources.embed_turns(cases, show_progress=show_progress)
+    for variant in config.variants:
+        spec = variant.rerank
+        if spec is None:
+            continue
+        t0 = time.perf_counter()
+        reranker = reranker_for(spec, backends)
+        done: list[LLMCaseResult] = []
+        jobs: list[RerankJob] = []
+        for case in cases:
+            rank_all, rank_new = evaluator.rank(case, variant)
+            request, positions = evaluator.candidates(case, variant, spec.candidates)
+            ids = [catalog.ids[p] for p in positions.tolist()]
+            inside = case.new and case.target in ids
+            base = dict(
+                variant=variant.name,
+                user=case.user,
+                target=case.target,
+                retriever_rank=rank_new if case.new else rank_all,
+                in_candidates=inside,
+                new=case.new,
+            )
+            if inside or (case.new and spec.rerank_all):
+                mentioned = [display_title(catalog.get(m)) for m in case.mentioned[-8:]]
+                history = (
+                    "Movies mentioned so far in this conversation: " + "; ".join(mentioned) + "."
+                    if mentioned
+                    else "No movie mentioned yet."
+                )
+                cands = [_as_candidate_item(catalog.items[p], len(ids) - i) for i, p in enumerate(positions.tolist())]
+                jobs.append(RerankJob(base=base, candidates=cands, history=history, request=request))
+            else:
+                done.append(LLMCaseResult(**base, rank=base["retriever_rank"], llm_called=False))
+        reranked = run_jobs(spec, reranker, jobs, f"{variant.name} (redial)", show_progress)
+        done += [c if c.in_candidates else c.model_copy(update={"rank": c.retriever_rank}) for c in reranked]
+        order = {c.user + c.target: i for i, c in enumerate(cases)}
+        done.sort(key=lambda c: order[c.user + c.target])
+        new_ranks = [c.rank for c in done if c.new]
+        out.summary[variant.name] = {
+            **_llm_summary(config, done, time.perf_counter() - t0),
+            **{f"new/{k}": v for k, v in score(new_ranks, config.metrics).items()},
+            "users": len(done),
+            "new_users": len(new_ranks),
+        }
+        out.cases += done
+    return out
+
+
+def _as_candidate_item(item, score_: float) -> Candidate:
+    from evals.protocols.redial import display_title
+
+    return Candidate(
+        item_id=item.id, title=display_title(item), year=item.year, genres=list(item.genres), score=float(score_)
+    )
+
+
+RUNNERS["conversational"] = run_conversational

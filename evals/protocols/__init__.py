@@ -72,6 +72,11 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 
+from evals.protocols.redial import REDIAL  # noqa: E402 (it subclasses Protocol, defined above)
+
+PROTOCOLS[REDIAL.name] = REDIAL
+
+
 def get_protocol(name: str) -> Protocol:
     try:
         return PROTOCOLS[name]

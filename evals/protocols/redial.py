@@ -257,6 +257,8 @@ REDIAL = RedialProtocol(
     "catalog from the dialogue so far; recall@k over all suggestions (earlier mentions kept in the ranking), "
     "new/recall@k over suggestions not mentioned earlier (earlier mentions removed from the ranking)",
     "redial",
+    kind="conversational",
+    metrics=["recall@1", "recall@10", "recall@50"],
     anchors={
         "UniCRS (all mentions in recommender turns, repeats kept)": {
             "recall@1": 0.050,
