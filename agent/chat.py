@@ -50,13 +50,17 @@ class ChatAgent:
         understanding_backend: LLMBackend | None = None,
         max_message_chars: int = 2000,
         candidates: int = 20,
+        lock_timeout: float = 60.0,
     ):
+        """``lock_timeout``: how long a turn or a feedback waits for another one on the same session
+        (in any process sharing the session store) before it gives up with ``SessionBusyError``."""
         self.tools = tools
         self.reranker = reranker
         self.store = store
         self.understanding_backend = understanding_backend
         self.max_message_chars = max_message_chars
         self.n_candidates = candidates
+        self.lock_timeout = lock_timeout
 
     # ------------------------------------------------------------------ understanding
 
@@ -145,6 +149,12 @@ class ChatAgent:
     def turn(self, session_id: str, message: str, k: int = 5, user_id: str | None = None) -> RecommendationResponse:
         t0 = time.perf_counter()
         message = clean_message(message, self.max_message_chars)
+        # the whole turn holds the session: a message or feedback handled at the same time by another
+        # process waits, then reads the state this turn saves, instead of overwriting it with an older one
+        with self.store.session_lock(session_id, self.lock_timeout):
+            return self._turn(session_id, message, k, user_id, t0)
+
+    def _turn(self, session_id: str, message: str, k: int, user_id: str | None, t0: float) -> RecommendationResponse:
         state = self.store.load_or_create(session_id, user_id)
         self.store.add_turn(session_id, "user", message)  # before anything can fail: no turn is lost
         u = self.understand(message)
@@ -182,21 +192,27 @@ class ChatAgent:
         Folded into the session exactly as the same words in a message would be: a dislike or a seen
         item is never recommended again in this session, a like steers retrieval.
         """
-        state = self.store.get(session_id)
+        if kind not in ("like", "dislike", "seen"):
+            raise ValueError(f"unknown feedback {kind!r}: like, dislike or seen")
+        self.store.get(session_id)  # UnknownSessionError before any lock is taken for a session that does not exist
+        with self.store.session_lock(session_id, self.lock_timeout):
+            state = self.store.get(session_id)  # read under the lock: the state as the last turn or feedback saved it
+            self._fold_feedback(state, item_id, kind)
+            self.store.save(state)
+        return state
+
+    @staticmethod
+    def _fold_feedback(state: ChatState, item_id: str, kind: str) -> None:
         if kind == "like":
             state.disliked_ids = [i for i in state.disliked_ids if i != item_id]
             target = state.liked_ids
         elif kind == "dislike":
             state.liked_ids = [i for i in state.liked_ids if i != item_id]
             target = state.disliked_ids
-        elif kind == "seen":
+        else:  # seen
             target = state.seen_ids
-        else:
-            raise ValueError(f"unknown feedback {kind!r}: like, dislike or seen")
         if item_id not in target:
             target.append(item_id)
-        self.store.save(state)
-        return state
 
     def _reply(self, state: ChatState, response: RecommendationResponse, notes: list[str]) -> str:
         parts = list(notes)

@@ -92,3 +92,18 @@ class SessionStoreError(RecagentError):
     """The chat session database (SQLite or PostgreSQL) could not be opened or failed."""
 
     code = "session_store_error"
+
+
+class SessionBusyError(RecagentError):
+    """Another request (in this or another process) held the chat session for longer than we may wait."""
+
+    code = "session_busy"
+
+    def __init__(self, session_id: str, waited: float, retry_after: float = 2.0):
+        self.session_id = session_id
+        self.waited = waited
+        self.retry_after = retry_after
+        super().__init__(
+            f"chat session {session_id!r} is busy: another message or feedback for it was still being "
+            f"processed after {waited:g}s; send this one again once that one is answered"
+        )

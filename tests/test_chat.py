@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from agent.chat import ChatAgent, ChatTools
 from agent.rerank import Reranker
 from agent.safety import MessageTooLongError
 from agent.session import SessionStore
+from recagent.errors import SessionBusyError
 from recagent.recommender import Recommender
 
 
@@ -87,6 +90,48 @@ def test_a_crash_mid_turn_loses_no_user_turn(llm_rec, tmp_path):
         agent.turn("crash", "a message that must not be lost")
     reopened = SessionStore(tmp_path / "s.sqlite")
     assert [t.content for t in reopened.turns("crash")] == ["a message that must not be lost"]
+
+
+def test_feedback_during_a_turn_waits_for_it_and_is_not_lost(tmp_path):
+    """A like sent while a turn of the same session is being answered (here by another store on the
+    same database, as another app process would be) waits for the turn, then is applied to the state
+    the turn saved: the turn's save cannot overwrite it."""
+    entered, proceed = threading.Event(), threading.Event()
+
+    def slow_candidates(query, k):
+        entered.set()
+        assert proceed.wait(30)
+        return []
+
+    tools = ChatTools(
+        candidates=slow_candidates,
+        resolve=lambda t: ([], {}),
+        summarize=lambda u, l: "",
+        item_year=lambda i: None,
+        genre_vocab=[],
+    )
+    path = tmp_path / "s.sqlite"
+    agent = ChatAgent(tools, Reranker(None), SessionStore(path))
+    agent.store.load_or_create("both")
+    turn = threading.Thread(target=agent.turn, args=("both", "something to watch"))
+    turn.start()
+    try:
+        assert entered.wait(30), "the turn is under way, holding the session"
+        impatient = ChatAgent(tools, Reranker(None), SessionStore(path), lock_timeout=0.2)
+        with pytest.raises(SessionBusyError):
+            impatient.feedback("both", "42", "like")
+        patient = ChatAgent(tools, Reranker(None), SessionStore(path), lock_timeout=30)
+        liked = threading.Thread(target=patient.feedback, args=("both", "42", "like"))
+        liked.start()
+        time.sleep(0.3)
+        assert liked.is_alive(), "the like waits for the turn"
+    finally:
+        proceed.set()
+        turn.join(30)
+    liked.join(30)
+    state = SessionStore(path).get("both")
+    assert state.liked_ids == ["42"], "the like made during the turn is kept"
+    assert state.turns == 1 and state.request == "something to watch", "and so is the turn's update"
 
 
 def test_known_user_history_is_summarised_and_cached(llm_rec):

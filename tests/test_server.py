@@ -395,3 +395,27 @@ def test_a_dead_session_store_is_a_503_that_names_no_path(client, server_rec, mo
     err = error_of(r)
     assert r.status_code == 503 and err["code"] == "session_store_error", r.text
     assert "private-sessions-dir" not in r.text and "session store is unavailable" in err["message"]
+
+
+def test_a_session_held_by_another_process_is_a_409_with_retry_after(client, server_rec, monkeypatch):
+    """Another app process sharing the session store is in the middle of a turn of this session: a
+    message or a like here waits ``lock_timeout`` for it, then answers 409 ``session_busy``."""
+    from agent.session import SessionStore
+
+    sid = "held-elsewhere"
+    assert client.post("/v1/chat", json={"session_id": sid, "message": "dramas", "k": 2}).status_code == 200
+    monkeypatch.setattr(server_rec.agent, "lock_timeout", 0.3)
+    other_process = SessionStore(server_rec.sessions.path)
+    with other_process.session_lock(sid):
+        busy = [
+            client.post(f"/v1/sessions/{sid}/feedback", json={"item_id": "1", "kind": "like"}),
+            client.post("/v1/chat", json={"session_id": sid, "message": "comedies", "k": 2}),
+        ]
+    for r in busy:
+        err = error_of(r)
+        assert r.status_code == 409 and err["code"] == "session_busy" and sid in err["message"], r.text
+        assert int(r.headers["Retry-After"]) >= 1
+    r = client.post(f"/v1/sessions/{sid}/feedback", json={"item_id": "1", "kind": "like"})
+    assert r.status_code == 200 and "1" in r.json()["state"]["liked_ids"]
+    users = [t["content"] for t in r.json()["turns"] if t["role"] == "user"]
+    assert users == ["dramas"], "a refused message is not a turn"

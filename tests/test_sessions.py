@@ -1,14 +1,19 @@
 """The session store's contract, run against SQLite and against a real PostgreSQL server.
 
 Each database gets the same tests: create/load/save, turn order, resuming after the store is
-reopened, idempotent migrations, and two processes appending to one session at once.
+reopened, idempotent migrations, two processes appending to one session at once, and the
+per-session lock: two processes updating one state lose nothing, a held lock times out with a
+typed error, and a holder that is killed leaves the session free.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sqlite3
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +21,7 @@ import sqlalchemy as sa
 from agent import session as session_module
 from agent.schema import Recommendation, RecommendationResponse
 from agent.session import ChatState, SessionStore, UnknownSessionError
-from recagent.errors import SessionStoreError
+from recagent.errors import SessionBusyError, SessionStoreError
 from recagent.recommender import Recommender
 from recagent.settings import Settings
 
@@ -24,6 +29,7 @@ from .conftest import free_port
 from .postgres import postgres_server
 
 TURNS_PER_WRITER = 40
+UPDATES_PER_WRITER = 30
 
 
 def _response(item_id: str) -> RecommendationResponse:
@@ -38,6 +44,27 @@ def _append_turns(url: str, session_id: str, writer: str, n: int, start: multipr
     for i in range(n):
         store.add_turn(session_id, "user", f"{writer}-{i}")
     store.close()
+
+
+def _update_state(url: str, session_id: str, writer: str, n: int, start: multiprocessing.Event) -> None:
+    """Runs in a separate process: n read-modify-writes of one session's state, each under the lock."""
+    store = SessionStore(url)
+    start.wait(30)
+    for i in range(n):
+        with store.session_lock(session_id, timeout=30):
+            state = store.get(session_id)
+            time.sleep(0.002)  # the other writer reads in here: without the lock one of the two saves is lost
+            state.liked_ids.append(f"{writer}-{i}")
+            store.save(state)
+    store.close()
+
+
+def _hold_lock(url: str, session_id: str, held: multiprocessing.Event, release: multiprocessing.Event) -> None:
+    """Runs in a separate process: takes the session's lock and keeps it until told (or killed)."""
+    store = SessionStore(url)
+    with store.session_lock(session_id, timeout=30):
+        held.set()
+        release.wait(60)
 
 
 class SessionStoreContract:
@@ -160,6 +187,68 @@ class SessionStoreContract:
     def _append_in_thread(store: SessionStore, name: str) -> None:
         for i in range(TURNS_PER_WRITER):
             store.add_turn("busy", "user", f"{name}-{i}")
+
+    def test_two_processes_update_one_state_under_the_lock(self, url):
+        store = SessionStore(url)
+        store.load_or_create("shared")
+        ctx = multiprocessing.get_context("spawn")
+        start = ctx.Event()
+        writers = [
+            ctx.Process(target=_update_state, args=(url, "shared", name, UPDATES_PER_WRITER, start)) for name in "ab"
+        ]
+        for w in writers:
+            w.start()
+        start.set()
+        for w in writers:
+            w.join(120)
+            assert w.exitcode == 0
+        liked = store.get("shared").liked_ids
+        assert sorted(liked) == sorted(f"{w}-{i}" for w in "ab" for i in range(UPDATES_PER_WRITER)), "no update lost"
+        for w in "ab":
+            assert [x for x in liked if x.startswith(f"{w}-")] == [f"{w}-{i}" for i in range(UPDATES_PER_WRITER)]
+
+    def test_a_held_lock_times_out_with_a_typed_error(self, url):
+        store = SessionStore(url)
+        ctx = multiprocessing.get_context("spawn")
+        held, release = ctx.Event(), ctx.Event()
+        holder = ctx.Process(target=_hold_lock, args=(url, "held", held, release))
+        holder.start()
+        try:
+            assert held.wait(60), "the holder process took the lock"
+            t0 = time.monotonic()
+            with pytest.raises(SessionBusyError, match="'held' is busy") as e:
+                with store.session_lock("held", timeout=0.5):
+                    pytest.fail("the lock was given while another process held it")
+            waited = time.monotonic() - t0
+            assert 0.45 <= waited < 5, waited
+            assert e.value.code == "session_busy" and e.value.retry_after > 0
+            with store.session_lock("another-session", timeout=1):  # other sessions are not held up
+                pass
+        finally:
+            release.set()
+            holder.join(30)
+        assert holder.exitcode == 0
+        with store.session_lock("held", timeout=5):  # free again once the holder let go
+            pass
+
+    def test_a_killed_holder_leaves_the_session_free(self, url):
+        store = SessionStore(url)
+        ctx = multiprocessing.get_context("spawn")
+        held, release = ctx.Event(), ctx.Event()
+        holder = ctx.Process(target=_hold_lock, args=(url, "orphan", held, release))
+        holder.start()
+        try:
+            assert held.wait(60), "the holder process took the lock"
+            with pytest.raises(SessionBusyError):
+                with store.session_lock("orphan", timeout=0.2):
+                    pass
+        finally:
+            os.kill(holder.pid, signal.SIGKILL)  # no finally, no unlock: only its death can release the lock
+            holder.join(30)
+        assert holder.exitcode == -signal.SIGKILL
+        t0 = time.monotonic()
+        with store.session_lock("orphan", timeout=10):
+            assert time.monotonic() - t0 < 5
 
 
 class TestSQLiteSessions(SessionStoreContract):

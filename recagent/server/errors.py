@@ -26,6 +26,7 @@ STATUS: dict[str, int] = {
     "unknown_user": 404,
     "unknown_item": 404,
     "unknown_session": 404,
+    "session_busy": 409,
     "unresolved_title": 422,
     "invalid_filter": 422,
     "message_too_long": 422,
@@ -96,7 +97,8 @@ def recagent_error(error: RecagentError) -> JSONResponse:
     if error.code in OPAQUE:
         log.error("%s: %s", error.code, error)
         return error_response(status, error.code, f"{OPAQUE[error.code]}; see the server log")
-    return error_response(status, error.code, str(error), details=_details(error))
+    retry_after = getattr(error, "retry_after", None)  # e.g. session_busy: when to send it again
+    return error_response(status, error.code, str(error), retry_after=retry_after, details=_details(error))
 
 
 def _validation_details(errors) -> list[dict]:
