@@ -309,8 +309,8 @@ class Reranker:
     def _scoring(
         self, req: RerankRequest, perms: list[list[Candidate]], stats: CallStats
     ) -> tuple[list[str], dict[str, float], dict[str, str]]:
-        logprobs: dict[str, list[float]] = {}
-        kept_ids: list[str] | None = None
+        # (item, label, log-probability) for every permutation
+        seen: list[tuple[str, str, float]] = []
         for order in perms:
             prompt, kept = self.render("scoring", req, order)
             stats.prompt = stats.prompt or prompt
@@ -319,18 +319,31 @@ class Reranker:
                 messages=[ChatMessage(**m) for m in prompt.messages()], label_tokens=labels, max_tokens=1
             )
             got = self._ask(prompt, request, [c.item_id for c in kept], stats)
-            for label, cand in zip(labels, kept):
-                logprobs.setdefault(cand.item_id, []).append(max(got.get(label, LOGPROB_FLOOR), LOGPROB_FLOOR))
-            kept_ids = kept_ids or [c.item_id for c in kept]
-        ids = list(logprobs)
-        mean = np.array([np.mean(logprobs[i]) for i in ids])
+            seen += [
+                (c.item_id, label, max(got.get(label, LOGPROB_FLOOR), LOGPROB_FLOOR)) for label, c in zip(labels, kept)
+            ]
+        # With several permutations, each label's mean log-probability over them estimates the model's
+        # preference for the label itself, whatever sits behind it (a small model piles mass on "A"):
+        # subtracting it calibrates the scores (contextual calibration), which is what makes the
+        # bootstrap a position-bias mitigation rather than an average of biased votes.
+        prior: dict[str, float] = {}
+        if len(perms) > 1:
+            for label in {lb for _, lb, _ in seen}:
+                prior[label] = float(np.mean([lp for _, lb, lp in seen if lb == label]))
+        per_item: dict[str, list[float]] = {}
+        for iid, label, lp in seen:
+            per_item.setdefault(iid, []).append(lp - prior.get(label, 0.0))
+        ids = list(per_item)
+        mean = np.array([np.mean(per_item[i]) for i in ids])
         p = np.exp(mean - mean.max())
         p /= p.max()
         by_id = {c.item_id: c for c in req.candidates}
         retr = np.array([by_id[i].score for i in ids])
         retr = retr / retr.max() if retr.max() > 0 else retr
         final = SCORING_LLM_WEIGHT * p + (1 - SCORING_LLM_WEIGHT) * retr
-        order = [ids[j] for j in np.argsort(-final, kind="stable")]
+        # ties (equal retrieval scores, probabilities that underflow) go to the LLM's log-probability
+        rank = np.lexsort((-mean, -np.round(final, 9)))
+        order = [ids[j] for j in rank]
         return order, {ids[j]: float(final[j]) for j in range(len(ids))}, {}
 
     # ------------------------------------------------------------------ entry point
@@ -348,7 +361,9 @@ class Reranker:
         if self.backend is None:
             return self.fallback(req, k, None, t0, mode="none", source="retrieval")
         B = bootstrap or self.settings.bootstrap
-        rng = random.Random(self.seed)
+        # shuffles differ from one request to the next (a fixed pattern would move every request's
+        # first item to the same slots) but are reproducible for the same candidates
+        rng = random.Random(f"{self.seed}:" + ",".join(c.item_id for c in cands))
         perms = [cands] + [rng.sample(cands, len(cands)) for _ in range(B - 1)]
         try:
             run = self._generative if mode == "generative" else self._scoring

@@ -195,3 +195,39 @@ def test_llm_explanations_are_validated(pool):
         )
         == {}
     )
+
+
+class LabelBiased(LLMBackend):
+    """Label log-probabilities = a strong preference for early letters + each title's true appeal.
+
+    It reads which title sits behind which letter from the prompt, as a real model would see it."""
+
+    name = "label-biased"
+    model = "label-biased"
+
+    def __init__(self, appeal: dict[str, float]):
+        self.appeal = appeal
+
+    def _complete(self, request):
+        import re
+
+        text = request.messages[-1].content
+        shown = dict(re.findall(r"^([A-Z])\. (.+?) \|", text, flags=re.M))
+        lps = {lb: -2.0 * i + self.appeal.get(shown.get(lb, ""), 0.0) for i, lb in enumerate(request.label_tokens)}
+        return Completion(text="A", prompt_tokens=50, label_logprobs=lps)
+
+
+def test_bootstrap_calibrates_away_the_label_bias():
+    """A model that loves "A": one pass picks whatever is first; three calibrated shuffles find the best title."""
+    cands = [Candidate(item_id=str(i), title=f"Film {i}", genres=["Drama"], score=1.0) for i in range(8)]
+    appeal = {f"Film {i}": 0.0 for i in range(8)} | {"Film 5": 3.0}
+    one = Reranker(LabelBiased(appeal), RerankSettings(mode="scoring", explain="deterministic"))
+    assert one.rerank(RerankRequest(candidates=cands, k=8)).recommendations[0].item_id == "0"
+    boot = one.rerank(RerankRequest(candidates=cands, k=8), bootstrap=3)
+    assert boot.recommendations[0].item_id == "5" and boot.attempts == 3
+    # equal retrieval scores: the LLM's log-probabilities order the whole list, not only its top pick
+    single = one.rerank(RerankRequest(candidates=cands, k=8))
+    assert [r.item_id for r in single.recommendations] == ["0", "1", "2", "3", "5", "4", "6", "7"]
+    strong = {f"Film {i}": 3.0 * i for i in range(8)}  # appeal beats the letter bias (2 per letter)
+    ranked = Reranker(LabelBiased(strong), RerankSettings(mode="scoring")).rerank(RerankRequest(candidates=cands, k=8))
+    assert [r.item_id for r in ranked.recommendations] == [str(i) for i in range(7, -1, -1)]
