@@ -98,20 +98,12 @@ class RetrieverBench:
         if variant.retriever == "hybrid":
             return self.hybrid(variant).candidates(RetrievalQuery(user_id=user), n)
         scored = self.ranking(variant, user, n)
-        out = []
-        for rank, (pos, sc) in enumerate(zip(scored.positions.tolist(), scored.scores.tolist()), start=1):
-            item = self.catalog.items[pos]
-            out.append(
-                Candidate(
-                    item_id=item.id,
-                    title=item.title,
-                    year=item.year,
-                    genres=list(item.genres),
-                    score=float(sc),
-                    sources={variant.retriever: SourceHit(rank=rank, score=float(sc))},
-                )
+        return [
+            Candidate.from_item(
+                self.catalog.items[pos], float(sc), {variant.retriever: SourceHit(rank=r, score=float(sc))}
             )
-        return out
+            for r, (pos, sc) in enumerate(zip(scored.positions.tolist(), scored.scores.tolist()), start=1)
+        ]
 
 
 def evaluate(

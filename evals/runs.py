@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,31 @@ def _llm_summary(config: EvalConfig, cases: list[LLMCaseResult], seconds: float)
     }
 
 
+def rerank_variant(
+    config: EvalConfig,
+    variant,
+    backends: Backends,
+    cases: list,
+    plan: Callable[[object, RerankSpec], LLMCaseResult | RerankJob],
+    label: str,
+    show_progress: bool,
+) -> list[LLMCaseResult]:
+    """One LLM variant over the protocol's cases: ``plan`` turns a case into a job for the LLM, or into
+    a result that keeps the retriever's rank (target out of reach). A reranked target that was not among
+    the candidates keeps its retriever rank too, whatever the LLM did. Results come in case order."""
+    spec = variant.rerank
+    planned = [plan(case, spec) for case in cases]
+    jobs = [p for p in planned if isinstance(p, RerankJob)]
+    reranked = iter(run_jobs(spec, reranker_for(spec, backends), jobs, label, show_progress))
+    out = []
+    for p in planned:
+        if isinstance(p, RerankJob):
+            c = next(reranked)
+            p = c if c.in_candidates else c.model_copy(update={"rank": c.retriever_rank})
+        out.append(p)
+    return out
+
+
 def run_loo(config: EvalConfig, protocol: Protocol, settings: Settings, show_progress: bool = True) -> RunData:
     dataset = protocol.load(settings.shared_data)  # DatasetMissing when absent
     split = split_leave_one_out(dataset.interactions)
@@ -93,31 +119,22 @@ def run_loo(config: EvalConfig, protocol: Protocol, settings: Settings, show_pro
         data.cases += cases
     backends = Backends(settings)
     history = Histories(bench)
-    for variant in config.variants:
-        spec = variant.rerank
-        if spec is None:
-            continue
+    for variant in (v for v in config.variants if v.rerank is not None):
         t0 = time.perf_counter()
-        reranker = reranker_for(spec, backends)
-        done: list[LLMCaseResult] = []
-        jobs: list[RerankJob] = []
-        for user in users:
+
+        def plan(user: str, spec: RerankSpec, variant=variant) -> LLMCaseResult | RerankJob:
             target = bench.targets[user]
             target_id = bench.catalog.ids[target]
-            scored = bench.ranking(variant, user)
-            hit = np.flatnonzero(scored.positions == target)
+            hit = np.flatnonzero(bench.ranking(variant, user).positions == target)
             before = int(hit[0]) + 1 if len(hit) else None
             cands = bench.candidates(variant, user, spec.candidates)
             inside = any(c.item_id == target_id for c in cands)
             base = dict(variant=variant.name, user=user, target=target_id, retriever_rank=before, in_candidates=inside)
             if inside or spec.rerank_all:
-                jobs.append(RerankJob(base=base, candidates=cands, history=history(user, spec, backends)))
-            else:
-                done.append(LLMCaseResult(**base, rank=before, llm_called=False))
-        reranked = run_jobs(spec, reranker, jobs, f"{variant.name} ({config.stage})", show_progress)
-        # a target outside the candidates keeps its retriever rank, whatever the LLM did
-        done += [c if c.in_candidates else c.model_copy(update={"rank": c.retriever_rank}) for c in reranked]
-        done.sort(key=lambda c: users.index(c.user))
+                return RerankJob(base=base, candidates=cands, history=history(user, spec, backends))
+            return LLMCaseResult(**base, rank=before, llm_called=False)
+
+        done = rerank_variant(config, variant, backends, users, plan, f"{variant.name} ({config.stage})", show_progress)
         data.summary[variant.name] = _llm_summary(config, done, time.perf_counter() - t0)
         data.cases += done
     return data
@@ -135,9 +152,8 @@ def negatives(bench: RetrieverBench, split, user: str, n: int, seed: int) -> lis
 
 
 def _as_candidate(bench: RetrieverBench, pos: int) -> Candidate:
-    item = bench.catalog.items[pos]
     # equal retrieval scores: in the sampled protocol the LLM alone orders the candidates
-    return Candidate(item_id=item.id, title=item.title, year=item.year, genres=list(item.genres), score=1.0)
+    return Candidate.from_item(bench.catalog.items[pos], 1.0)
 
 
 def run_sampled(config: EvalConfig, protocol: Protocol, settings: Settings, show_progress: bool = True) -> RunData:
@@ -234,15 +250,10 @@ def run_conversational(
     backends = Backends(settings)
     catalog = evaluator.catalog
     evaluator.sources.embed_turns(cases, show_progress=show_progress)
-    for variant in config.variants:
-        spec = variant.rerank
-        if spec is None:
-            continue
+    for variant in (v for v in config.variants if v.rerank is not None):
         t0 = time.perf_counter()
-        reranker = reranker_for(spec, backends)
-        done: list[LLMCaseResult] = []
-        jobs: list[RerankJob] = []
-        for case in cases:
+
+        def plan(case, spec: RerankSpec, variant=variant) -> LLMCaseResult | RerankJob:
             rank_all, rank_new = evaluator.rank(case, variant)
             request, positions = evaluator.candidates(case, variant, spec.candidates)
             ids = [catalog.ids[p] for p in positions.tolist()]
@@ -255,21 +266,21 @@ def run_conversational(
                 in_candidates=inside,
                 new=case.new,
             )
-            if inside or (case.new and spec.rerank_all):
-                mentioned = [display_title(catalog.get(m)) for m in case.mentioned[-8:]]
-                history = (
-                    "Movies mentioned so far in this conversation: " + "; ".join(mentioned) + "."
-                    if mentioned
-                    else "No movie mentioned yet."
-                )
-                cands = [_as_candidate_item(catalog.items[p], len(ids) - i) for i, p in enumerate(positions.tolist())]
-                jobs.append(RerankJob(base=base, candidates=cands, history=history, request=request))
-            else:
-                done.append(LLMCaseResult(**base, rank=base["retriever_rank"], llm_called=False))
-        reranked = run_jobs(spec, reranker, jobs, f"{variant.name} (redial)", show_progress)
-        done += [c if c.in_candidates else c.model_copy(update={"rank": c.retriever_rank}) for c in reranked]
-        order = {c.user + c.target: i for i, c in enumerate(cases)}
-        done.sort(key=lambda c: order[c.user + c.target])
+            if not (inside or (case.new and spec.rerank_all)):
+                return LLMCaseResult(**base, rank=base["retriever_rank"], llm_called=False)
+            mentioned = [display_title(catalog.get(m)) for m in case.mentioned[-8:]]
+            history = (
+                "Movies mentioned so far in this conversation: " + "; ".join(mentioned) + "."
+                if mentioned
+                else "No movie mentioned yet."
+            )
+            cands = [  # retrieval order as the score: scoring mode fuses it with the LLM's
+                Candidate.from_item(catalog.items[p], float(len(ids) - i), title=display_title(catalog.items[p]))
+                for i, p in enumerate(positions.tolist())
+            ]
+            return RerankJob(base=base, candidates=cands, history=history, request=request)
+
+        done = rerank_variant(config, variant, backends, cases, plan, f"{variant.name} (redial)", show_progress)
         new_ranks = [c.rank for c in done if c.new]
         out.summary[variant.name] = {
             **_llm_summary(config, done, time.perf_counter() - t0),
@@ -279,14 +290,6 @@ def run_conversational(
         }
         out.cases += done
     return out
-
-
-def _as_candidate_item(item, score_: float) -> Candidate:
-    from evals.protocols.redial import display_title
-
-    return Candidate(
-        item_id=item.id, title=display_title(item), year=item.year, genres=list(item.genres), score=float(score_)
-    )
 
 
 RUNNERS["conversational"] = run_conversational

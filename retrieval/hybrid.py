@@ -38,6 +38,18 @@ class Candidate(BaseModel):
     anchor_id: str | None = Field(None, description="the liked item this candidate is most similar to")
     anchor_title: str | None = None
 
+    @classmethod
+    def from_item(cls, item, score: float, sources: dict[str, SourceHit] | None = None, title: str | None = None):
+        """A catalog item as a candidate (``title`` overrides the catalog's, e.g. with the year added)."""
+        return cls(
+            item_id=item.id,
+            title=title or item.title,
+            year=item.year,
+            genres=list(item.genres),
+            score=score,
+            sources=sources or {},
+        )
+
 
 class HybridRetriever:
     name = "hybrid"
@@ -132,17 +144,8 @@ class HybridRetriever:
         order = sorted(fused, key=lambda p: (-fused[p], min(r for r, _ in hits[p].values()), p))[:k]
         out = []
         for pos in order:
-            item = self.catalog.items[pos]
-            out.append(
-                Candidate(
-                    item_id=item.id,
-                    title=item.title,
-                    year=item.year,
-                    genres=list(item.genres),
-                    score=round(fused[pos], 8),
-                    sources={s: SourceHit(rank=r, score=round(v, 6)) for s, (r, v) in hits[pos].items()},
-                )
-            )
+            sources = {s: SourceHit(rank=r, score=round(v, 6)) for s, (r, v) in hits[pos].items()}
+            out.append(Candidate.from_item(self.catalog.items[pos], round(fused[pos], 8), sources))
         return out
 
     def knows(self, user_id: str | None) -> bool:
