@@ -64,20 +64,30 @@ class EvalConfig(BaseModel):
             parse_metric(spec)
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _variants_of_the_protocol(cls, data):
+        """Each protocol kind has its own retrievers: validate the variants with its variant model."""
+        protocol = PROTOCOLS.get(data.get("protocol")) if isinstance(data, dict) else None
+        if protocol is None or not isinstance(data.get("variants"), list):
+            return data
+        kind = VARIANT_TYPES[protocol.kind]
+        variants = []
+        for i, v in enumerate(data["variants"]):
+            try:
+                variants.append(kind.model_validate(v) if isinstance(v, dict) else v)
+            except ValidationError as e:
+                first = e.errors()[0]
+                where = ".".join(str(x) for x in first["loc"])
+                msg = first["msg"].removeprefix("Value error, ")
+                raise ValueError(f"variants.{i}.{where}: {msg} (protocol {protocol.name})") from None
+        return {**data, "variants": variants}
+
     @model_validator(mode="after")
     def _protocol_defaults(self) -> EvalConfig:
         protocol = PROTOCOLS[self.protocol]
         if self.metrics is None:
             self.metrics = list(protocol.metrics)
-        kind = VARIANT_TYPES[protocol.kind]
-        for i, variant in enumerate(self.variants):  # each protocol kind has its own retrievers
-            if not isinstance(variant, kind):
-                try:
-                    self.variants[i] = kind.model_validate(variant.model_dump(exclude_unset=True))
-                except ValidationError as e:
-                    first = e.errors()[0]
-                    where = ".".join(str(x) for x in first["loc"])
-                    raise ValueError(f"variants.{i}.{where}: {first['msg']} (protocol {self.protocol})") from None
         if protocol.kind == "sampled":
             bad = [p for p in self.positions if not 0 <= p < protocol.candidates]
             if bad:
@@ -107,5 +117,6 @@ def load_config(path: Path) -> EvalConfig:
         return EvalConfig.model_validate(data)
     except ValidationError as e:
         first = e.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "config"
-        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
+        msg = first["msg"].removeprefix("Value error, ")
+        where = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"{path}: {where}: {msg}" if where else f"{path}: {msg}") from None

@@ -119,7 +119,7 @@ def llama():
     """The bundled SmolLM2-135M GGUF through llama.cpp: the real local backend."""
     from agent.backends.llama_cpp import LlamaCppBackend
 
-    return LlamaCppBackend("bundled", context=4096)
+    return LlamaCppBackend("bundled", context=4096, timeout=120)  # generous: CI machines can be slow
 
 
 @pytest.fixture(scope="session")
