@@ -186,7 +186,10 @@ def plot_metrics(path: Path, config: EvalConfig, summary: dict, protocol: Protoc
                         label=f"{system} {values[metric]}",
                     )
             if any(metric in v for v in protocol.anchors.values()):
-                ax.legend(fontsize=7, loc="upper left")
+                ax.legend(fontsize=7, loc="upper left", ncol=3)
+        # headroom above the tallest bar or anchor, so the legend covers no bar
+        tops = [summary[n][metric] for n in names] + [v[metric] for v in protocol.anchors.values() if metric in v]
+        ax.set_ylim(0, max(max(tops) * 1.35, 1e-3))
         ax.set_title(f"{metric} ({protocol.name}, {config.stage})")
         ax.tick_params(axis="x", rotation=20)
         ax.grid(axis="y", alpha=0.3)
