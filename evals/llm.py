@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -272,11 +271,3 @@ def llm_metrics(cases: Sequence[LLMCaseResult], prices: dict[str, Price] | None 
         round((prompt_tokens * price.prompt + completion_tokens * price.completion) / 1e6, 6) if price else None
     )
     return out
-
-
-def latencies(cases: Sequence[LLMCaseResult]) -> list[float]:
-    return [c.latency_ms for c in cases if c.llm_called]
-
-
-def cache_path(settings: Settings) -> Path:
-    return settings.data_dir / "evals" / "llm-cache.sqlite"
