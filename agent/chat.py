@@ -11,21 +11,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from agent.backends.base import LLMBackend
-from agent.rerank import Reranker, RerankRequest
-from agent.safety import clean_message
-from agent.schema import RecommendationResponse
-from agent.session import ChatState, SessionStore
-from agent.understanding import (
+from recagent.agent.backends.base import LLMBackend
+from recagent.agent.rerank import Reranker, RerankRequest
+from recagent.agent.safety import clean_message
+from recagent.agent.schema import RecommendationResponse
+from recagent.agent.session import ChatState, SessionStore
+from recagent.agent.understanding import (
     Understanding,
     llm_reading,
     merge,
     needs_llm,
     parse_message,
 )
-from retrieval.base import RetrievalQuery
-from retrieval.hybrid import Candidate
-from retrieval.titles import TitleMatch, display_title
+from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.hybrid import Candidate
+from recagent.retrieval.titles import TitleMatch, display_title
 
 FOLLOW_UP_ONLY = ("more_like", "reject", "older", "newer", "repeat")
 

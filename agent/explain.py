@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from retrieval.hybrid import Candidate
-from retrieval.titles import display_title
+from recagent.retrieval.hybrid import Candidate
+from recagent.retrieval.titles import display_title
 
 
 def _what(candidate: Candidate) -> str:

@@ -13,12 +13,12 @@ from collections import Counter
 import numpy as np
 from pydantic import BaseModel
 
-from agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
-from agent.cache import DiskCache, cache_key
-from agent.safety import clean_text, for_prompt
-from prompts import load_template
-from retrieval.catalog import Catalog, UserHistory
-from retrieval.titles import display_title
+from recagent.agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
+from recagent.agent.cache import DiskCache, cache_key
+from recagent.agent.safety import clean_text, for_prompt
+from recagent.prompts import load_template
+from recagent.retrieval.catalog import Catalog, UserHistory
+from recagent.retrieval.titles import display_title
 
 TOP = 5
 

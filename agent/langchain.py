@@ -1,6 +1,6 @@
 """LangChain integration points (langchain-core): the recommender as a tool and as a retriever.
 
-from agent.langchain import recommender_tool, RecommenderRetriever
+from recagent.agent.langchain import recommender_tool, RecommenderRetriever
 tool = recommender_tool(rec)                    # for an agent's tool list
 retriever = RecommenderRetriever(recommender=rec, k=5)
 docs = retriever.invoke("heist movies from the 90s")
@@ -16,7 +16,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import StructuredTool
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval.titles import display_title
+from recagent.retrieval.titles import display_title
 
 
 class RecommendArgs(BaseModel):

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
-from agent.explain import explain
-from agent.safety import for_prompt, leaks
-from agent.schema import (
+from recagent.agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
+from recagent.agent.explain import explain
+from recagent.agent.safety import for_prompt, leaks
+from recagent.agent.schema import (
     EXPLANATION_MAX,
     LLMExplanations,
     LLMPick,
@@ -43,9 +43,9 @@ from agent.schema import (
     explanations_schema,
     ranking_schema,
 )
-from prompts import PromptTemplate, RenderedPrompt, load_template
+from recagent.prompts import PromptTemplate, RenderedPrompt, load_template
 from recagent.settings import RerankSettings
-from retrieval.hybrid import Candidate
+from recagent.retrieval.hybrid import Candidate
 
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 TEMPLATES = {"generative": "rerank", "scoring": "rerank_scoring"}

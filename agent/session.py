@@ -48,9 +48,9 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy import exc as sa_exc
 
-from agent.schema import RecommendationResponse
+from recagent.agent.schema import RecommendationResponse
 from recagent.errors import RecagentError, SessionBusyError, SessionStoreError
-from retrieval.filters import Filters
+from recagent.retrieval.filters import Filters
 
 try:
     import fcntl as _fcntl

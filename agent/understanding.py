@@ -14,9 +14,9 @@ import re
 
 from pydantic import BaseModel, Field, ValidationError
 
-from agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
-from agent.safety import for_prompt
-from prompts import load_template
+from recagent.agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
+from recagent.agent.safety import for_prompt
+from recagent.prompts import load_template
 
 # words people use for the genres MovieLens-style catalogs have; only genres present in the catalog are used
 GENRE_WORDS: dict[str, list[str]] = {

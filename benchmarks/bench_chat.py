@@ -27,7 +27,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from agent.rerank import RerankRequest  # noqa: E402
+from recagent.agent.rerank import RerankRequest  # noqa: E402
 from benchmarks.common import (  # noqa: E402
     Figure,
     Report,
@@ -40,7 +40,7 @@ from benchmarks.common import (  # noqa: E402
 )
 from recagent.recommender import Recommender  # noqa: E402
 from recagent.settings import Settings  # noqa: E402
-from retrieval.base import RetrievalQuery  # noqa: E402
+from recagent.retrieval.base import RetrievalQuery  # noqa: E402
 
 CONVERSATION = [
     "something like Heat but less violent, from the 90s",

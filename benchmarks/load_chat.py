@@ -61,7 +61,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from recagent.machine import cpu_name  # noqa: E402
-from retrieval.loaders import load_dataset  # noqa: E402
+from recagent.retrieval.loaders import load_dataset  # noqa: E402
 
 console = Console(width=150)
 GENRES = ["Comedy", "Drama", "Action", "Thriller", "Romance", "Crime", "Adventure", "Sci-Fi", "Horror", "Animation"]

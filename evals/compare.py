@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from evals.metrics import parse_metric
+from recagent.evals.metrics import parse_metric
 from recagent.errors import ConfigError
 
 

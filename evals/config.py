@@ -8,11 +8,11 @@ from typing import Annotated, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from evals.conversational import ConversationalVariant
-from evals.llm import Price, RerankSpec
-from evals.metrics import parse_metric
-from evals.protocols import PROTOCOLS
-from evals.retrievers import RetrieverVariant
+from recagent.evals.conversational import ConversationalVariant
+from recagent.evals.llm import Price, RerankSpec
+from recagent.evals.metrics import parse_metric
+from recagent.evals.protocols import PROTOCOLS
+from recagent.evals.retrievers import RetrieverVariant
 from recagent.errors import ConfigError
 
 

@@ -33,14 +33,14 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
-from evals.metrics import score
-from evals.movielens_bridge import MovieLensSimilarity
-from evals.protocols.redial import Dialogue, RedialCase, RedialData, Targets, dialogue_cases
-from evals.retrievers import CaseResult
-from retrieval.base import Scored, top_k
-from retrieval.embeddings import Embedder
-from retrieval.progress import progress_bar
-from retrieval.vector_store import VectorStore, collection_name, connect
+from recagent.evals.metrics import score
+from recagent.evals.movielens_bridge import MovieLensSimilarity
+from recagent.evals.protocols.redial import Dialogue, RedialCase, RedialData, Targets, dialogue_cases
+from recagent.evals.retrievers import CaseResult
+from recagent.retrieval.base import Scored, top_k
+from recagent.retrieval.embeddings import Embedder
+from recagent.retrieval.progress import progress_bar
+from recagent.retrieval.vector_store import VectorStore, collection_name, connect
 
 DEPTH = 100  # ranks deeper than this count as "not ranked"; every reported metric is @50 or less
 REDIAL_METRICS = ["recall@1", "recall@10", "recall@50"]

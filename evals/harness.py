@@ -8,10 +8,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from evals.config import EvalConfig
-from evals.protocols import get_protocol
-from evals.report import write_run
-from evals.runs import RUNNERS
+from recagent.evals.config import EvalConfig
+from recagent.evals.protocols import get_protocol
+from recagent.evals.report import write_run
+from recagent.evals.runs import RUNNERS
 from recagent.machine import cpu_name
 from recagent.settings import Settings
 

@@ -3,7 +3,7 @@
 A variant's ``rerank`` block names the backend and model, the prompt template and
 version, the ranking mode, the number of candidates and the bootstrap. Every
 completion goes through a disk cache keyed by backend, model, parameters and the
-exact prompt (``agent.backends.caching``): re-running an unchanged config makes no
+exact prompt (``recagent.agent.backends.caching``): re-running an unchanged config makes no
 LLM call and gives identical numbers, latencies included (a replay carries the
 latency measured when the reply was made), and an interrupted run resumes at
 full speed up to where it stopped. Hosted backends run cases concurrently, bounded
@@ -20,17 +20,17 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agent.backends import create_backend
-from agent.backends.caching import CachingBackend
-from agent.cache import DiskCache
-from agent.rerank import TEMPLATES, Reranker, RerankRequest
-from agent.schema import RecommendationResponse, ReplyCheck
-from evals.retrievers import CaseResult
-from prompts import load_template
+from recagent.agent.backends import create_backend
+from recagent.agent.backends.caching import CachingBackend
+from recagent.agent.cache import DiskCache
+from recagent.agent.rerank import TEMPLATES, Reranker, RerankRequest
+from recagent.agent.schema import RecommendationResponse, ReplyCheck
+from recagent.evals.retrievers import CaseResult
+from recagent.prompts import load_template
 from recagent.errors import ConfigError
 from recagent.settings import LLMSettings, RerankSettings, Settings
-from retrieval.hybrid import Candidate
-from retrieval.progress import progress_bar
+from recagent.retrieval.hybrid import Candidate
+from recagent.retrieval.progress import progress_bar
 
 
 class RerankSpec(BaseModel):

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from retrieval.catalog import Catalog
-from retrieval.loaders import BUNDLED_CATALOG
-from retrieval.titles import normalize, split_year, title_keys
+from recagent.retrieval.catalog import Catalog
+from recagent.retrieval.loaders import BUNDLED_CATALOG
+from recagent.retrieval.titles import normalize, split_year, title_keys
 
 
 def match_movielens(catalog: Catalog, movielens_dir: Path = BUNDLED_CATALOG) -> dict[int, str]:

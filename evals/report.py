@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evals.protocols import Protocol
+from recagent.evals.protocols import Protocol
 
 if TYPE_CHECKING:
-    from evals.config import EvalConfig
-    from evals.runs import RunData
+    from recagent.evals.config import EvalConfig
+    from recagent.evals.runs import RunData
 
 LLM_COLUMNS = [
     ("json_validity", "JSON valid", "{:.1%}"),

@@ -9,18 +9,18 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from evals.metrics import score
-from evals.protocols.loo import LooSplit
+from recagent.evals.metrics import score
+from recagent.evals.protocols.loo import LooSplit
 from recagent.settings import EASESettings, FusionSettings, MFSettings, SequentialSettings
-from retrieval.base import RetrievalQuery, Scored
-from retrieval.ease import EASERetriever
-from retrieval.embeddings import Embedder
-from retrieval.hybrid import Candidate, HybridRetriever, SourceHit
-from retrieval.mf import MFRetriever
-from retrieval.popularity import PopularityRetriever
-from retrieval.progress import progress_bar
-from retrieval.sequential import SequentialRetriever
-from retrieval.vector_store import VectorStore, connect
+from recagent.retrieval.base import RetrievalQuery, Scored
+from recagent.retrieval.ease import EASERetriever
+from recagent.retrieval.embeddings import Embedder
+from recagent.retrieval.hybrid import Candidate, HybridRetriever, SourceHit
+from recagent.retrieval.mf import MFRetriever
+from recagent.retrieval.popularity import PopularityRetriever
+from recagent.retrieval.progress import progress_bar
+from recagent.retrieval.sequential import SequentialRetriever
+from recagent.retrieval.vector_store import VectorStore, connect
 
 DEPTH = 100  # ranks deeper than this count as "not ranked"; every reported metric is @20 or less
 

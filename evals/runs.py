@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agent.history import HistorySummarizer, deterministic_summary, history_facts
-from evals.llm import Backends, LLMCaseResult, RerankJob, RerankSpec, llm_metrics, reranker_for, run_jobs
-from evals.metrics import score
-from evals.protocols import Protocol
-from evals.protocols.loo import split_leave_one_out
-from evals.retrievers import CaseResult, RetrieverBench, evaluate
+from recagent.agent.history import HistorySummarizer, deterministic_summary, history_facts
+from recagent.evals.llm import Backends, LLMCaseResult, RerankJob, RerankSpec, llm_metrics, reranker_for, run_jobs
+from recagent.evals.metrics import score
+from recagent.evals.protocols import Protocol
+from recagent.evals.protocols.loo import split_leave_one_out
+from recagent.evals.retrievers import CaseResult, RetrieverBench, evaluate
 from recagent.settings import Settings
-from retrieval.embeddings import Embedder
-from retrieval.hybrid import Candidate
+from recagent.retrieval.embeddings import Embedder
+from recagent.retrieval.hybrid import Candidate
 
 if TYPE_CHECKING:
-    from evals.config import EvalConfig
+    from recagent.evals.config import EvalConfig
 
 
 @dataclass
@@ -234,8 +234,8 @@ def run_conversational(
     dialogue, with the dialogue so far as the request and the movies mentioned as the profile. For
     targets mentioned earlier (repeats) the LLM is not asked, and they keep the retriever's rank; for
     new targets the rank is the reranked one (earlier mentions removed, as in new/recall@k)."""
-    from evals.conversational import RedialEvaluator
-    from evals.protocols.redial import display_title
+    from recagent.evals.conversational import RedialEvaluator
+    from recagent.evals.protocols.redial import display_title
 
     data = protocol.load(settings.shared_data)  # DatasetMissing when absent
     embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)

@@ -1,7 +1,7 @@
 """Tune the retrieval stage on a leave-one-out protocol's VALIDATION targets (never the test targets).
 
-    .venv/bin/python -m evals.tune_fusion                    # ml100k-loo, writes eval-runs/tune-fusion/
-    .venv/bin/python -m evals.tune_fusion --quick            # smaller grids
+    .venv/bin/python -m recagent.evals.tune_fusion                    # ml100k-loo, writes eval-runs/tune-fusion/
+    .venv/bin/python -m recagent.evals.tune_fusion --quick            # smaller grids
 
 Step 1 grid-searches each item-to-item model's own parameters (EASE: L2 and query half-life;
 next-item: window, half-life, L2) by its NDCG@10 alone. Step 2 takes every source's top
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.protocols import get_protocol
-from evals.protocols.loo import split_leave_one_out
-from evals.retrievers import RetrieverBench, RetrieverVariant, evaluate
+from recagent.evals.protocols import get_protocol
+from recagent.evals.protocols.loo import split_leave_one_out
+from recagent.evals.retrievers import RetrieverBench, RetrieverVariant, evaluate
 from recagent.settings import EASESettings, FusionSettings, SequentialSettings, Settings
-from retrieval.base import RetrievalQuery
-from retrieval.embeddings import Embedder
-from retrieval.progress import progress_bar
+from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.embeddings import Embedder
+from recagent.retrieval.progress import progress_bar
 
 SOURCES = ("vector", "mf", "ease", "sequential", "popularity")
 

@@ -4,7 +4,7 @@ Templates live in ``prompts/templates/NAME.vVERSION.yaml``. Each response record
 the template's name, version and content hash, so evals can compare prompt versions.
 """
 
-from prompts.registry import (
+from recagent.prompts.registry import (
     PromptRenderError,
     PromptTemplate,
     RenderedPrompt,

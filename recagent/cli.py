@@ -117,7 +117,7 @@ def _recommender(settings: Settings, json_mode: bool):
 
 
 def _filters(year_min, year_max, genre, exclude_genre, exclude):
-    from retrieval.filters import Filters
+    from recagent.retrieval.filters import Filters
 
     return Filters(
         year_min=year_min,
@@ -264,7 +264,7 @@ def recommend(
 
 def print_response(response) -> None:
     """A recommendation response as a table, with its provenance underneath."""
-    from retrieval.titles import display_title
+    from recagent.retrieval.titles import display_title
 
     if response.message:
         out.print(f"[bold cyan]recagent:[/] {response.message}", highlight=False)
@@ -365,9 +365,9 @@ def eval_run(
     """
     import re
 
-    from evals.config import load_config
-    from evals.harness import run
-    from evals.protocols import DatasetMissing
+    from recagent.evals.config import load_config
+    from recagent.evals.harness import run
+    from recagent.evals.protocols import DatasetMissing
 
     cfg = load_config(config)
     if users is not None:
@@ -415,8 +415,8 @@ def eval_compare(
     json_out: JsonOpt = False,
 ):
     """Compare two runs: metric deltas per variant and a paired per-case test (bootstrap 95% interval)."""
-    from evals.compare import compare
-    from evals.metrics import parse_metric
+    from recagent.evals.compare import compare
+    from recagent.evals.metrics import parse_metric
 
     pairs = []
     for p in pair or []:

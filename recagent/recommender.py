@@ -14,17 +14,17 @@ from pydantic import BaseModel, Field
 
 from recagent.errors import ConfigError
 from recagent.settings import Settings
-from retrieval.base import RetrievalQuery
-from retrieval.ease import EASERetriever
-from retrieval.embeddings import Embedder
-from retrieval.filters import Filters
-from retrieval.hybrid import Candidate, HybridRetriever
-from retrieval.loaders import ColumnMapping, Dataset, load_dataset
-from retrieval.mf import MFRetriever
-from retrieval.popularity import PopularityRetriever
-from retrieval.sequential import SequentialRetriever
-from retrieval.titles import TitleMatch, TitleResolver
-from retrieval.vector_store import IndexReport, VectorStore, collection_name, connect
+from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.ease import EASERetriever
+from recagent.retrieval.embeddings import Embedder
+from recagent.retrieval.filters import Filters
+from recagent.retrieval.hybrid import Candidate, HybridRetriever
+from recagent.retrieval.loaders import ColumnMapping, Dataset, load_dataset
+from recagent.retrieval.mf import MFRetriever
+from recagent.retrieval.popularity import PopularityRetriever
+from recagent.retrieval.sequential import SequentialRetriever
+from recagent.retrieval.titles import TitleMatch, TitleResolver
+from recagent.retrieval.vector_store import IndexReport, VectorStore, collection_name, connect
 
 
 class SearchHit(BaseModel):
@@ -187,7 +187,7 @@ class Recommender:
         filters = filters or Filters()
         if not query:
             return filters
-        from agent.understanding import parse_message
+        from recagent.agent.understanding import parse_message
 
         u = parse_message(query, self.catalog.genre_vocab)
         stated = Filters(year_min=u.year_min, year_max=u.year_max, genres=u.genres, exclude_genres=u.exclude_genres)
@@ -224,7 +224,7 @@ class Recommender:
 
     @cached_property
     def backend(self):
-        from agent.backends import create_backend
+        from recagent.agent.backends import create_backend
 
         return create_backend(self.settings)
 
@@ -232,38 +232,38 @@ class Recommender:
     def aux_backend(self):
         """A second backend for understanding and summaries: with llama.cpp, its own context, so
         the reranker's cached prompt prefix survives from one turn to the next."""
-        from agent.backends import create_backend
+        from recagent.agent.backends import create_backend
 
         return create_backend(self.settings) if self.settings.llm_backend == "llama_cpp" else self.backend
 
     @cached_property
     def llm_cache(self):
-        from agent.cache import DiskCache
+        from recagent.agent.cache import DiskCache
 
         return DiskCache(self.settings.llm_cache_dir / "cache.sqlite")
 
     @cached_property
     def reranker(self):
-        from agent.rerank import Reranker
+        from recagent.agent.rerank import Reranker
 
         return Reranker(self.backend, self.settings.rerank, self.settings.llm.temperature, self.settings.llm.seed)
 
     @cached_property
     def summarizer(self):
-        from agent.history import HistorySummarizer
+        from recagent.agent.history import HistorySummarizer
 
         s = self.settings.rerank
         return HistorySummarizer(self.aux_backend, self.llm_cache, s.history_summary, s.domain)
 
     @cached_property
     def sessions(self):
-        from agent.session import SessionStore
+        from recagent.agent.session import SessionStore
 
         return SessionStore(self.settings.sessions_url or self.settings.sessions_path)
 
     def history_summary(self, user_id: str | None, liked_ids: Sequence[str] = ()) -> str:
         """The user's taste in words, from the log (known users) and liked items."""
-        from agent.history import history_facts
+        from recagent.agent.history import history_facts
 
         log = self.dataset.interactions
         history = log.history(user_id) if user_id is not None and log is not None and user_id in log else None
@@ -272,7 +272,7 @@ class Recommender:
 
     @cached_property
     def agent(self):
-        from agent.chat import ChatAgent, ChatTools
+        from recagent.agent.chat import ChatAgent, ChatTools
 
         tools = ChatTools(
             candidates=lambda q, k: self.hybrid.candidates(q, k),
@@ -303,8 +303,8 @@ class Recommender:
         bootstrap: int | None = None,
     ):
         """Ranked recommendations with explanations: retrieval, then (by default) the LLM reranker."""
-        from agent.rerank import RerankRequest
-        from agent.safety import clean_message
+        from recagent.agent.rerank import RerankRequest
+        from recagent.agent.safety import clean_message
 
         t0 = time.perf_counter()
         if query:
@@ -316,7 +316,7 @@ class Recommender:
             request.history = self.history_summary(cs.query.user_id, cs.query.liked_ids)
             response = self.reranker.rerank(request, mode=mode, bootstrap=bootstrap)
         else:
-            from agent.rerank import Reranker
+            from recagent.agent.rerank import Reranker
 
             response = Reranker(None).rerank(request)
         return response.model_copy(update={"latency_ms": round((time.perf_counter() - t0) * 1000, 2)})

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval.filters import Filters
+from recagent.retrieval.filters import Filters
 
 
 class RetrievalQuery(BaseModel):

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from recagent.settings import EASESettings
-from retrieval import itemitem
-from retrieval.catalog import InteractionLog
-from retrieval.itemitem import ItemItemRetriever, Sequences, active_items
-from retrieval.progress import progress_bar
+from recagent.retrieval import itemitem
+from recagent.retrieval.catalog import InteractionLog
+from recagent.retrieval.itemitem import ItemItemRetriever, Sequences, active_items
+from recagent.retrieval.progress import progress_bar
 
 
 def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:

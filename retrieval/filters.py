@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rapidfuzz import process
 
 from recagent.errors import RecagentError
-from retrieval.catalog import Catalog
+from recagent.retrieval.catalog import Catalog
 
 
 class InvalidFilterError(RecagentError):

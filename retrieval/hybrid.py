@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 
 from recagent.errors import UnknownUserError
 from recagent.settings import FusionSettings
-from retrieval.base import RetrievalQuery, Scored
-from retrieval.catalog import Catalog, InteractionLog
-from retrieval.itemitem import ItemItemRetriever
-from retrieval.mf import MFRetriever
-from retrieval.popularity import PopularityRetriever
-from retrieval.vector_store import VectorStore
+from recagent.retrieval.base import RetrievalQuery, Scored
+from recagent.retrieval.catalog import Catalog, InteractionLog
+from recagent.retrieval.itemitem import ItemItemRetriever
+from recagent.retrieval.mf import MFRetriever
+from recagent.retrieval.popularity import PopularityRetriever
+from recagent.retrieval.vector_store import VectorStore
 
 HISTORY_ANCHORS = 10  # a known user's vector query averages their latest liked items
 

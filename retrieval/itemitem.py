@@ -23,8 +23,8 @@ import numpy as np
 from pydantic import BaseModel
 
 from recagent.errors import ConfigError, UnknownUserError
-from retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k
-from retrieval.catalog import Catalog, InteractionLog
+from recagent.retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k
+from recagent.retrieval.catalog import Catalog, InteractionLog
 
 MIN_WEIGHT = 1e-4  # history items weighing less than this (14 half-lives back) are left out of queries
 

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from recagent.errors import DataError
-from retrieval.catalog import Catalog, InteractionLog, Item, build_item_text
+from recagent.retrieval.catalog import Catalog, InteractionLog, Item, build_item_text
 
 BUNDLED_CATALOG = Path(__file__).parent / "data" / "ml-latest-small"
 _YEAR_IN_TITLE = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")

@@ -22,9 +22,9 @@ from threadpoolctl import threadpool_limits
 
 from recagent.errors import ConfigError, UnknownUserError
 from recagent.settings import MFSettings
-from retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k
-from retrieval.catalog import Catalog, InteractionLog
-from retrieval.progress import progress_bar
+from recagent.retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k
+from recagent.retrieval.catalog import Catalog, InteractionLog
+from recagent.retrieval.progress import progress_bar
 
 
 def _als(params: MFSettings):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k
-from retrieval.catalog import Catalog, InteractionLog
+from recagent.retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k
+from recagent.retrieval.catalog import Catalog, InteractionLog
 
 
 class PopularityRetriever:

@@ -16,10 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from recagent.settings import SequentialSettings
-from retrieval import itemitem
-from retrieval.catalog import InteractionLog
-from retrieval.itemitem import ItemItemRetriever, Sequences, active_items
-from retrieval.progress import progress_bar
+from recagent.retrieval import itemitem
+from recagent.retrieval.catalog import InteractionLog
+from recagent.retrieval.itemitem import ItemItemRetriever, Sequences, active_items
+from recagent.retrieval.progress import progress_bar
 
 
 def transition_design(

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from rapidfuzz import fuzz, process
 
 from recagent.errors import UnresolvedTitleError
-from retrieval.catalog import Catalog
+from recagent.retrieval.catalog import Catalog
 
 _ARTICLE_SUFFIX = re.compile(r"^(.*?),\s*(the|a|an|les|la|le|il|el|der|die|das)$", re.IGNORECASE)
 _PARENS = re.compile(r"\s*\(([^()]*)\)")

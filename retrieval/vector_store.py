@@ -26,11 +26,11 @@ from chromadb.config import Settings as ChromaSettings
 from pydantic import BaseModel
 
 from recagent.errors import IndexNotBuiltError, VectorStoreError
-from retrieval.base import RetrievalQuery, Scored, top_k
-from retrieval.catalog import Catalog, Item
-from retrieval.embeddings import Embedder
-from retrieval.filters import Filters
-from retrieval.progress import progress_bar
+from recagent.retrieval.base import RetrievalQuery, Scored, top_k
+from recagent.retrieval.catalog import Catalog, Item
+from recagent.retrieval.embeddings import Embedder
+from recagent.retrieval.filters import Filters
+from recagent.retrieval.progress import progress_bar
 
 EXACT_SEARCH_MAX = 50_000  # filters letting through at most this many items are searched exactly
 

@@ -18,8 +18,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from recagent.recommender import Recommender  # noqa: E402
 from recagent.settings import Settings  # noqa: E402
-from retrieval.embeddings import Embedder  # noqa: E402
-from retrieval.loaders import BUNDLED_CATALOG  # noqa: E402
+from recagent.retrieval.embeddings import Embedder  # noqa: E402
+from recagent.retrieval.loaders import BUNDLED_CATALOG  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SLICE_ITEMS = 600  # the first 600 movies of ml-latest-small (mostly 1995-1996 titles)
@@ -117,7 +117,7 @@ def shared_dataset(name: str) -> Path:
 @pytest.fixture(scope="session")
 def llama():
     """The bundled SmolLM2-135M GGUF through llama.cpp: the real local backend."""
-    from agent.backends.llama_cpp import LlamaCppBackend
+    from recagent.agent.backends.llama_cpp import LlamaCppBackend
 
     return LlamaCppBackend("bundled", context=4096, timeout=120)  # generous: CI machines can be slow
 
@@ -125,7 +125,7 @@ def llama():
 @pytest.fixture(scope="session")
 def llm_rec(rec, llama):
     """The slice Recommender with the real llama.cpp backend for reranking and understanding."""
-    from agent.backends.llama_cpp import LlamaCppBackend
+    from recagent.agent.backends.llama_cpp import LlamaCppBackend
 
     rec.__dict__["backend"] = llama
     rec.__dict__["aux_backend"] = LlamaCppBackend("bundled", context=2048)

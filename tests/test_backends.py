@@ -11,10 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from agent.backends import BackendError, BackendTimeout, ChatMessage, CompletionRequest
-from agent.backends.llama_cpp import LlamaCppBackend, bundled_gguf
-from agent.backends.openai_compat import OpenAIBackend
-from agent.schema import ranking_schema
+from recagent.agent.backends import BackendError, BackendTimeout, ChatMessage, CompletionRequest
+from recagent.agent.backends.llama_cpp import LlamaCppBackend, bundled_gguf
+from recagent.agent.backends.openai_compat import OpenAIBackend
+from recagent.agent.schema import ranking_schema
 from recagent.errors import ConfigError
 
 from .conftest import free_port, serve
@@ -237,10 +237,10 @@ class _Counting(BaseHTTPRequestHandler):
 
 def test_hosted_eval_runs_cases_concurrently_within_the_bound(llama_server):
     """An eval LLM variant on the OpenAI-compatible path keeps `concurrency` requests in flight, no more."""
-    from agent.rerank import Reranker
-    from evals.llm import RerankJob, RerankSpec, run_jobs
+    from recagent.agent.rerank import Reranker
+    from recagent.evals.llm import RerankJob, RerankSpec, run_jobs
     from recagent.settings import RerankSettings
-    from retrieval.hybrid import Candidate
+    from recagent.retrieval.hybrid import Candidate
 
     _Counting.upstream, _Counting.in_flight, _Counting.peak = llama_server, 0, 0
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)

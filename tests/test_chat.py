@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.chat import ChatAgent, ChatTools
-from agent.rerank import Reranker
-from agent.safety import MessageTooLongError
-from agent.session import SessionStore
+from recagent.agent.chat import ChatAgent, ChatTools
+from recagent.agent.rerank import Reranker
+from recagent.agent.safety import MessageTooLongError
+from recagent.agent.session import SessionStore
 from recagent.errors import SessionBusyError
 from recagent.recommender import Recommender
 
@@ -136,7 +136,7 @@ def test_feedback_during_a_turn_waits_for_it_and_is_not_lost(tmp_path):
 
 def test_known_user_history_is_summarised_and_cached(llm_rec):
     user = llm_rec.dataset.interactions.users[0]
-    from agent.history import history_facts
+    from recagent.agent.history import history_facts
 
     facts = history_facts(llm_rec.catalog, llm_rec.dataset.interactions.history(user))
     assert facts.top_genres and facts.recent and facts.top_rated

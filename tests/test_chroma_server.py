@@ -11,7 +11,7 @@ import pytest
 from recagent.errors import VectorStoreError
 from recagent.recommender import Recommender
 from recagent.settings import Settings
-from retrieval.vector_store import connect
+from recagent.retrieval.vector_store import connect
 
 from .conftest import free_port, serve
 

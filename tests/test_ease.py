@@ -7,10 +7,10 @@ import pytest
 
 from recagent.errors import UnknownUserError
 from recagent.settings import EASESettings
-from retrieval.base import RetrievalQuery
-from retrieval.catalog import Catalog, InteractionLog, Item
-from retrieval.ease import EASERetriever
-from retrieval.filters import Filters
+from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.catalog import Catalog, InteractionLog, Item
+from recagent.retrieval.ease import EASERetriever
+from recagent.retrieval.filters import Filters
 
 # users x items, with the order each user met the items (1 = first); 0 = no interaction
 ORDER = np.array(

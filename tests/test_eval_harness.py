@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from evals.config import load_config
+from recagent.evals.config import load_config
 from recagent.cli import app
 from recagent.errors import ConfigError
 

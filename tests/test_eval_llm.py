@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agent.backends.base import BackendTimeout, Completion, LLMBackend
-from agent.backends.caching import CachingBackend
-from agent.cache import DiskCache
-from agent.rerank import Reranker, RerankRequest
-from agent.schema import ReplyCheck
-from evals.compare import compare
-from evals.config import load_config
-from evals.llm import LLMCaseResult, Price, RerankJob, RerankSpec, llm_metrics, run_jobs
+from recagent.agent.backends.base import BackendTimeout, Completion, LLMBackend
+from recagent.agent.backends.caching import CachingBackend
+from recagent.agent.cache import DiskCache
+from recagent.agent.rerank import Reranker, RerankRequest
+from recagent.agent.schema import ReplyCheck
+from recagent.evals.compare import compare
+from recagent.evals.config import load_config
+from recagent.evals.llm import LLMCaseResult, Price, RerankJob, RerankSpec, llm_metrics, run_jobs
 from recagent.cli import app
 from recagent.errors import ConfigError
 from recagent.settings import RerankSettings
-from retrieval.hybrid import Candidate
+from recagent.retrieval.hybrid import Candidate
 
 from .conftest import SHARED_DATA, shared_dataset
 

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from evals.metrics import ndcg_at, parse_metric, recall_at, score
-from evals.protocols.loo import split_leave_one_out
-from retrieval.catalog import Catalog, InteractionLog, Item
+from recagent.evals.metrics import ndcg_at, parse_metric, recall_at, score
+from recagent.evals.protocols.loo import split_leave_one_out
+from recagent.retrieval.catalog import Catalog, InteractionLog, Item
 
 
 def test_single_target_metrics_by_hand():

@@ -9,10 +9,10 @@ import random
 import numpy as np
 import pytest
 
-from evals.conversational import REDIAL_METRICS, ConversationalVariant, RedialEvaluator
-from evals.movielens_bridge import match_movielens
-from evals.protocols import DatasetMissing
-from evals.protocols.redial import MENTION, REDIAL, SPLITS, RedialData, parse_title
+from recagent.evals.conversational import REDIAL_METRICS, ConversationalVariant, RedialEvaluator
+from recagent.evals.movielens_bridge import match_movielens
+from recagent.evals.protocols import DatasetMissing
+from recagent.evals.protocols.redial import MENTION, REDIAL, SPLITS, RedialData, parse_title
 
 from .conftest import shared_dataset
 

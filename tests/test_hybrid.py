@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from recagent.errors import UnknownItemError, UnknownUserError
-from retrieval.base import RetrievalQuery, Scored
-from retrieval.filters import Filters
+from recagent.retrieval.base import RetrievalQuery, Scored
+from recagent.retrieval.filters import Filters
 
 
 def test_known_user_candidates_are_unique_unseen_and_fused(rec):

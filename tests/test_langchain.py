@@ -8,8 +8,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.tools import BaseTool
 
-from agent.langchain import RecommenderRetriever, recommender_tool
-from agent.schema import RecommendationResponse
+from recagent.agent.langchain import RecommenderRetriever, recommender_tool
+from recagent.agent.schema import RecommendationResponse
 
 
 def test_tool_returns_validated_recommendations(llm_rec):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from recagent.errors import DataError
-from retrieval.loaders import ColumnMapping, load_dataset, load_table
+from recagent.retrieval.loaders import ColumnMapping, load_dataset, load_table
 
 from .conftest import shared_dataset
 

@@ -9,9 +9,9 @@ import pytest
 
 from recagent.errors import UnknownUserError
 from recagent.settings import MFSettings
-from retrieval.base import RetrievalQuery
-from retrieval.filters import Filters
-from retrieval.mf import MFRetriever
+from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.filters import Filters
+from recagent.retrieval.mf import MFRetriever
 
 
 @pytest.fixture(scope="module")

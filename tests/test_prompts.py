@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from prompts import PromptRenderError, list_templates, load_template
-from prompts.registry import TEMPLATES_DIR
+from recagent.prompts import PromptRenderError, list_templates, load_template
+from recagent.prompts.registry import TEMPLATES_DIR
 from recagent.errors import ConfigError
 
 

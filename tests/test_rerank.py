@@ -6,11 +6,11 @@ import random
 
 import pytest
 
-from agent.backends import BackendError, Completion, CompletionRequest, LLMBackend
-from agent.rerank import CallStats, InvalidOutput, Reranker, RerankRequest, parse_ranking
+from recagent.agent.backends import BackendError, Completion, CompletionRequest, LLMBackend
+from recagent.agent.rerank import CallStats, InvalidOutput, Reranker, RerankRequest, parse_ranking
 from recagent.settings import RerankSettings
-from retrieval.base import RetrievalQuery
-from retrieval.hybrid import Candidate, SourceHit
+from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.hybrid import Candidate, SourceHit
 
 
 @pytest.fixture(scope="module")

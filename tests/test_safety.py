@@ -6,9 +6,9 @@ import csv
 
 import pytest
 
-from agent.rerank import RerankRequest
-from agent.safety import leaks
-from agent.schema import RecommendationResponse
+from recagent.agent.rerank import RerankRequest
+from recagent.agent.safety import leaks
+from recagent.agent.schema import RecommendationResponse
 from recagent.recommender import Recommender
 from recagent.settings import RerankSettings, Settings
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.backends.llama_cpp import bundled_gguf
-from agent.session import SessionStore
+from recagent.agent.backends.llama_cpp import bundled_gguf
+from recagent.agent.session import SessionStore
 from recagent.recommender import Recommender
 from recagent.settings import Settings
 

@@ -7,10 +7,10 @@ import pytest
 
 from recagent.errors import UnknownUserError
 from recagent.settings import SequentialSettings
-from retrieval.base import RetrievalQuery
-from retrieval.catalog import Catalog, InteractionLog, Item
-from retrieval.itemitem import Sequences, recency_weights
-from retrieval.sequential import SequentialRetriever
+from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.catalog import Catalog, InteractionLog, Item
+from recagent.retrieval.itemitem import Sequences, recency_weights
+from recagent.retrieval.sequential import SequentialRetriever
 
 
 def make_log(

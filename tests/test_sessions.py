@@ -18,9 +18,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from agent import session as session_module
-from agent.schema import Recommendation, RecommendationResponse
-from agent.session import ChatState, SessionStore, UnknownSessionError
+from recagent.agent import session as session_module
+from recagent.agent.schema import Recommendation, RecommendationResponse
+from recagent.agent.session import ChatState, SessionStore, UnknownSessionError
 from recagent.errors import SessionBusyError, SessionStoreError
 from recagent.recommender import Recommender
 from recagent.settings import Settings

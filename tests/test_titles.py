@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from recagent.errors import UnresolvedTitleError
-from retrieval.loaders import load_dataset
-from retrieval.titles import TitleResolver, normalize, split_year, title_keys
+from recagent.retrieval.loaders import load_dataset
+from recagent.retrieval.titles import TitleResolver, normalize, split_year, title_keys
 
 
 @pytest.fixture(scope="module")

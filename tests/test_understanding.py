@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.understanding import _LLMReading, merge, needs_llm, parse_message
-from retrieval.loaders import load_dataset
+from recagent.agent.understanding import _LLMReading, merge, needs_llm, parse_message
+from recagent.retrieval.loaders import load_dataset
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from recagent.errors import IndexNotBuiltError
-from retrieval.base import RetrievalQuery
-from retrieval.catalog import Catalog, Item
-from retrieval.filters import Filters, InvalidFilterError
-from retrieval.loaders import load_dataset
-from retrieval.vector_store import VectorStore, collection_name, connect
+from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.catalog import Catalog, Item
+from recagent.retrieval.filters import Filters, InvalidFilterError
+from recagent.retrieval.loaders import load_dataset
+from recagent.retrieval.vector_store import VectorStore, collection_name, connect
 
 
 class CountingEmbedder:
@@ -107,7 +107,7 @@ def test_where_clause_and_mask_agree(rec):
 
 def test_exact_and_hnsw_paths_agree(rec, monkeypatch):
     """Selective filters are searched exactly; Chroma's HNSW + where path must give the same items."""
-    import retrieval.vector_store as vs
+    import recagent.retrieval.vector_store as vs
 
     f = Filters(year_min=1994, year_max=1996, genres=["Comedy"], exclude_ids=["1"]).normalized(rec.catalog)
     vec = rec.embedder.embed_query("a funny family adventure")
@@ -142,7 +142,7 @@ def test_inverted_year_range_is_rejected():
 
 def test_embedding_model_must_be_a_local_folder(tmp_path):
     from recagent.errors import ConfigError
-    from retrieval.embeddings import Embedder
+    from recagent.retrieval.embeddings import Embedder
 
     with pytest.raises(ConfigError, match="never downloaded"):
         Embedder(str(tmp_path / "sentence-transformers/all-mpnet-base-v2"))

@@ -81,7 +81,7 @@ def test_chat_cards_and_dislike(browser, llm_rec):
 def test_a_fallback_answer_is_marked(browser, llm_rec):
     """The LLM times out (real llama.cpp, generative mode, a 10 ms limit): the answer comes from
     retrieval order and the page says so."""
-    from agent.backends.llama_cpp import LlamaCppBackend
+    from recagent.agent.backends.llama_cpp import LlamaCppBackend
 
     rec = fast_chat_recommender(llm_rec, mode="generative")
     rec.__dict__["backend"] = LlamaCppBackend("bundled", context=2048, timeout=0.01)

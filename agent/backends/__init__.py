@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from agent.backends.base import (
+from recagent.agent.backends.base import (
     BackendError,
     BackendTimeout,
     ChatMessage,
@@ -17,13 +17,13 @@ from recagent.settings import Settings
 
 
 def _llama_cpp(s: Settings) -> LLMBackend:
-    from agent.backends.llama_cpp import LlamaCppBackend
+    from recagent.agent.backends.llama_cpp import LlamaCppBackend
 
     return LlamaCppBackend(s.llm.gguf, s.llm.threads, s.llm.context, s.llm.seed, s.llm.timeout)
 
 
 def _openai(s: Settings) -> LLMBackend:
-    from agent.backends.openai_compat import OpenAIBackend
+    from recagent.agent.backends.openai_compat import OpenAIBackend
 
     key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
     return OpenAIBackend(s.llm.model, s.openai_base_url, key, s.llm.timeout, s.llm.max_retries)

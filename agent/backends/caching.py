@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 
-from agent.backends.base import Completion, CompletionRequest, LLMBackend
-from agent.cache import DiskCache, cache_key
+from recagent.agent.backends.base import Completion, CompletionRequest, LLMBackend
+from recagent.agent.cache import DiskCache, cache_key
 
 
 def fingerprint(backend: LLMBackend) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.backends.base import (
+from recagent.agent.backends.base import (
     BackendError,
     BackendTimeout,
     Completion,

@@ -12,7 +12,7 @@ import json
 
 import openai
 
-from agent.backends.base import (
+from recagent.agent.backends.base import (
     BackendError,
     BackendTimeout,
     Completion,

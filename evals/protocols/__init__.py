@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recagent.errors import RecagentError
-from retrieval.loaders import Dataset, load_dataset
+from recagent.retrieval.loaders import Dataset, load_dataset
 
 
 class DatasetMissing(RecagentError):
@@ -72,7 +72,7 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 
-from evals.protocols.redial import REDIAL  # noqa: E402 (it subclasses Protocol, defined above)
+from recagent.evals.protocols.redial import REDIAL  # noqa: E402 (it subclasses Protocol, defined above)
 
 PROTOCOLS[REDIAL.name] = REDIAL
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.catalog import InteractionLog
+from recagent.retrieval.catalog import InteractionLog
 
 
 @dataclass(frozen=True)

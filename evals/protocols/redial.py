@@ -48,8 +48,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from evals.protocols import DatasetMissing, Protocol
-from retrieval.catalog import Catalog, Item, build_item_text
+from recagent.evals.protocols import DatasetMissing, Protocol
+from recagent.retrieval.catalog import Catalog, Item, build_item_text
 
 SPLITS = {
     "train": "train_data_subset500.jsonl",

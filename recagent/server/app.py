@@ -26,7 +26,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.background import BackgroundTask
 
-from agent.schema import RecommendationResponse
+from recagent.agent.schema import RecommendationResponse
 from recagent.errors import RecagentError
 from recagent.recommender import Recommender, SearchHit
 from recagent.server import errors
@@ -169,7 +169,7 @@ def create_app(
         return request.app.state.locks
 
     def check_message(message: str) -> str:
-        from agent.safety import clean_message
+        from recagent.agent.safety import clean_message
 
         return clean_message(message, settings.max_message_chars)  # before queueing: MessageTooLongError
 

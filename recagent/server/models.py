@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.session import ChatState, Turn
-from retrieval.filters import Filters
+from recagent.agent.session import ChatState, Turn
+from recagent.retrieval.filters import Filters
 
 SESSION_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 

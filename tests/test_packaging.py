@@ -1,0 +1,79 @@
+"""The built wheel installs one top-level name, ``recagent``, and runs in a fresh venv.
+
+The card's folders (``agent/``, ``retrieval/``, ``prompts/``, ``evals/``) are generic import names
+(``evals`` is also OpenAI's evals package): installed as top-level packages they would shadow, or be
+shadowed by, other projects. They ship as ``recagent.agent`` and so on.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        cwd=out,
+    )
+    (whl,) = out.glob("recagent-*.whl")
+    return whl
+
+
+def test_wheel_has_only_the_recagent_top_level(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/", 1)[0] for n in names if not n.split("/", 1)[0].endswith((".dist-info", ".data"))}
+    assert top == {"recagent"}
+    for sub in ("agent", "retrieval", "prompts", "evals", "server"):
+        assert f"recagent/{sub}/__init__.py" in names, sub
+    # package data travels with its subpackage
+    assert "recagent/retrieval/data/ml-latest-small/movies.csv" in names
+    assert any(n.startswith("recagent/prompts/templates/") and n.endswith(".yaml") for n in names)
+    assert any(n.startswith("recagent/evals/configs/") and n.endswith(".yaml") for n in names)
+    assert "recagent/server/static/index.html" in names
+    for meta in (n for n in names if n.endswith(".dist-info/top_level.txt")):
+        assert zipfile.ZipFile(wheel).read(meta).decode().split() == ["recagent"]
+
+def test_wheel_installs_and_runs_in_a_fresh_venv(wheel, tmp_path):
+    """A fresh venv gets the wheel itself; its dependencies come from this environment's site-packages
+    through a plain path line (no editable finder of the checkout is loaded)."""
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    py = env_dir / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+    )
+    (site / "_deps_from_parent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q", str(wheel)],
+        check=True, capture_output=True, cwd=tmp_path,
+    )
+    # run from a folder outside the checkout, so nothing of the repository is on the path
+    probe = subprocess.run(
+        [str(py), "-c", "import recagent.agent, recagent.retrieval.loaders as l; print(recagent.agent.__file__); "
+         "print(l.BUNDLED_CATALOG.exists())"],
+        check=True, capture_output=True, text=True, cwd=tmp_path,
+    ).stdout.split()
+    assert probe[0].startswith(str(site)), probe
+    assert probe[1] == "True"
+    for generic in ("agent", "retrieval", "prompts", "evals"):
+        assert not (site / generic).exists(), generic
+    cli = subprocess.run([str(env_dir / "bin" / "recagent"), "--help"], capture_output=True, text=True, cwd=tmp_path)
+    assert cli.returncode == 0, cli.stderr
+    for command in ("index", "recommend", "chat", "eval"):
+        assert command in cli.stdout
