@@ -9,12 +9,62 @@ reranking or sampled-candidates evaluation needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from recagent.retrieval.filters import Filters
+
+
+CritiqueAttribute = Literal["violence", "darkness", "humor", "scariness", "family", "recency", "popularity"]
+
+
+class Critique(BaseModel):
+    """A wish to move along an item attribute: "less violent" is (violence, -1), "funnier" (humor, +1),
+    "lighter" (darkness, -1), "for kids" (family, +1), "more recent" (recency, +1), "older" (recency, -1),
+    "something less known" (popularity, -1). A soft preference: it re-ranks, it never filters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attribute: CritiqueAttribute
+    direction: Literal[-1, 1]
+    weight: float = Field(1.0, gt=0, description="strength; later or repeated critiques may weigh more")
+
+
+class ContextText(BaseModel):
+    """A piece of what the user said (a turn, a topical wish), with its weight: recent turns weigh more."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    weight: float = Field(1.0, gt=0)
+
+
+class Preferences(BaseModel):
+    """Soft evidence about what the user wants. Every field boosts or penalises candidates; none filters.
+
+    Hard constraints (what the user explicitly asked for now: "only comedies", "nothing before 2000")
+    live in :class:`~recagent.retrieval.filters.Filters` instead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    genres: dict[str, float] = Field(
+        default_factory=dict, description="catalog genre -> weight in [-1, 1]: >0 wanted, <0 not wanted (soft)"
+    )
+    critiques: list[Critique] = Field(default_factory=list)
+    topics: list[str] = Field(
+        default_factory=list, description='topical wishes in words: "a heist", "set in space", "based on a true story"'
+    )
+    context: list[ContextText] = Field(
+        default_factory=list, description="the conversation's recent user turns, newest last, weighted by recency"
+    )
+    avoid_ids: list[str] = Field(
+        default_factory=list, description="items the user spoke against but that are not excluded outright"
+    )
+
+    def is_empty(self) -> bool:
+        return not (self.genres or self.critiques or self.topics or self.context or self.avoid_ids)
 
 
 class RetrievalQuery(BaseModel):
@@ -27,6 +77,9 @@ class RetrievalQuery(BaseModel):
     disliked_ids: list[str] = Field(default_factory=list)
     text: str | None = None
     filters: Filters = Field(default_factory=Filters)
+    preferences: Preferences = Field(
+        default_factory=Preferences, description="soft evidence (genres, critiques, topics, recent turns): re-ranks"
+    )
 
 
 @dataclass(frozen=True)
