@@ -55,6 +55,23 @@ STRATA: list[tuple[str, str, int | None]] = [
 ]
 ORDINARY = 85
 ORDINARY_MIN_SHARE = 0.25
+# Second stage, appended after the first (so the first stage's rows and order stay as labelled): the first
+# stage held only 12 utterances with a hard constraint and 27 with a critique, so every remaining
+# utterance with an exclusion cue is added, and a seeded draw of remaining ones with a critique cue.
+HARD_EXTRA = (
+    r"anything but|except|don'?t want|dont want|do not want|not in the mood|rather not|prefer not|\bavoid|"
+    r"\bno (more )?(" + GENRE + r")|\bnot (a |an |any |too )?(" + GENRE + r")|\bnothing (too )?(" + GENRE + r")|"
+    r"\bonly (" + GENRE + r")|\bjust (" + GENRE + r")|has to be|needs to be|must be|\bnewer than|"
+    r"\b(before|after|since) (19|20)|\bstrictly|\bexclusively|\bno (old|older|black and white)|not (too )?old"
+)
+CRITIQUE_EXTRA = (
+    r"lighter|funnier|darker|gritt|violen|\bgor[ey]|feel.?good|uplifting|newer|\bolder\b|old.?school|underrated|"
+    r"hidden gem|for (my |the )?(kids|children|family|daughter|son)|family.?friendly|"
+    r"with my (kids|children|daughter|son|family)|scarier|less scary|not (too )?scary|something (more )?recent|"
+    r"recent (ones|movies|films)|\bnew (ones|movies|films|releases)\b|less (violent|dark|gory)|"
+    r"more (action|intense|violent)|classics?\b|well.?known|popular|lesser known|heist|true story|set in|based on"
+)
+CRITIQUE_EXTRA_N = 45
 
 
 def _seeker_utterances(redial_dir: Path, split: str, titles: dict[str, str]) -> list[dict]:
@@ -119,6 +136,15 @@ def draw(redial_dir: Path, seed: int = 9, splits: tuple[str, ...] = ("train", "v
     ordinary = max(ORDINARY, round(ORDINARY_MIN_SHARE * len(chosen) / (1 - ORDINARY_MIN_SHARE)))
     chosen += rng.sample(by_stratum["ordinary"], ordinary)
     rng.shuffle(chosen)
+    taken = {u["id"] for u in chosen}
+    rest = [u for u in utts if u["id"] not in taken]
+    hard = [dict(u, stratum="hard-extra") for u in rest if re.search(HARD_EXTRA, u["raw"], re.IGNORECASE)]
+    rest = [u for u in rest if not re.search(HARD_EXTRA, u["raw"], re.IGNORECASE)]
+    critique_pool = [u for u in rest if re.search(CRITIQUE_EXTRA, u["raw"], re.IGNORECASE)]
+    critique = [dict(u, stratum="critique-extra") for u in rng.sample(critique_pool, CRITIQUE_EXTRA_N)]
+    second = hard + critique
+    rng.shuffle(second)
+    chosen += second
     rows = []
     for u in chosen:
         mentions = [
