@@ -398,6 +398,8 @@ def eval_run(
             row += ["-" if values.get(key) is None else f"{values[key]:g}" for key, _ in llm_cols]
         table.add_row(name, *row)
     out.print(table)
+    if result.dataset:
+        out.print("dataset: " + ", ".join(f"{v:,} {k}" for k, v in result.dataset.items()))
     out.print(f"[dim]report: {result.files['report']}[/]")
 
 
