@@ -24,9 +24,9 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, Field
 
-from recagent.retrieval.titles import _PARENS, normalize
+from recagent.retrieval.titles import _PARENS, _TRAILING_YEAR, display_title, normalize
 
-_YEAR = re.compile(r"(?<![\d'])((?:18|19|20)\d{2})(s?)\b")
+_YEAR = re.compile(r"^((?:18|19|20)\d{2})(s?)$")
 _QUOTED = re.compile(r"“([^”]*)”|\"([^\"]*)\"")
 MIN_BARE_TITLE = 9
 
@@ -49,10 +49,15 @@ class Grounding:
             iid = getattr(it, "item_id", None) or it.id  # a retrieval Candidate or a catalog Item
             self.items[iid] = (it.year, frozenset(it.genres))
             genres.update(it.genres)
-            main = normalize(_PARENS.sub("", it.title)).split()
+            main = tuple(normalize(_PARENS.sub("", it.title)).split())
+            # the title as people read it, alternative titles included: "Ringu (Ring)", "The City of Lost Children (...)"
+            bare = _TRAILING_YEAR.sub("", it.title)
+            full = tuple(normalize(display_title(bare)).split())
+            as_listed = tuple(normalize(bare.replace(",", " ")).split())  # "Jetée, La" as the catalog writes it
             if main:
-                self._title_of[iid] = tuple(main)
-                self._titles.setdefault(main[0], []).append((tuple(main), iid))
+                self._title_of[iid] = main
+            for key in dict.fromkeys(k for k in (main, full, as_listed) if k):
+                self._titles.setdefault(key[0], []).append((key, iid))
         for rows in self._titles.values():
             rows.sort(key=lambda r: -len(r[0]))  # longest first: "toy story 2" before "toy story"
         self._genres: dict[tuple[str, ...], str] = {}
@@ -69,34 +74,36 @@ class Grounding:
 
     def cited(self, text: str) -> list[str]:
         """Item ids named in ``text`` (every id sharing a named title, e.g. remakes)."""
-        words = normalize(text).split()
-        out: list[str] = []
+        return [iid for _, _, ids in self._spans(words_of(text)) for iid in ids]
+
+    def _spans(self, words: list[str]) -> list[tuple[int, int, list[str]]]:
+        """(start, end, item ids) of every title named in ``words``, longest match first at each place."""
+        out: list[tuple[int, int, list[str]]] = []
         i = 0
         while i < len(words):
-            step = 1
+            hit = None
             for title, iid in self._titles.get(words[i], ()):
                 n = len(title)
                 if tuple(words[i : i + n]) != title:
                     continue
                 year = self.items[iid][0]
-                with_year = year is not None and i + n < len(words) and words[i + n] == str(year)
-                bare_ok = n >= 2 and len(" ".join(title)) >= MIN_BARE_TITLE
-                if with_year:
-                    out = [x for x in out if x not in self._same_title(title)]  # the year picks one of them
-                    out.append(iid)
-                    step = n + 1
+                if year is not None and i + n < len(words) and words[i + n] == str(year):
+                    hit = (i, i + n + 1, [iid])  # the year picks one of the films with this title
                     break
-                if bare_ok:
-                    out += [x for x in self._same_title(title) if x not in out]
-                    step = n
-            i += step
-        return list(dict.fromkeys(out))
+                if hit is None and n >= 2 and len(" ".join(title)) >= MIN_BARE_TITLE:
+                    hit = (i, i + n, self._same_title(title))
+            if hit:
+                out.append(hit)
+                i = hit[1]
+            else:
+                i += 1
+        return out
 
     def _same_title(self, title: tuple[str, ...]) -> list[str]:
-        return [iid for t, iid in self._titles.get(title[0], ()) if t == title]
+        return list(dict.fromkeys(iid for t, iid in self._titles.get(title[0], ()) if t == title))
 
-    def genres(self, text: str) -> set[str]:
-        words = normalize(text).split()
+    def genres(self, text: str | list[str]) -> set[str]:
+        words = words_of(text) if isinstance(text, str) else text
         found = set()
         for key, genre in self._genres.items():
             n = len(key)
@@ -105,9 +112,10 @@ class Grounding:
         return found
 
     @staticmethod
-    def years(text: str) -> list[tuple[int, bool]]:
+    def years(text: str | list[str]) -> list[tuple[int, bool]]:
         """(year, is_decade) for each year or decade ("1990s") in ``text``."""
-        return [(int(m.group(1)), bool(m.group(2))) for m in _YEAR.finditer(text)]
+        words = words_of(text) if isinstance(text, str) else text
+        return [(int(m.group(1)), bool(m.group(2))) for m in map(_YEAR.match, words) if m]
 
     # ------------------------------------------------------------------ the check
 
@@ -123,14 +131,18 @@ class Grounding:
         text = _QUOTED.sub(lambda m: " " if _quoted_from(m, said) else m.group(0), explanation)
         allowed = {candidate_id, *liked_ids, *self.cited(said)}
         problems: list[str] = []
-        cited = self.cited(text)
+        words = words_of(text)
+        spans = self._spans(words)
+        cited = [iid for _, _, ids in spans for iid in ids]
+        inside = {j for a, b, _ in spans for j in range(a, b)}
+        rest = [w for j, w in enumerate(words) if j not in inside]  # a title's own words are no claim
         for iid in cited:
             if iid not in allowed and not any(x in allowed for x in self._twins(iid)):
                 problems.append(f"names item {iid}, which the user never mentioned")
         about = [candidate_id, *(i for i in cited if i in allowed)]
         known_years = {self.items[i][0] for i in about if i in self.items} - {None}
         stated = {y for y, _ in self.years(said)}
-        for year, decade in self.years(text):
+        for year, decade in self.years(rest):
             if decade:
                 fine = any(year <= y < year + 10 for y in known_years) or year in stated
             else:
@@ -139,7 +151,7 @@ class Grounding:
                 problems.append(f"names the {'decade' if decade else 'year'} {year}{'s' if decade else ''}, "
                                 f"which is not the candidate's or a cited item's")
         known_genres = set().union(*(self.items[i][1] for i in about if i in self.items))
-        for genre in sorted(self.genres(text) - known_genres):
+        for genre in sorted(self.genres(rest) - known_genres):
             problems.append(f"calls it {genre}, which is not a genre of the candidate or a cited item")
         return GroundingReport(ok=not problems, problems=problems, cited=cited)
 
@@ -147,6 +159,14 @@ class Grounding:
         """Other ids with the same title (a bare "Ocean's Eleven" names both films: either may be the one meant)."""
         title = self._title_of.get(iid)
         return [x for x in self._same_title(title) if x != iid] if title else []
+
+
+def words_of(text: str) -> list[str]:
+    """Normalised words; a semicolon separates ("Comedy, Romance; 1999" does not name "Romance (1999)")."""
+    out: list[str] = []
+    for part in text.split(";"):
+        out += [*normalize(part).split(), ";"]
+    return out[:-1]
 
 
 def _quoted_from(m: re.Match, said: str) -> bool:

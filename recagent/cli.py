@@ -281,7 +281,8 @@ def print_response(response) -> None:
     out.print(
         f"[dim]{tag} · {response.mode} · {response.backend or '-'} {response.model or ''} · prompt {prompt} · "
         f"{response.tokens.prompt_tokens}+{response.tokens.completion_tokens} tokens · {response.latency_ms:.0f} ms[/]"
-        + (f"\n[yellow]{response.error}[/]" if response.error else ""),
+        + (f"\n[yellow]{response.error}[/]" if response.error else "")
+        + (f"\n[dim]LLM weight: {response.calibration}[/]" if response.calibration else ""),
         highlight=False,
     )
 
