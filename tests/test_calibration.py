@@ -4,6 +4,7 @@ the shipped calibration of the bundled model, and `recagent eval calibrate`."""
 from __future__ import annotations
 
 import json
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -184,6 +185,41 @@ def test_recommender_at_weight_zero_calls_no_llm(settings, rec):
     assert not zero.chat_uses_llm("show me more")
     turn = zero.chat("calibration-zero", "something like Toy Story", k=3)
     assert turn.source == "retrieval" and turn.llm_weight == 0.0 and len(turn.recommendations) == 3
+
+
+def test_the_server_does_not_queue_llm_free_turns_for_the_llm_slot(settings, rec):
+    """At weight 0 with parser understanding a chat turn calls no LLM: it must not wait for the one
+    llama.cpp slot. The gate here refuses everything, so a turn that asked for a slot would get 429."""
+    from contextlib import asynccontextmanager
+
+    from fastapi.testclient import TestClient
+
+    from recagent.recommender import Recommender
+    from recagent.server.app import create_app
+    from recagent.server.errors import APIError
+
+    zero = Recommender(settings.model_copy(update={"rerank": RerankSettings(llm_weight=0.0), "understanding": "parser"}))
+    zero.__dict__.update(embedder=rec.embedder, backend=Never(), aux_backend=Never())
+
+    class Full:
+        @asynccontextmanager
+        async def slot(self):
+            raise APIError(429, "overloaded", "full", retry_after=1)
+            yield
+
+        def stats(self):
+            return {}
+
+    with TestClient(create_app(zero.settings, recommender=zero, warm=lambda r: None), raise_server_exceptions=False) as c:
+        c.app.state.gate = Full()
+        while c.get("/readyz").status_code != 200:
+            time.sleep(0.05)
+        r = c.post("/v1/chat", json={"session_id": "gate-free", "message": "comedies from the 90s", "k": 3})
+        assert r.status_code == 200 and r.json()["llm_weight"] == 0.0, r.text
+        r = c.post("/v1/recommend", json={"likes": ["Toy Story"], "k": 3, "rerank": True})
+        assert r.status_code == 200 and r.json()["source"] == "retrieval", r.text
+        forced = c.post("/v1/recommend", json={"likes": ["Toy Story"], "k": 3, "rerank": True, "mode": "generative"})
+        assert forced.status_code == 200  # the weight is 0 in every mode here: still no slot
 
 
 def test_user_calibration_in_the_data_dir_is_read(settings, rec, tmp_path):
