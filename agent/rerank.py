@@ -6,7 +6,12 @@ Two modes:
   explanations, constrained by a JSON schema whose ``item_id`` is an enum of the
   candidate ids; the reply is still parsed and validated.
 * **scoring**: candidates are labelled A, B, C...; one forward pass gives the
-  next-token log-probabilities of the labels, fused with the retrieval score.
+  next-token log-probabilities of the labels.
+
+Either way the LLM's normalised score is fused with the normalised retrieval score,
+``(1 - w) x retrieval + w x LLM``, with ``w`` calibrated on validation data for the
+model, template and mode (``recagent.agent.calibration``). At ``w = 0`` the LLM is not
+called: the answer is retrieval's order with deterministic explanations.
 
 ``bootstrap=B`` reranks B shuffled permutations and aggregates them (Borda points
 for generative, mean log-probability for scoring) to damp position bias.
@@ -28,7 +33,9 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 
 from recagent.agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
+from recagent.agent.calibration import Calibrations, CalibrationKey, Weight, model_key
 from recagent.agent.explain import explain
+from recagent.agent.grounding import Grounding
 from recagent.agent.safety import for_prompt, leaks
 from recagent.agent.schema import (
     EXPLANATION_MAX,
@@ -50,7 +57,6 @@ from recagent.retrieval.hybrid import Candidate
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 TEMPLATES = {"generative": "rerank", "scoring": "rerank_scoring"}
 LOGPROB_FLOOR = -30.0
-SCORING_LLM_WEIGHT = 0.5
 
 
 class RerankRequest(BaseModel):
@@ -58,6 +64,7 @@ class RerankRequest(BaseModel):
     history: str = "a new user; no history yet"
     request: str = ""
     k: int = Field(10, ge=1)
+    liked_ids: list[str] = Field(default_factory=list, description="items the user said they like (grounding)")
 
 
 class InvalidOutput(ValueError):
@@ -136,6 +143,19 @@ def parse_ranking(text: str, allowed: list[str]) -> list[tuple[str, str]]:
     return check_ranking(text, allowed)[0]
 
 
+def fuse(shown: list[Candidate], llm: dict[str, float], weight: float, llm_order: list[str]):
+    """``(1 - weight) x retrieval score / max + weight x LLM score`` over the candidates the LLM was
+    shown (a candidate it left out scores 0 for the LLM). Ties go to the LLM's order, then retrieval's.
+    Returns (ids in fused order, fused score by id)."""
+    ids = [c.item_id for c in shown]
+    retr = np.array([c.score for c in shown], dtype=float)
+    retr = retr / retr.max() if retr.max() > 0 else retr
+    final = (1 - weight) * retr + weight * np.array([llm.get(i, 0.0) for i in ids])
+    where = {iid: n for n, iid in enumerate(llm_order)}
+    rank = np.lexsort((np.arange(len(ids)), [where.get(i, len(ids)) for i in ids], -np.round(final, 9)))
+    return [ids[j] for j in rank], {ids[j]: float(final[j]) for j in range(len(ids))}
+
+
 class Reranker:
     def __init__(
         self,
@@ -143,11 +163,19 @@ class Reranker:
         settings: RerankSettings | None = None,
         temperature: float = 0.0,
         seed: int = 0,
+        calibration: Calibrations | None = None,
+        grounding: Grounding | None = None,
     ):
+        """``calibration``: where the LLM's fusion weight comes from (default: ``settings.llm_weight``,
+        else the uncalibrated default); ``grounding``: checks LLM-written explanations against the
+        catalog (default: against the candidates alone)."""
         self.backend = backend
         self.settings = settings or RerankSettings()
         self.temperature = temperature
         self.seed = seed
+        self.calibration = calibration or Calibrations([], self.settings.llm_weight)
+        self.grounding = grounding
+        self._weights: dict[str, Weight] = {}
 
     def _bundled(self) -> bool:
         return self.backend is not None and getattr(self.backend, "is_bundled", False)
@@ -179,8 +207,10 @@ class Reranker:
             stats.add(completion)
             stats.attempts += 1
             got = LLMExplanations.model_validate_json(completion.text)
-        except (LLMError, ValidationError, ValueError):
+        except (LLMError, ValidationError, ValueError) as e:
+            stats.checks.append(ReplyCheck(valid=False, error=f"explanations: {type(e).__name__}"))
             return {}
+        stats.checks.append(ReplyCheck(valid=True, returned=len(got.explanations)))
         return {
             iid: text for iid, text in clean_picks(got.explanations, ids) if text and not leaks(text, prompt.system)
         }
@@ -190,6 +220,23 @@ class Reranker:
         if mode == "auto":
             mode = "scoring" if self._bundled() else "generative"
         return mode
+
+    def calibration_key(self, mode: str) -> CalibrationKey:
+        t = self.template(mode)
+        return CalibrationKey(model=model_key(self.backend), template=f"{t.name}@v{t.version}#{t.hash}", mode=mode)
+
+    def weight(self, mode: str | None = None) -> Weight:
+        """The LLM's fusion weight for this model, template and mode (0 without a backend)."""
+        if self.backend is None:
+            return Weight(value=0.0, source="no LLM backend")
+        mode = self.resolve_mode(mode)
+        if mode not in self._weights:
+            self._weights[mode] = self.calibration.weight(self.calibration_key(mode))
+        return self._weights[mode]
+
+    def uses_llm(self, mode: str | None = None) -> bool:
+        """Whether a rerank in this mode calls the LLM (its weight is above 0)."""
+        return self.weight(mode).value > 0
 
     def template(self, mode: str) -> PromptTemplate:
         return load_template(self.settings.template or TEMPLATES[mode], self.settings.template_version)
@@ -282,11 +329,13 @@ class Reranker:
 
     def _generative(
         self, req: RerankRequest, perms: list[list[Candidate]], stats: CallStats
-    ) -> tuple[list[str], dict[str, float], dict[str, str]]:
+    ) -> tuple[list[str], dict[str, float], dict[str, str], set[str]]:
         points: dict[str, float] = {}
         words: dict[str, str] = {}
+        shown: set[str] = set()
         for order in perms:
             prompt, kept = self.render("generative", req, order)
+            shown.update(c.item_id for c in kept)
             stats.prompt = stats.prompt or prompt
             k = min(req.k, len(kept))
             allowed = [c.item_id for c in kept]
@@ -304,11 +353,11 @@ class Reranker:
                     words[iid] = text
         order = sorted(points, key=lambda i: -points[i])  # stable: the first permutation breaks ties
         top = max(points.values())
-        return order, {i: points[i] / top for i in order}, words
+        return order, {i: points[i] / top for i in order}, words, shown
 
     def _scoring(
         self, req: RerankRequest, perms: list[list[Candidate]], stats: CallStats
-    ) -> tuple[list[str], dict[str, float], dict[str, str]]:
+    ) -> tuple[list[str], dict[str, float], dict[str, str], set[str]]:
         # (item, label, log-probability) for every permutation
         seen: list[tuple[str, str, float]] = []
         for order in perms:
@@ -337,14 +386,10 @@ class Reranker:
         mean = np.array([np.mean(per_item[i]) for i in ids])
         p = np.exp(mean - mean.max())
         p /= p.max()
-        by_id = {c.item_id: c for c in req.candidates}
-        retr = np.array([by_id[i].score for i in ids])
-        retr = retr / retr.max() if retr.max() > 0 else retr
-        final = SCORING_LLM_WEIGHT * p + (1 - SCORING_LLM_WEIGHT) * retr
-        # ties (equal retrieval scores, probabilities that underflow) go to the LLM's log-probability
-        rank = np.lexsort((-mean, -np.round(final, 9)))
-        order = [ids[j] for j in rank]
-        return order, {ids[j]: float(final[j]) for j in range(len(ids))}, {}
+        # the LLM's own order (by log-probability) breaks ties in the fusion: equal retrieval scores,
+        # probabilities that underflow
+        order = [ids[j] for j in np.lexsort((np.arange(len(ids)), -mean))]
+        return order, {ids[j]: float(p[j]) for j in range(len(ids))}, {}, set(ids)
 
     # ------------------------------------------------------------------ entry point
 
@@ -360,6 +405,16 @@ class Reranker:
             return RecommendationResponse(recommendations=[], source="retrieval", mode="none")
         if self.backend is None:
             return self.fallback(req, k, None, t0, mode="none", source="retrieval")
+        weight = self.weight(mode)
+        if weight.value == 0:  # calibrated out: the LLM is not asked, explanations stay deterministic
+            resp = self.fallback(req, k, None, t0, mode="none", source="retrieval")
+            return resp.model_copy(
+                update={
+                    "llm_weight": 0.0,
+                    "calibration": f"{mode} weight 0 ({weight.source}): the LLM was not asked; "
+                    "retrieval order with deterministic explanations",
+                }
+            )
         B = bootstrap or self.settings.bootstrap
         # shuffles differ from one request to the next (a fixed pattern would move every request's
         # first item to the same slots) but are reproducible for the same candidates
@@ -367,14 +422,18 @@ class Reranker:
         perms = [cands] + [rng.sample(cands, len(cands)) for _ in range(B - 1)]
         try:
             run = self._generative if mode == "generative" else self._scoring
-            order, scores, words = run(req.model_copy(update={"k": k}), perms, stats)
+            llm_order, llm_scores, words, shown = run(req.model_copy(update={"k": k}), perms, stats)
         except RerankFailure as e:
-            return self.fallback(req, k, e.reason, t0, mode=mode, stats=stats).model_copy(update={"raw_output": e.raw})
+            return self.fallback(req, k, e.reason, t0, mode=mode, stats=stats).model_copy(
+                update={"raw_output": e.raw, "llm_weight": weight.value, "calibration": weight.source}
+            )
         by_id = {c.item_id: c for c in req.candidates}
+        order, scores = fuse([c for c in req.candidates if c.item_id in shown], llm_scores, weight.value, llm_order)
         ranked = order + [c.item_id for c in req.candidates if c.item_id not in set(order)]
         explain_llm = self.settings.explain == "llm" or (self.settings.explain == "auto" and not self._bundled())
         if mode == "scoring" and explain_llm:
             words = self.explain_with_llm(req, [by_id[i] for i in ranked[:k]], stats)
+        words = self.grounded(words, req, by_id, stats)
         recs = []
         for rank, iid in enumerate(ranked[:k], start=1):
             cand = by_id[iid]
@@ -387,7 +446,31 @@ class Reranker:
                     explanation=words.get(iid) or explain(cand, req.request or None),
                 )
             )
-        return self._response(recs, "llm", mode, stats, t0)
+        return self._response(recs, "llm", mode, stats, t0).model_copy(
+            update={"llm_weight": weight.value, "calibration": f"{mode} weight {weight.value:g} ({weight.source})"}
+        )
+
+    def grounded(self, words: dict[str, str], req: RerankRequest, by_id: dict, stats: CallStats) -> dict[str, str]:
+        """LLM-written explanations that pass the grounding check; a failing one is dropped (the
+        deterministic one takes its place) and counted in the last reply's check."""
+        if not words:
+            return words
+        grounding = self.grounding or Grounding(by_id.values())
+        kept, bad = {}, []
+        for iid, text in words.items():
+            report = grounding.check(text, iid, req.request, req.history, req.liked_ids)
+            if report.ok:
+                kept[iid] = text
+            else:
+                bad.append(f"{iid}: {report.problems[0]}")
+        if bad:
+            last = stats.checks[-1] if stats.checks else ReplyCheck(valid=True)
+            update = {"ungrounded": len(bad), "error": "; ".join(bad)[:500]}
+            if stats.checks:
+                stats.checks[-1] = last.model_copy(update=update)
+            else:
+                stats.checks.append(last.model_copy(update=update))
+        return kept
 
     def fallback(
         self,

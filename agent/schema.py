@@ -46,6 +46,7 @@ class ReplyCheck(BaseModel):
     returned: int = Field(0, description="items the reply named")
     out_of_candidate: int = Field(0, description="named items that are not candidates")
     duplicates: int = Field(0, description="items named more than once (repeats counted)")
+    ungrounded: int = Field(0, description="explanations replaced: they named an item, genre or year untrue of the catalog")
     error: str | None = None
 
 
@@ -67,6 +68,10 @@ class RecommendationResponse(BaseModel):
     error: str | None = Field(None, description="why the fallback was used")
     checks: list[ReplyCheck] = Field(default_factory=list, description="validation of each LLM reply, in order")
     raw_output: str | None = Field(None, description="the last invalid LLM reply, kept when the fallback was used")
+    llm_weight: float | None = Field(
+        None, description="the LLM score's weight in the fusion with retrieval (0: the LLM was not asked)"
+    )
+    calibration: str | None = Field(None, description="where that weight came from")
     message: str | None = Field(None, description="a short reply for chat")
 
 

@@ -5,8 +5,13 @@ Run from the repository root::
     .venv/bin/python benchmarks/load_chat.py                      # 20 sessions x 3 turns, 8 in the fault phases
     .venv/bin/python benchmarks/load_chat.py --data-dir /tmp/lc    # reuse an index between runs
     .venv/bin/python benchmarks/load_chat.py --quick               # 4 sessions x 2 turns
+    .venv/bin/python benchmarks/load_chat.py --llm-weight 0.5 --name load_chat_llm   # the LLM forced on
 
-A turn is one llama.cpp scoring pass at a time (~1.5 s on a quiet 2-core machine), so the run takes
+By default the server reranks with the calibrated weight of the bundled model (``recagent eval
+calibrate``); where that weight is 0 a turn calls no LLM and does not queue for the llama.cpp slot.
+``--llm-weight W`` forces a weight (``RECAGENT_RERANK__LLM_WEIGHT``), e.g. the pre-calibration 0.5.
+
+With the LLM on, a turn is one llama.cpp scoring pass at a time (~1.5 s on a quiet 2-core machine), so the run takes
 about (sessions x turns + 3 x fault sessions) turns plus four restarts, and the first run indexes the
 9,742 demo movies (a few minutes).
 
@@ -20,7 +25,7 @@ the bundled catalog and LLM, its own data dir, indexed first), then:
    the session's own constraints and dislikes, read from the catalog here, not from the server:
    answers mixed up between sessions, or state leaking from one session to another, would break
    them. Each session's transcript must hold exactly its own messages.
-2. **LLM timeout**: the server is restarted with generative reranking and a 50 ms LLM timeout;
+2. **LLM timeout**: the server is restarted with generative reranking (LLM weight 1) and a 50 ms LLM timeout;
    every session sends one more turn: the answers must be fallbacks (retrieval order), with the
    session's constraints, and no 5xx.
 3. **SIGKILL**: between turns, the server is killed with SIGKILL and restarted on the same data
@@ -147,6 +152,7 @@ class TurnRecord:
     latency_s: float
     finished_s: float  # since the start of the run
     source: str | None = None
+    llm_weight: float | None = None
     refused: int = 0
     violations: list[str] = field(default_factory=list)
     error: str | None = None
@@ -209,6 +215,7 @@ class Load:
         body = r.json()
         s.sent.append(message)
         rec.source = body["source"]
+        rec.llm_weight = body.get("llm_weight")
         rec.violations = self.checker.violations(s, body)
         return body
 
@@ -362,6 +369,7 @@ def phase_rows(records: list[TurnRecord], phases: list[str]) -> list[dict]:
                 "turns": len(rs),
                 "ok": len(ok),
                 "fallback": sum(r.source == "fallback" for r in ok),
+                "llm_ranked": sum(r.source == "llm" for r in ok),
                 "refused_retried": sum(r.refused for r in rs),
                 "http_5xx": sum(r.status >= 500 for r in rs),
                 "http_4xx": sum(400 <= r.status < 500 for r in rs),
@@ -434,7 +442,7 @@ def plot(records: list[TurnRecord], events: list[tuple[float, str]], path: Path,
     plt.close(fig)
 
 
-def write_markdown(path: Path, machine: str, config: dict, rows: list[dict], checks: dict) -> None:
+def write_markdown(path: Path, machine: str, config: dict, rows: list[dict], checks: dict, plot_name: str) -> None:
     lines = [
         "# HTTP chat load and fault test",
         "",
@@ -443,20 +451,21 @@ def write_markdown(path: Path, machine: str, config: dict, rows: list[dict], che
         "",
         "Config: " + ", ".join(f"{k}={v}" for k, v in config.items()),
         "",
-        "| phase | turns | ok | fallback | refused (retried) | 5xx | no answer | violations | turns/s | p50 | p95 |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| phase | turns | ok | LLM-ranked | fallback | refused (retried) | 5xx | no answer | violations | turns/s | p50 | p95 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         tps = "-" if r["turns_per_s"] is None else f"{r['turns_per_s']:.2f}"
         p50 = "-" if r["p50_s"] is None else f"{r['p50_s']:.2f} s"
         p95 = "-" if r["p95_s"] is None else f"{r['p95_s']:.2f} s"
         lines.append(
-            f"| {r['phase']} | {r['turns']} | {r['ok']} | {r['fallback']} | {r['refused_retried']} | {r['http_5xx']} "
+            f"| {r['phase']} | {r['turns']} | {r['ok']} | {r['llm_ranked']} | {r['fallback']} | {r['refused_retried']} "
+            f"| {r['http_5xx']} "
             f"| {r['no_answer']} | {r['violations']} | {tps} | {p50} | {p95} |"
         )
     lines += ["", "| check | result | detail |", "|---|:---:|---|"]
     lines += [f"| {name} | {'pass' if ok else '**FAIL**'} | {detail} |" for name, (ok, detail) in checks.items()]
-    lines += ["", "![latency per turn](load_chat_latency.png)", ""]
+    lines += ["", f"![latency per turn]({plot_name})", ""]
     path.write_text("\n".join(lines))
 
 
@@ -477,7 +486,7 @@ async def run(args, server: Server, checker: Checker, t_start: float) -> tuple[L
     console.print("[bold]LLM timeout fault[/]: restarting with generative reranking and a 50 ms LLM timeout")
     server.stop()
     load.mark("restart: LLM timeout 50 ms")
-    server.start({"RECAGENT_RERANK__MODE": "generative", "RECAGENT_LLM__TIMEOUT": "0.05"})
+    server.start({"RECAGENT_RERANK__MODE": "generative", "RECAGENT_RERANK__LLM_WEIGHT": "1.0", "RECAGENT_LLM__TIMEOUT": "0.05"})
     faulted = sessions[: args.fault_sessions]
     answers = await one_turn_each(load, faulted, "show me more", "LLM timeout")
     fallbacks = [a for a in answers if a and a["source"] == "fallback" and "timeout" in (a.get("error") or "")]
@@ -509,6 +518,8 @@ def main() -> int:
     p.add_argument("--understanding", default="parser", choices=["parser", "hybrid"])
     p.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "benchmarks")
     p.add_argument("--quick", action="store_true", help="4 sessions x 2 turns")
+    p.add_argument("--llm-weight", type=float, help="force the LLM's fusion weight (default: the calibrated one)")
+    p.add_argument("--name", default="load_chat", help="file stem of the report, JSON and plot")
     args = p.parse_args()
     if args.quick:
         args.sessions, args.turns = 4, 2
@@ -530,6 +541,8 @@ def main() -> int:
         "RECAGENT_SERVER__QUEUE_SIZE": str(max(16, args.sessions * 2)),
         "RECAGENT_SERVER__QUEUE_TIMEOUT": "120",
     }
+    if args.llm_weight is not None:
+        env["RECAGENT_RERANK__LLM_WEIGHT"] = str(args.llm_weight)
     console.print(f"indexing {args.catalog} into {args.data_dir} (incremental)")
     subprocess.run(
         [sys.executable, "-m", "recagent.cli", "index", "--data-dir", str(args.data_dir), "--catalog", args.catalog],
@@ -574,13 +587,15 @@ def main() -> int:
         "catalog": args.catalog,
         "understanding": args.understanding,
         "llm": "bundled SmolLM2-135M (llama.cpp, scoring mode, 1 call at a time)",
+        "llm_weight": "calibrated" if args.llm_weight is None else args.llm_weight,
+        "steady_weights_seen": sorted({str(r.llm_weight) for r in load.records if r.phase == "steady" and r.status == 200}),
         "fault_sessions": args.fault_sessions,
         "kill_after_s": args.kill_after,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     title = f"recagent HTTP chat: {args.sessions} sessions, {machine} (shared)"
-    plot(load.records, load.events, args.out / "load_chat_latency.png", title)
-    write_markdown(args.out / "load_chat.md", machine, config, rows, checks)
+    plot(load.records, load.events, args.out / f"{args.name}_latency.png", title)
+    write_markdown(args.out / f"{args.name}.md", machine, config, rows, checks, f"{args.name}_latency.png")
     payload = {
         "machine": machine,
         "config": config,
@@ -589,8 +604,8 @@ def main() -> int:
         "events": load.events,
         "records": [asdict(r) for r in load.records],
     }
-    (args.out / "load_chat.json").write_text(json.dumps(payload, indent=1))
-    console.print(f"wrote {args.out / 'load_chat.md'}, load_chat.json, load_chat_latency.png")
+    (args.out / f"{args.name}.json").write_text(json.dumps(payload, indent=1))
+    console.print(f"wrote {args.out / (args.name + '.md')}, {args.name}.json, {args.name}_latency.png")
     return 0 if all(ok for ok, _ in checks.values()) else 1
 
 

@@ -20,6 +20,9 @@ class Variant(RetrieverVariant):
     """A retriever, optionally followed by an LLM reranker (the ``rerank:`` block)."""
 
     rerank: RerankSpec | None = None
+    users: int | None = Field(
+        None, ge=1, description="loo: this variant on a seeded sample of this many of the run's users (slow LLM rows)"
+    )
 
 
 class DialogueVariant(ConversationalVariant):

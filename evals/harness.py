@@ -26,6 +26,7 @@ class RunResult(BaseModel):
     stage: str
     out: Path
     summary: dict[str, dict]
+    dataset: dict[str, int] = {}  # users, items, interactions of the protocol's data (ratings protocols)
     files: dict[str, Path]
 
 
@@ -34,5 +35,11 @@ def run(config: EvalConfig, settings: Settings, out: Path, show_progress: bool =
     data = RUNNERS[protocol.kind](config, protocol, settings, show_progress)  # DatasetMissing when absent
     files = write_run(Path(out), config, protocol, data, describe_machine())
     return RunResult(
-        name=config.name, protocol=protocol.name, stage=config.stage, out=Path(out), summary=data.summary, files=files
+        name=config.name,
+        protocol=protocol.name,
+        stage=config.stage,
+        out=Path(out),
+        summary=data.summary,
+        dataset=data.dataset,
+        files=files,
     )

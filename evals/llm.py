@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from recagent.agent.backends import create_backend
 from recagent.agent.backends.caching import CachingBackend
 from recagent.agent.cache import DiskCache
+from recagent.agent.calibration import Calibrations, calibration_paths
 from recagent.agent.rerank import TEMPLATES, Reranker, RerankRequest
 from recagent.agent.schema import RecommendationResponse, ReplyCheck
 from recagent.evals.retrievers import CaseResult
@@ -54,6 +55,13 @@ class RerankSpec(BaseModel):
         "deterministic", description="the user-history summary in the prompt: from the facts, or LLM-written"
     )
     concurrency: int = Field(1, ge=1, le=64, description="cases in flight at once (hosted backends only)")
+    llm_weight: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="the LLM score's weight fused with retrieval (0: the LLM is not called); default: the "
+        "calibrated weight for the model, template and mode, as the product uses it",
+    )
     rerank_all: bool = Field(
         False,
         description="also call the LLM for users whose target is outside the candidates; their rank cannot "
@@ -91,6 +99,8 @@ class RerankSpec(BaseModel):
             prompt_budget=base.rerank.prompt_budget,
             history_summary=self.history,
             domain=base.rerank.domain,
+            llm_weight=self.llm_weight,
+            calibration=base.rerank.calibration,
         )
         update = {"llm": llm, "rerank": rerank}
         if self.base_url:
@@ -116,6 +126,7 @@ class LLMCaseResult(CaseResult):
     position: int | None = Field(None, description="sampled protocols: where the target was placed")
     new: bool | None = Field(None, description="conversational protocols: the target was not mentioned earlier")
     llm_called: bool = True
+    llm_weight: float | None = None
     source: str = "retrieval"
     mode: str = "none"
     prompt: str | None = Field(None, description="template name@version#hash")
@@ -145,8 +156,11 @@ class Backends:
 
 
 def reranker_for(spec: RerankSpec, backends: Backends) -> Reranker:
+    """The variant's reranker; without an ``llm_weight`` it reads the calibration files a Recommender
+    with the same settings reads (the user's, then the shipped one)."""
     s = spec.settings(backends.settings)
-    return Reranker(backends.get(spec), s.rerank, spec.temperature, spec.seed)
+    calibration = Calibrations.load(calibration_paths(s.data_dir, s.rerank.calibration), spec.llm_weight)
+    return Reranker(backends.get(spec), s.rerank, spec.temperature, spec.seed, calibration)
 
 
 def target_rank(response: RecommendationResponse, target_id: str) -> int | None:
@@ -161,7 +175,8 @@ def case_from_response(base: dict, response: RecommendationResponse, rank: int |
     return LLMCaseResult(
         **base,
         rank=rank,
-        llm_called=True,
+        llm_called=response.attempts > 0,
+        llm_weight=response.llm_weight,
         source=response.source,
         mode=response.mode,
         prompt=f"{p.name}@v{p.version}#{p.hash}" if p else None,

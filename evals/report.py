@@ -60,6 +60,7 @@ def write_run(out: Path, config: EvalConfig, protocol: Protocol, data: RunData, 
                 "machine": machine,
                 "variants": data.summary,
                 "position_bias": data.position_bias,
+                "dataset": data.dataset,
                 "anchors": protocol.anchors,
             },
             indent=2,
@@ -113,11 +114,16 @@ def llm_table(summary: dict[str, dict]) -> list[str]:
     return lines
 
 
+def dataset_line(stats: dict[str, int]) -> str:
+    return ", ".join(f"{v:,} {k}" for k, v in stats.items())
+
+
 def markdown(config: EvalConfig, protocol: Protocol, data: RunData, machine: str, plots: dict) -> str:
     lines = [
         f"# {config.name}",
         "",
         f"Protocol **{protocol.name}** ({config.stage} targets): {protocol.description}.",
+        *([f"Dataset: {dataset_line(data.dataset)}."] if data.dataset else []),
         f"Machine: {machine}.",
         "",
         *metrics_table(reported_metrics(config, data.summary), data.summary),

@@ -13,6 +13,7 @@ from recagent.evals.metrics import score
 from recagent.evals.protocols.loo import LooSplit
 from recagent.settings import EASESettings, FusionSettings, MFSettings, SequentialSettings
 from recagent.retrieval.base import RetrievalQuery, Scored
+from recagent.retrieval.catalog import InteractionLog
 from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.hybrid import Candidate, HybridRetriever, SourceHit
@@ -48,17 +49,33 @@ def _rank(scored: Scored, target: int) -> int | None:
     return int(hit[0]) + 1 if len(hit) else None
 
 
+def _with_inputs(model, inputs: InteractionLog, params=None):
+    """A fitted model that sees users only through ``inputs`` (their input at query time): ALS factors
+    re-solved from the input items with the item factors fixed; item-to-item models queried with it."""
+    if isinstance(model, MFRetriever):
+        user_items = inputs.matrix.copy()
+        user_items.data = np.ones_like(user_items.data)
+        model.model.partial_fit_users(np.arange(inputs.n_users), user_items)
+        return MFRetriever(model.model, inputs.catalog, inputs.users, user_items)
+    return type(model).from_arrays(inputs, params, model.active, model.weights)
+
+
 class RetrieverBench:
-    """The models a leave-one-out stage needs, fitted once per variant, and one user's ranking."""
+    """The models a leave-one-out stage needs, fitted once per variant, and one user's ranking.
+
+    ``fit_log`` is what the models are fitted on; ``log`` is each user's input at query time (what
+    their ranking is computed from and excludes). They are one log unless the protocol fits on the
+    training part only or caps the input (ml-latest-small-loo)."""
 
     def __init__(self, split: LooSplit, stage: str, data_dir: Path, embedder: Embedder, show_progress: bool = True):
-        self.log, self.targets = split.stage(stage)
+        self.fit_log, self.targets = split.stage(stage)
+        self.log = split.inputs(stage)
         self.catalog = self.log.catalog
         self.store = VectorStore(
             connect(path=str(data_dir / "chroma")), f"eval-{self.catalog.name}", self.catalog, embedder
         )
         self.store.sync(show_progress=show_progress)
-        self.popularity = PopularityRetriever.from_log(self.log, self.catalog)
+        self.popularity = PopularityRetriever.from_log(self.fit_log, self.catalog)
         self._hybrids: dict[str, HybridRetriever] = {}
 
     def hybrid(self, variant: RetrieverVariant) -> HybridRetriever:
@@ -68,9 +85,13 @@ class RetrieverBench:
             needs_mf = r in ("als", "hybrid")
             needs_ease = r == "ease" or (r == "hybrid" and f.ease_weight > 0)
             needs_seq = r == "sequential" or (r == "hybrid" and f.sequential_weight > 0)
-            mf = MFRetriever.fit(self.log, variant.mf, show_progress=False) if needs_mf else None
-            ease = EASERetriever.fit(self.log, variant.ease, show_progress=False) if needs_ease else None
-            seq = SequentialRetriever.fit(self.log, variant.sequential, show_progress=False) if needs_seq else None
+            mf = MFRetriever.fit(self.fit_log, variant.mf, show_progress=False) if needs_mf else None
+            ease = EASERetriever.fit(self.fit_log, variant.ease, show_progress=False) if needs_ease else None
+            seq = SequentialRetriever.fit(self.fit_log, variant.sequential, show_progress=False) if needs_seq else None
+            if self.log is not self.fit_log:
+                mf = mf and _with_inputs(mf, self.log)
+                ease = ease and _with_inputs(ease, self.log, variant.ease)
+                seq = seq and _with_inputs(seq, self.log, variant.sequential)
             self._hybrids[variant.name] = HybridRetriever(
                 self.catalog, self.store, mf, self.popularity, self.log, variant.fusion, ease=ease, sequential=seq
             )

@@ -23,7 +23,7 @@ from recagent.agent.history import HistorySummarizer, deterministic_summary, his
 from recagent.evals.llm import Backends, LLMCaseResult, RerankJob, RerankSpec, llm_metrics, reranker_for, run_jobs
 from recagent.evals.metrics import score
 from recagent.evals.protocols import Protocol
-from recagent.evals.protocols.loo import split_leave_one_out
+from recagent.evals.protocols.loo import dataset_stats
 from recagent.evals.retrievers import CaseResult, RetrieverBench, evaluate
 from recagent.settings import Settings
 from recagent.retrieval.embeddings import Embedder
@@ -38,6 +38,7 @@ class RunData:
     summary: dict[str, dict] = field(default_factory=dict)  # variant -> metrics (+ llm metrics, + users/seconds)
     cases: list[CaseResult] = field(default_factory=list)
     position_bias: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # variant -> pos -> metrics
+    dataset: dict[str, int] = field(default_factory=dict)  # the protocol's data: users, items, interactions
 
 
 def sample_users(users: list[str], n: int | None, seed: int) -> list[str]:
@@ -97,23 +98,16 @@ def rerank_variant(
 
 def run_loo(config: EvalConfig, protocol: Protocol, settings: Settings, show_progress: bool = True) -> RunData:
     dataset = protocol.load(settings.shared_data)  # DatasetMissing when absent
-    split = split_leave_one_out(dataset.interactions)
+    split = protocol.split(dataset)
     embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
     bench = RetrieverBench(split, config.stage, settings.data_dir / "evals", embedder, show_progress)
     users = sample_users(list(bench.targets), config.users, config.seed)
     plain = [v for v in config.variants if v.rerank is None]
-    data = RunData()
-    if plain:
+    data = RunData(dataset=dataset_stats(dataset.interactions))
+    for variant in plain:
+        some = sample_users(users, variant.users, config.seed)
         summary, cases = evaluate(
-            split,
-            config.stage,
-            plain,
-            config.metrics,
-            settings.data_dir / "evals",
-            embedder,
-            users,
-            show_progress,
-            bench,
+            split, config.stage, [variant], config.metrics, None, None, some, show_progress, bench
         )
         data.summary.update(summary)
         data.cases += cases
@@ -121,6 +115,7 @@ def run_loo(config: EvalConfig, protocol: Protocol, settings: Settings, show_pro
     history = Histories(bench)
     for variant in (v for v in config.variants if v.rerank is not None):
         t0 = time.perf_counter()
+        some = sample_users(users, variant.users, config.seed)
 
         def plan(user: str, spec: RerankSpec, variant=variant) -> LLMCaseResult | RerankJob:
             target = bench.targets[user]
@@ -134,7 +129,7 @@ def run_loo(config: EvalConfig, protocol: Protocol, settings: Settings, show_pro
                 return RerankJob(base=base, candidates=cands, history=history(user, spec, backends))
             return LLMCaseResult(**base, rank=before, llm_called=False)
 
-        done = rerank_variant(config, variant, backends, users, plan, f"{variant.name} ({config.stage})", show_progress)
+        done = rerank_variant(config, variant, backends, some, plan, f"{variant.name} ({config.stage})", show_progress)
         data.summary[variant.name] = _llm_summary(config, done, time.perf_counter() - t0)
         data.cases += done
     return data
@@ -158,13 +153,13 @@ def _as_candidate(bench: RetrieverBench, pos: int) -> Candidate:
 
 def run_sampled(config: EvalConfig, protocol: Protocol, settings: Settings, show_progress: bool = True) -> RunData:
     dataset = protocol.load(settings.shared_data)
-    split = split_leave_one_out(dataset.interactions)
+    split = protocol.split(dataset)
     embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
     bench = RetrieverBench(split, "test", settings.data_dir / "evals", embedder, show_progress)
     users = sample_users(list(bench.targets), config.users or protocol.users, config.seed)
     n_neg = protocol.candidates - 1
     negs = {u: negatives(bench, split, u, n_neg, config.seed) for u in users}
-    data = RunData()
+    data = RunData(dataset=dataset_stats(dataset.interactions))
     backends = Backends(settings)
     history = Histories(bench)
     for variant in config.variants:

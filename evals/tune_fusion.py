@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from recagent.evals.protocols import get_protocol
-from recagent.evals.protocols.loo import split_leave_one_out
 from recagent.evals.retrievers import RetrieverBench, RetrieverVariant, evaluate
 from recagent.settings import EASESettings, FusionSettings, SequentialSettings, Settings
 from recagent.retrieval.base import RetrievalQuery
@@ -95,8 +94,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     show = not args.quiet
     settings = Settings()
-    dataset = get_protocol(args.protocol).load(settings.shared_data)
-    split = split_leave_one_out(dataset.interactions)
+    protocol = get_protocol(args.protocol)
+    dataset = protocol.load(settings.shared_data)
+    split = protocol.split(dataset)
     embedder = Embedder(settings.embedding_model, settings.embedding_batch_size)
     bench = RetrieverBench(split, "valid", settings.data_dir / "evals", embedder, show)
     users = sorted(bench.targets)

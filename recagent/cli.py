@@ -286,7 +286,8 @@ def print_response(response) -> None:
     out.print(
         f"[dim]{tag} · {response.mode} · {response.backend or '-'} {response.model or ''} · prompt {prompt} · "
         f"{response.tokens.prompt_tokens}+{response.tokens.completion_tokens} tokens · {response.latency_ms:.0f} ms[/]"
-        + (f"\n[yellow]{response.error}[/]" if response.error else ""),
+        + (f"\n[yellow]{response.error}[/]" if response.error else "")
+        + (f"\n[dim]LLM weight: {response.calibration}[/]" if response.calibration else ""),
         highlight=False,
     )
 
@@ -403,7 +404,74 @@ def eval_run(
             row += ["-" if values.get(key) is None else f"{values[key]:g}" for key, _ in llm_cols]
         table.add_row(name, *row)
     out.print(table)
+    if result.dataset:
+        out.print("dataset: " + ", ".join(f"{v:,} {k}" for k, v in result.dataset.items()))
     out.print(f"[dim]report: {result.files['report']}[/]")
+
+
+@eval_app.command("calibrate")
+@handle_errors
+def eval_calibrate(
+    config: Annotated[Path, typer.Argument(help="a stage: valid eval config with LLM variants")],
+    out_file: Annotated[
+        Optional[Path], typer.Option("--out", help="calibration file to update (default: DATA_DIR/calibration.json)")
+    ] = None,
+    weights: Annotated[
+        Optional[str], typer.Option("--weights", help="comma-separated grid of LLM weights in [0, 1] (0 is always in)")
+    ] = None,
+    metric: Annotated[
+        Optional[str], typer.Option("--metric", help="metric to maximise (default: ndcg@10; new/recall@10 for redial)")
+    ] = None,
+    run_dir: Annotated[Optional[Path], typer.Option("--run", help="also write the sweep's cases, table and plot here")] = None,
+    users: Annotated[
+        Optional[int], typer.Option("--users", min=1, help="override the config: a seeded sample of this many users")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    shared_data: Annotated[Optional[Path], typer.Option("--shared-data", help="where ml-100k and ReDial live")] = None,
+    json_out: JsonOpt = False,
+):
+    """Choose the LLM's fusion weight per model, template and mode on validation cases (0 included).
+
+    Reranks the cases once per LLM variant (replies cached), sweeps the weight, picks the best by the
+    protocol's metric (ties: the smaller weight) and writes it where `recagent recommend --rerank`
+    and the chat read it. At weight 0 the reranker does not call the LLM.
+    """
+    from recagent.evals.calibrate import GRID, calibrate
+    from recagent.evals.config import load_config
+    from recagent.evals.protocols import DatasetMissing
+
+    cfg = load_config(config)
+    if users is not None:
+        cfg = cfg.model_copy(update={"users": users})
+    grid = GRID
+    if weights:
+        try:
+            grid = tuple(float(w) for w in weights.split(","))
+        except ValueError:
+            raise ConfigError(f"--weights {weights!r}: write numbers separated by commas, e.g. 0,0.1,0.5,1") from None
+        if any(not 0 <= w <= 1 for w in grid):
+            raise ConfigError(f"--weights {weights!r}: every weight is between 0 and 1")
+    settings = _settings(data_dir=data_dir)
+    if shared_data is not None:
+        settings = settings.model_copy(update={"shared_data": shared_data})
+    try:
+        result = calibrate(cfg, settings, out_file, grid, metric, run_dir, show_progress=not json_out)
+    except DatasetMissing as e:
+        err.print(f"[yellow]skipped:[/] {e}", highlight=False)
+        raise typer.Exit(0) from None
+    if json_out:
+        return _print_json(result)
+    for e in result.entries:
+        table = Table(title=f"{e.mode} · {e.model} · {e.template} ({e.protocol} {e.stage}, {e.cases} cases)")
+        table.add_column("weight", justify="right")
+        table.add_column(e.metric_name, justify="right")
+        table.add_column("vs 0, 95% CI", justify="right")
+        for p in e.grid:
+            ci = f"[{p.delta_ci95[0]:+.4f}, {p.delta_ci95[1]:+.4f}]" if p.delta_ci95 else "-"
+            mark = " ←" if p.weight == e.weight else ""
+            table.add_row(f"{p.weight:g}{mark}", f"{p.metric:.4f}", ci)
+        out.print(table)
+    out.print(f"[dim]calibration written to {result.path}[/]")
 
 
 @eval_app.command("compare")

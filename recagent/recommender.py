@@ -266,9 +266,28 @@ class Recommender:
 
     @cached_property
     def reranker(self):
+        """The LLM reranker, with the fusion weight calibrated for its model (``recagent eval calibrate``)
+        and a grounding check of LLM-written explanations over the catalog."""
+        from recagent.agent.calibration import Calibrations, calibration_paths
+        from recagent.agent.grounding import Grounding
         from recagent.agent.rerank import Reranker
 
-        return Reranker(self.backend, self.settings.rerank, self.settings.llm.temperature, self.settings.llm.seed)
+        s = self.settings
+        calibration = Calibrations.load(calibration_paths(s.data_dir, s.rerank.calibration), s.rerank.llm_weight)
+        return Reranker(
+            self.backend, s.rerank, s.llm.temperature, s.llm.seed, calibration, Grounding(self.catalog.items)
+        )
+
+    def chat_uses_llm(self, message: str) -> bool:
+        """Whether a chat turn on ``message`` may call an LLM: the reranker (its calibrated weight is
+        above 0) or, with hybrid understanding, the reading of a message the parser cannot settle."""
+        if self.reranker.uses_llm():
+            return True
+        if self.settings.understanding != "hybrid":
+            return False
+        from recagent.agent.understanding import needs_llm, parse_message
+
+        return needs_llm(parse_message(message, self.catalog.genre_vocab), message)
 
     @cached_property
     def summarizer(self):
@@ -299,7 +318,8 @@ class Recommender:
         tools = ChatTools(
             candidates=lambda q, k: self.hybrid.candidates(q, k),
             resolve=self.resolver.resolve_all,
-            summarize=self.history_summary,
+            # the summary is rerank-prompt material only: none when the reranker does not call the LLM
+            summarize=lambda user, liked: self.history_summary(user, liked) if self.reranker.uses_llm() else "",
             item_year=lambda iid: self.catalog.get(iid).year,
             genre_vocab=self.catalog.genre_vocab,
         )
@@ -333,9 +353,11 @@ class Recommender:
             query = clean_message(query, self.settings.max_message_chars)
         n = max(k, self.settings.rerank.candidates) if rerank else k
         cs = self.candidates(user_id=user_id, likes=likes, liked_ids=liked_ids, query=query, k=n, filters=filters)
-        request = RerankRequest(candidates=cs.candidates, request=query or "", k=k)
-        if rerank:  # the history summary is prompt material: only the LLM path needs it (and may pay an LLM call)
-            request.history = self.history_summary(cs.query.user_id, cs.query.liked_ids)
+        request = RerankRequest(candidates=cs.candidates, request=query or "", k=k, liked_ids=cs.query.liked_ids)
+        if rerank:
+            # the history summary is prompt material: only an LLM call needs it (and may pay one itself)
+            if self.reranker.uses_llm(mode):
+                request.history = self.history_summary(cs.query.user_id, cs.query.liked_ids)
             response = self.reranker.rerank(request, mode=mode, bootstrap=bootstrap)
         else:
             from recagent.agent.rerank import Reranker

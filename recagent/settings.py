@@ -109,6 +109,16 @@ class RerankSettings(_Strict):
     prompt_budget: int = Field(800, ge=200, description="token budget of the rerank prompt")
     history_summary: Literal["llm", "deterministic"] = "llm"
     domain: str = Field("movies", description="what the catalog holds, for the prompts")
+    llm_weight: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="the LLM score's weight when fused with retrieval, for every model (0: never call the LLM "
+        "to rerank); default: the calibrated weight of the model, template and mode (recagent eval calibrate)",
+    )
+    calibration: Path | None = Field(
+        None, description="a calibration file read before DATA_DIR/calibration.json and the shipped one"
+    )
 
 
 class ServerSettings(_Strict):

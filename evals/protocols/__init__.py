@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recagent.errors import RecagentError
+from recagent.evals.protocols.loo import LooSplit, split_leave_one_out
 from recagent.retrieval.loaders import Dataset, load_dataset
 
 
@@ -28,6 +29,11 @@ class Protocol:
     metrics: list[str] = field(default_factory=lambda: list(LOO_METRICS))  # reported unless a config says otherwise
     users: int | None = None  # the protocol's seeded user sample (None: every user)
     candidates: int = 20  # sampled protocols: the target plus this many minus one random unseen items
+    max_history: int | None = None  # loo: a user's input is at most their latest this many items
+    fit_on_train: bool = False  # loo: the test stage's models are fitted on train too (validation item: input only)
+
+    def split(self, dataset: Dataset) -> LooSplit:
+        return split_leave_one_out(dataset.interactions, self.max_history, self.fit_on_train)
 
     def load(self, shared_data: Path) -> Dataset:
         if self.dataset == "bundled":
@@ -43,14 +49,10 @@ PROTOCOLS: dict[str, Protocol] = {
     for p in (
         Protocol(
             "ml100k-loo",
-            "MovieLens 100K, leave-one-out by timestamp (ties by item id), full ranking, history excluded "
-            "(the LlamaRec protocol)",
+            "MovieLens 100K (943 users, 1,682 items), leave-one-out by timestamp (ties by item id), full "
+            "ranking, history excluded; the test stage's models are fitted on train plus validation. Our own "
+            "benchmark: LlamaRec's 'ML-100k' figures are on ml-latest-small (see ml-latest-small-loo)",
             "ml-100k",
-            anchors={
-                "LlamaRec": {"ndcg@10": 0.0759, "recall@10": 0.1524},
-                "LRURec": {"ndcg@10": 0.0705, "recall@10": 0.1426},
-                "SASRec": {"ndcg@10": 0.0522, "recall@10": 0.0993},
-            },
         ),
         Protocol(
             "ml100k-sampled20",
@@ -72,8 +74,10 @@ PROTOCOLS: dict[str, Protocol] = {
 }
 
 
+from recagent.evals.protocols.ml_latest_small import ML_LATEST_SMALL_LOO  # noqa: E402 (subclasses Protocol)
 from recagent.evals.protocols.redial import REDIAL  # noqa: E402 (it subclasses Protocol, defined above)
 
+PROTOCOLS[ML_LATEST_SMALL_LOO.name] = ML_LATEST_SMALL_LOO
 PROTOCOLS[REDIAL.name] = REDIAL
 
 

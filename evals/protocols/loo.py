@@ -1,4 +1,4 @@
-"""Leave-one-out by timestamp, full ranking (the LlamaRec protocol on MovieLens 100K).
+"""Leave-one-out by timestamp, full ranking (ml100k-loo, demo; ml-latest-small-loo with two options).
 
 Every rating counts as an interaction. Each user's interactions are sorted by time;
 the last item is the test target, the second-to-last the validation target, the rest
@@ -9,11 +9,17 @@ fewer than three interactions are skipped (no training item would remain).
 Ties in time (ML-100K users often rate many items in the same second) are broken by
 item id, as LlamaRec's preprocessing does (``sort_values(by=['timestamp', 'sid'])``):
 the split, and so every figure, depends on it.
+
+Two options serve ml-latest-small-loo (LlamaRec's own preprocessing, evals/protocols/ml_latest_small.py):
+``fit_on_train`` fits the models on the training part for the test stage too (the validation item is
+then only input), and ``max_history`` caps each user's input at their latest items. A stage's
+``inputs`` are what a user is made of at query time (and what is excluded from their ranking);
+without the options they are the log the models were fitted on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,14 +32,25 @@ class LooSplit:
     train_valid: InteractionLog  # everything but the test targets: what models see for the test stage
     valid: dict[str, int]  # user -> catalog position of the validation target
     test: dict[str, int]  # user -> catalog position of the test target
+    fit_on_train: bool = False  # the test stage's models are fitted on train too (the validation item is input)
+    input_logs: dict[str, InteractionLog] = field(default_factory=dict)  # stage -> users' inputs, when they differ
 
     def stage(self, name: str) -> tuple[InteractionLog, dict[str, int]]:
         """(what the models are fitted on, the targets) for 'valid' or 'test'."""
         if name == "valid":
             return self.train, self.valid
         if name == "test":
-            return self.train_valid, self.test
+            return (self.train if self.fit_on_train else self.train_valid), self.test
         raise ValueError(f"unknown stage {name!r}: 'valid' or 'test'")
+
+    def inputs(self, name: str) -> InteractionLog:
+        """Each user's input at query time for ``name``: train (valid) or train plus the validation item
+        (test), capped at ``max_history`` latest items when the split has a cap."""
+        if name in self.input_logs:
+            return self.input_logs[name]
+        if name not in ("valid", "test"):
+            raise ValueError(f"unknown stage {name!r}: 'valid' or 'test'")
+        return self.train if name == "valid" else self.train_valid
 
     def history(self, user: str, stage: str) -> np.ndarray:
         """Positions the user has seen before the target of ``stage`` ('valid' or 'test')."""
@@ -41,7 +58,30 @@ class LooSplit:
         return np.append(seen, self.valid[user]) if stage == "test" else seen
 
 
-def split_leave_one_out(log: InteractionLog) -> LooSplit:
+def dataset_stats(log: InteractionLog) -> dict[str, int]:
+    """Users, items (the catalog ranked) and interactions of a protocol's dataset."""
+    return {"users": log.n_users, "items": len(log.catalog), "interactions": len(log)}
+
+
+def cap_history(log: InteractionLog, max_items: int | None) -> InteractionLog:
+    """Each user's last ``max_items`` interactions (by time, ties by catalog position); all when None."""
+    if max_items is None:
+        return log
+    order = np.lexsort((log.item_positions, log.timestamps, log.user_positions))
+    users = log.user_positions[order]
+    ends = np.searchsorted(users, users, side="right")
+    from_end = ends - np.arange(len(order))  # 1 for each user's latest interaction
+    idx = np.sort(order[from_end <= max_items])
+    return InteractionLog(
+        log.catalog,
+        [log.users[u] for u in log.user_positions[idx]],
+        log.item_positions[idx],
+        log.values[idx],
+        log.timestamps[idx],
+    )
+
+
+def split_leave_one_out(log: InteractionLog, max_history: int | None = None, fit_on_train: bool = False) -> LooSplit:
     order = np.lexsort((log.item_positions, log.timestamps, log.user_positions))
     users_sorted = log.user_positions[order]
     bounds = np.flatnonzero(np.diff(users_sorted)) + 1
@@ -64,4 +104,8 @@ def split_leave_one_out(log: InteractionLog) -> LooSplit:
         users = [log.users[u] for u in log.user_positions[idx]]
         return InteractionLog(log.catalog, users, log.item_positions[idx], log.values[idx], log.timestamps[idx])
 
-    return LooSplit(subset(keep), subset(keep_tv), valid, test)
+    train, train_valid = subset(keep), subset(keep_tv)
+    inputs = {}
+    if max_history is not None:
+        inputs = {"valid": cap_history(train, max_history), "test": cap_history(train_valid, max_history)}
+    return LooSplit(train, train_valid, valid, test, fit_on_train, inputs)

@@ -222,7 +222,8 @@ def create_app(
                 bootstrap=body.bootstrap,
             )
 
-        if not body.rerank:
+        # no LLM slot when no LLM is called: no rerank, or a reranker whose calibrated weight is 0
+        if not body.rerank or not rec.reranker.uses_llm(body.mode):
             return await to_thread.run_sync(work)
         async with gate(request).slot():
             return await to_thread.run_sync(work)
@@ -232,7 +233,10 @@ def create_app(
         """One chat turn in a session (created on first use, persisted, resumable)."""
         readiness.check()
         message = check_message(body.message)
-        async with locks(request).hold(body.session_id), gate(request).slot():
+        async with AsyncExitStack() as held:
+            await held.enter_async_context(locks(request).hold(body.session_id))
+            if rec.chat_uses_llm(message):  # a turn that calls no LLM does not queue for a slot
+                await held.enter_async_context(gate(request).slot())
             return await to_thread.run_sync(lambda: rec.chat(body.session_id, message, body.k, body.user_id))
 
     @app.post(
@@ -250,7 +254,8 @@ def create_app(
         held = AsyncExitStack()
         await held.enter_async_context(locks(request).hold(body.session_id))
         try:
-            await held.enter_async_context(gate(request).slot())
+            if rec.chat_uses_llm(message):
+                await held.enter_async_context(gate(request).slot())
         except BaseException:
             await held.aclose()
             raise

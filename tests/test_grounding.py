@@ -1,0 +1,147 @@
+"""Explanations are true of the catalog: every liked item, genre and year they name.
+
+Checked over the bundled catalog for the deterministic explanations (every item, and real requests
+through the Recommender), and for LLM-written ones: the reranker replaces an explanation that cites an
+item the user never mentioned, or a wrong genre or year, with the deterministic one.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from recagent.agent.backends import Completion, LLMBackend
+from recagent.agent.explain import explain
+from recagent.agent.grounding import Grounding
+from recagent.agent.rerank import Reranker, RerankRequest
+from recagent.retrieval.hybrid import Candidate, SourceHit
+from recagent.retrieval.loaders import load_dataset
+from recagent.settings import RerankSettings
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_dataset("bundled").catalog
+
+
+@pytest.fixture(scope="module")
+def grounding(catalog) -> Grounding:
+    return Grounding(catalog.items)
+
+
+def by_title(catalog, title: str):
+    return next(it for it in catalog.items if it.title == title)
+
+
+def test_the_checker_flags_what_is_untrue(catalog, grounding):
+    ronin, heat = by_title(catalog, "Ronin (1998)"), by_title(catalog, "Heat (1995)")
+    ok = grounding.check("Similar to Heat (1995), which you liked (Action, Crime; 1998).", ronin.id, liked_ids=[heat.id])
+    assert ok.ok and ok.cited == [heat.id], ok.problems
+    named = grounding.check("Fans of Toy Story (1995) will love it.", ronin.id, liked_ids=[heat.id])
+    assert not named.ok and "never mentioned" in named.problems[0]
+    # the user named it in the request: fine
+    assert grounding.check("Like Toy Story (1995), which you mentioned.", ronin.id, request="I loved Toy Story").ok
+    assert not grounding.check("A tense thriller from 1994.", ronin.id).ok  # Ronin is from 1998
+    assert grounding.check("A tense thriller from the 1990s.", ronin.id).ok
+    assert not grounding.check("A 1980s classic.", ronin.id).ok
+    wrong = grounding.check("A warm romantic comedy.", ronin.id)
+    assert not wrong.ok and any("Comedy" in p for p in wrong.problems)
+    # the user's own words, quoted, are not claims about the candidate
+    assert grounding.check("Matches what you asked for, “funny horror movies”.", ronin.id, request="funny horror movies").ok
+    # one-word titles are ordinary words: "heat" alone is not a citation
+    assert grounding.check("Lots of heat and speed in this one.", ronin.id).ok
+
+
+def test_deterministic_explanations_are_grounded_for_every_bundled_item(catalog, grounding):
+    """Every explanation explain() can write, for every item of the bundled catalog, with a random liked
+    anchor: whatever it names is true."""
+    rng = random.Random(0)
+    items = catalog.items
+    sources = [{"vector": SourceHit(rank=1, score=0.5)}, {"mf": SourceHit(rank=1, score=0.5)},
+               {"sequential": SourceHit(rank=1, score=0.5)}, {"ease": SourceHit(rank=1, score=0.5)}, {}]  # fmt: skip
+    failures = []
+    for it in items:
+        anchor = rng.choice(items)
+        request = rng.choice(["", "funny horror movies from the 80s", "something like Heat but less violent"])
+        cand = Candidate.from_item(it, 0.1, rng.choice(sources))
+        liked = []
+        if rng.random() < 0.7:
+            cand.anchor_id, cand.anchor_title, liked = anchor.id, anchor.title, [anchor.id]
+        text = explain(cand, request or None)
+        report = grounding.check(text, it.id, request=request, liked_ids=liked)
+        if not report.ok:
+            failures.append((it.title, text, report.problems))
+    assert not failures, failures[:5]
+    assert len(items) > 9000
+
+
+def test_deterministic_explanations_through_the_recommender(rec):
+    """Real requests on the slice of the bundled catalog: known users, liked titles, text; every
+    named liked item is one the user liked (or rated well), every genre and year the candidate's."""
+    g = Grounding(rec.catalog.items)
+    users = rec.dataset.interactions.users[:15]
+    titles = [it.title for it in rec.catalog.items[:40:4]]
+    checked = 0
+    for i, user in enumerate(users):
+        likes = [titles[i % len(titles)]] if i % 3 == 0 else []
+        query = ["", "something funny", "a thriller from the 90s"][i % 3]
+        resp = rec.recommend(user_id=user, likes=likes, query=query or None, k=8, rerank=False)
+        liked = set(rec.hybrid.history_anchors(user)) | {m.item_id for m in rec.resolve_titles(likes)}
+        for r in resp.recommendations:
+            report = g.check(r.explanation, r.item_id, request=query, liked_ids=sorted(liked))
+            assert report.ok, (user, r.title, r.explanation, report.problems)
+            checked += 1
+    assert checked >= 100
+
+
+class Writes(LLMBackend):
+    """A scoring model that then writes the given explanations (the ``explanation`` template's reply)."""
+
+    name = model = "writes"
+
+    def __init__(self, words: dict[str, str]):
+        self.words = words
+
+    def _complete(self, request):
+        if request.label_tokens:
+            return Completion(text="A", label_logprobs={lb: -float(i) for i, lb in enumerate(request.label_tokens)})
+        import json
+
+        picks = [{"item_id": i, "explanation": t} for i, t in self.words.items()]
+        return Completion(text=json.dumps({"explanations": picks}))
+
+
+def test_ungrounded_llm_explanations_are_replaced_and_counted(catalog, grounding):
+    ronin, heat, toy = (by_title(catalog, t) for t in ("Ronin (1998)", "Heat (1995)", "Toy Story (1995)"))
+    cands = [Candidate.from_item(ronin, 1.0, {"vector": SourceHit(rank=1, score=0.9)}), Candidate.from_item(toy, 0.5)]
+    cands[0].anchor_id, cands[0].anchor_title = heat.id, heat.title
+    words = {ronin.id: "Just like Star Wars: Episode IV - A New Hope (1977), a space opera.", toy.id: "A 1995 animated comedy."}
+    r = Reranker(Writes(words), RerankSettings(mode="scoring", explain="llm", llm_weight=1.0), grounding=grounding)
+    resp = r.rerank(RerankRequest(candidates=cands, k=2, request="like Heat", liked_ids=[heat.id]))
+    got = {x.item_id: x.explanation for x in resp.recommendations}
+    assert got[toy.id] == "A 1995 animated comedy."  # true of Toy Story: kept
+    assert got[ronin.id] == "Similar to Heat (1995), which you liked (Action, Crime; 1998)."  # replaced
+    assert resp.checks[-1].ungrounded == 1 and "never mentioned" in resp.checks[-1].error
+
+
+@pytest.mark.slow
+def test_llm_written_explanations_with_the_bundled_model_are_grounded(llm_rec, llama):
+    """The bundled model writes the explanations for a few real requests; whatever reaches the answer
+    is grounded, and the ones it made up are counted (printed)."""
+    g = Grounding(llm_rec.catalog.items)
+    r = Reranker(llama, RerankSettings(mode="scoring", explain="llm", llm_weight=0.5), grounding=g)
+    llama.timeout, saved = 300, llama.timeout
+    flagged = written = 0
+    try:
+        for likes, query in [(["Toy Story"], "something fun"), ([], "a scary movie"), (["Heat"], "")]:
+            cs = llm_rec.candidates(likes=likes, query=query or None, k=8)
+            req = RerankRequest(candidates=cs.candidates, request=query, k=4, liked_ids=cs.query.liked_ids)
+            resp = r.rerank(req)
+            for x in resp.recommendations:
+                assert g.check(x.explanation, x.item_id, req.request, req.history, req.liked_ids).ok, x.explanation
+            flagged += sum(c.ungrounded for c in resp.checks)
+            written += 4
+    finally:
+        llama.timeout = saved
+    print(f"bundled model: {flagged} of {written} LLM explanations replaced as ungrounded")
