@@ -79,40 +79,7 @@ class ChatAgent:
         return self.read(message)[0]
 
     def resolve_mentions(self, u: Understanding) -> tuple[Understanding, dict[str, list[str]]]:
-        """Look up the titles the reading could not place itself. Only explicit (quoted or capitalised)
-        titles that are not found are reported; the rest stay out of the state silently."""
-        out = u.model_copy(deep=True)
-        todo = [m for m in out.mentions if m.item_id is None and not m.candidates]
-        unresolved: dict[str, list[str]] = {}
-        if todo:
-            found, missing = self._resolve([m.text for m in todo])
-            by_query = {f.query: f for f in found}
-            for m in todo:
-                if (f := by_query.get(m.text)) is not None:
-                    m.item_id, m.title = f.item_id, f.title
-                elif m.text in missing and m.explicit:
-                    unresolved[m.text] = [display_title(s) for s in missing[m.text]]
-            out.mentions = [m for m in out.mentions if m.item_id is not None or m.candidates]
-        return out, unresolved
-
-    def _resolve(self, titles: list[str]) -> tuple[list[TitleMatch], dict[str, list[str]]]:
-        """Resolve titles. 'The Matrix and Heat' is two titles when both halves resolve, else one."""
-        expanded: list[str] = []
-        for title in titles:
-            parts = [p.strip() for p in title.replace(" & ", " and ").split(" and ") if p.strip()]
-            if len(parts) > 1:
-                found, missing = self.tools.resolve(parts)
-                if not missing:
-                    expanded += parts
-                    continue
-            expanded.append(title)
-        found, missing = self.tools.resolve(expanded) if expanded else ([], {})
-        # the halves of a split title answer for the whole
-        for title in titles:
-            if title not in expanded:
-                halves = [f for f in found if f.query in title]
-                found += [f.model_copy(update={"query": title}) for f in halves[:1]]
-        return found, missing
+        return resolve_mentions(u, self.tools.resolve)
 
     # ------------------------------------------------------------------ a turn
 
@@ -221,6 +188,47 @@ class ChatAgent:
         if response.source == "fallback":
             parts.append("(The language model failed, so these are in retrieval order.)")
         return " ".join(parts)
+
+
+def resolve_mentions(
+    u: Understanding, resolve: Callable[[list[str]], tuple[list[TitleMatch], dict[str, list[str]]]]
+) -> tuple[Understanding, dict[str, list[str]]]:
+    """Look up the titles the reading could not place itself. Only explicit (quoted or capitalised)
+    titles that are not found are reported (title -> suggestions); the rest stay out of the state
+    silently, as do names several items share (the state update asks about those)."""
+    out = u.model_copy(deep=True)
+    todo = [m for m in out.mentions if m.item_id is None and not m.candidates]
+    unresolved: dict[str, list[str]] = {}
+    if todo:
+        found, missing = _resolve_split([m.text for m in todo], resolve)
+        by_query = {f.query: f for f in found}
+        for m in todo:
+            if (f := by_query.get(m.text)) is not None:
+                m.item_id, m.title = f.item_id, f.title
+            elif m.text in missing and m.explicit:
+                unresolved[m.text] = [display_title(s) for s in missing[m.text]]
+        out.mentions = [m for m in out.mentions if m.item_id is not None or m.candidates]
+    return out, unresolved
+
+
+def _resolve_split(titles: list[str], resolve) -> tuple[list[TitleMatch], dict[str, list[str]]]:
+    """Resolve titles. 'The Matrix and Heat' is two titles when both halves resolve, else one."""
+    expanded: list[str] = []
+    split: dict[str, list[str]] = {}
+    for title in titles:
+        parts = [p.strip() for p in title.replace(" & ", " and ").split(" and ") if p.strip()]
+        if len(parts) > 1:
+            found, missing = resolve(parts)
+            if not missing:
+                expanded += parts
+                split[title] = parts
+                continue
+        expanded.append(title)
+    found, missing = resolve(expanded) if expanded else ([], {})
+    for title, parts in split.items():  # the first half answers for the whole
+        halves = [f for f in found if f.query == parts[0]]
+        found += [f.model_copy(update={"query": title}) for f in halves]
+    return found, missing
 
 
 _CRITIQUE_WORDS = {

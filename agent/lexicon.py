@@ -62,7 +62,7 @@ CRITIQUES: list[tuple[str, str, int]] = [
      r"came out (this|last) year|in theaters now|current", "recency", 1),
     (r"older|classic|classics|old-?school|old school|vintage|old (movies?|films?|ones?)|golden age", "recency", -1),
     (r"less known|lesser[- ]known|hidden gems?|underrated|obscure|under the radar|not (so |very )?(popular|well[- ]known)|"
-     r"haven'?t heard of", "popularity", -1),
+     r"(something|anything|ones?|movies?|films?)( that| which)? (i|we) (haven'?t|have not|never) heard of", "popularity", -1),
     (r"popular|well[- ]known|blockbusters?|mainstream|crowd[- ]pleasers?|big hits?", "popularity", 1),
 ]
 # a descriptive clause ("most horror today is not scary") is not a wish; these words before a critique say so
@@ -120,7 +120,7 @@ PEOPLE_CUES = re.compile(
 FIRST_NAMES = set(
     """adam al alan amy angelina anne anthony arnold ben bill brad bruce cameron charlie chris christopher clint
     daniel david denzel diane drew eddie emma ethan francis george gene harrison helen hugh jack jackie jake james
-    jamie jane jason jennifer jeff jim jodie joe john johnny jonah jordan julia julianne kate keanu kevin kristen
+    jamie jane jason jennifer jeff leo jim jodie joe john johnny jonah jordan julia julianne kate keanu kevin kristen
     leonardo liam lupita mark martin matt matthew meg mel meryl michael michelle morgan natalie nicolas nicole
     owen paul peter quentin reese richard ridley robert robin russell ryan sam samuel sandra scarlett sean
     sigourney stanley steve steven sylvester tim tom tommy uma vin viola will woody""".split()
@@ -133,4 +133,4 @@ SURNAMES = set(
     washington willis williams wilson witherspoon zemeckis burton cameron coppola lucas scott anderson
     wes kaufman hughes apatow""".split()
 )
-NICKNAMES = {"jlo", "j lo", "j.lo", "the rock", "arnie", "leo", "marty"}
+NICKNAMES = {"jlo", "j lo", "j.lo", "the rock", "arnie", "marty"}

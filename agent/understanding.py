@@ -24,20 +24,11 @@ from pydantic import BaseModel, Field
 
 from recagent.agent import lexicon as lx
 from recagent.retrieval.base import Critique
+from recagent.retrieval.titles import TitleSpan
 
 Stance = Literal["liked", "disliked", "seen", "want", "asking", "neutral"]
 Origin = Literal["parser", "llm", "button"]
 ConstraintKind = Literal["genre", "exclude_genre", "year_min", "year_max"]
-
-
-class TitleSpan(BaseModel):
-    """A catalog title found in free text by the spotter: where, and which item(s) it can be."""
-
-    start: int
-    end: int
-    item_ids: list[str] = Field(description="the items the words name, the likeliest first")
-    title: str = Field(description="the catalog title of the first item")
-    ambiguous: bool = Field(False, description="several items fit and none stands out (remakes, a series)")
 
 
 Spotter = Callable[[str], list[TitleSpan]]
@@ -236,10 +227,11 @@ NARRATIVE = re.compile(
     r"\b(grew up|growing up|came out|comes out|coming out|come out|came|was made|were made|was released|"
     r"were released|remake|remade|original|the first one|i believe|i think|i guess|probably|back in|when i was|"
     r"as a kid|years ago|born|saw it|watched it|first saw|making|sequel|prequel|is from|was from|it'?s from|"
-    r"it is from|in theaters|release|released|reboot|version|i remember|remember)\b"
+    r"it is from|in theaters|release|released|reboot|version|i remember|remember|set in|setting|settings|takes place|"
+    r"taking place|took place|era)\b"
 )
 WISH = re.compile(
-    r"\b(looking for|look for|looking to|want|wanna|in the mood|mood for|recommend|recommendation|recommendations|"
+    r"\b(looking for|look for|looking to|seeking|seek|hunting for|want|wanna|in the mood|mood for|recommend|recommendation|recommendations|"
     r"suggest|suggestion|suggestions|give me|show me|find me|need|would like|i'?d like|how about|what about|"
     r"feel like|any good|something|anything|some|any|searching|hoping|prefer|preferably|ideally|please|only|just|"
     r"maybe|watch a|watch some|to watch|ideas|options|can you|could you|got any|have any|is there|are there)\b"
@@ -253,7 +245,8 @@ TASTE = re.compile(
 _FILL = r"(?:(?:a|an|any|the|more|really|real|too|much|big|huge|of|that|those|these|many|super|very|kind of|type of|" \
         r"sort of|movies?|films?|stuff|genre|either|so|good|great|some|scary|cheesy|old|new|gory|dumb|stupid|silly|typical)\s+){0,3}"
 HARD_NEG = re.compile(
-    rf"\b(?:no more|no|not|nothing|without|anything but|anything except|anything other than|except|avoid|avoiding|skip|"
+    rf"\b(?:no more|no|not|nothing|without|anything but|anything except|anything other than|except|except for|besides|"
+    rf"other than|apart from|avoid|avoiding|skip|"
     rf"don'?t want|do not want|not in the mood for|none of|no more of|rather not|won'?t watch|not looking for|"
     rf"don'?t show me|nothing with|not another)\s+{_FILL}$"
 )
@@ -262,7 +255,7 @@ SOFT_NEG = re.compile(
     rf"(?:like|enjoy|care for|do|love|watch)|do not (?:like|enjoy|care for)|hate|hates|hated|dislike|dislikes|can'?t stand|"
     rf"not (?:really |very |too )?into|not (?:really |too |very )?big on|never (?:liked|enjoyed|cared for|been into)|"
     rf"not crazy about|not a huge|tired of|sick of|had enough of|not much for|not really|aren'?t my thing|not my thing|"
-    rf"not (?:really |very |that |too )?interested in|not (?:a )?(?:big |huge )?(?:horror |movie )?person for)\s+{_FILL}$"
+    rf"not (?:really |very |that |too )?interested in|not for|not (?:a )?(?:big |huge )?(?:horror |movie )?person for)\s+{_FILL}$"
 )
 HARD_POS = re.compile(
     rf"\b(?:only|just|strictly|purely|exclusively|nothing but|has to be|must be|needs to be|got to be|gotta be|"
@@ -673,12 +666,19 @@ def _read_years(low: str, u: Understanding) -> None:
             lo = start + 5
         elif m["early"] == "mid":
             lo, hi = start + 3, start + 7
+        tail = low[m.end() : m.end() + 30]
+        if re.match(r"\s*(?:(?:up )?(?:till|until|to|through) (?:now|today|the present|present)|(?:and|or) "
+                    r"(?:later|after|newer|up|on|beyond|since)|onwards?|on\b|and up|\+)", tail):
+            hi = None  # "from the 90s up till now": open-ended
+        elif re.match(r"\s*(?:or|and) (?:earlier|before|older)", tail):
+            lo = None
         decades.append((lo, hi, m))
         used.append(m.span())
     if decades:  # "the 1970s or 1980s": one range over all of them
-        lo, hi = min(d[0] for d in decades), max(d[1] for d in decades)
-        add("year_min", lo, decades[0][2])
-        add("year_max", hi, decades[-1][2])
+        if all(d[0] is not None for d in decades):
+            add("year_min", min(d[0] for d in decades), decades[0][2])
+        if all(d[1] is not None for d in decades):
+            add("year_max", max(d[1] for d in decades), decades[-1][2])
     for m in IN_YEAR.finditer(low):
         if _spans_overlap(m.span(), used) or narrative(m.start()) or not wish(m.start()):
             continue

@@ -204,12 +204,22 @@ class Recommender:
         )
         return stated.merged(filters)
 
-    def understand(self, text: str):
-        """The chat's reading of one message (parser, with the catalog's titles spotted and resolved):
-        an :class:`~recagent.agent.understanding.Understanding`; ``.as_labels()`` gives the
-        understanding-eval fields. Never calls an LLM (see ``agent.read`` for the configured mode)."""
-        reading, _ = self.agent.resolve_mentions(self.agent.understand(text))
-        return reading
+    def understand(self, text: str, mode: str = "parser"):
+        """The chat's reading of one message, with the catalog's titles spotted and resolved: an
+        :class:`~recagent.agent.understanding.Understanding` (``.as_labels()`` gives the understanding-eval
+        fields) and the checks of the LLM calls made for it. ``mode``: ``parser`` (no LLM), ``hybrid`` or
+        ``llm`` (see :mod:`recagent.agent.llm_reading`), whatever ``Settings.understanding`` says."""
+        from recagent.agent.chat import resolve_mentions
+        from recagent.agent.llm_reading import llm_reading, merge
+        from recagent.agent.understanding import parse_message
+
+        tools = self.chat_tools
+        reading = parse_message(text, tools.genre_vocab, tools.spot)
+        checks = []
+        if mode != "parser":
+            result = llm_reading(self.aux_backend, text, tools.genre_vocab)
+            reading, checks = merge(reading, result.reading, text, mode), [result.check]
+        return resolve_mentions(reading, tools.resolve)[0], checks
 
     def fold_dialogue(self, query: str) -> tuple[str, list[str]]:
         """A dialogue too long for one query: (its recent turns as text, the ids of titles the user liked in

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
 from recagent.errors import UnresolvedTitleError
@@ -31,6 +31,16 @@ CLEAR_FAVOURITE = 2.0  # in free text, a title shared by several items names the
 _WORD = re.compile(r"[^\W_]+")
 _ARTICLES = {"the", "a", "an"}
 _MINOR = {"the", "a", "an", "of", "and", "in", "on", "to"}
+
+
+class TitleSpan(BaseModel):
+    """A catalog title found in free text: where, and which item(s) it can be."""
+
+    start: int
+    end: int
+    item_ids: list[str] = Field(description="the items the words name, the likeliest first")
+    title: str = Field(description="the catalog title of the first item")
+    ambiguous: bool = Field(False, description="several items fit and none stands out (remakes, a series)")
 
 
 class TitleMatch(BaseModel):
@@ -172,17 +182,15 @@ class TitleResolver:
                     return self._match(query, pos, s, "fuzzy+vector")
         return [self.catalog.items[p].title for p, _ in ranked[:3]]
 
-    def spot(self, text: str):
+    def spot(self, text: str) -> list[TitleSpan]:
         """Catalog titles written in free text, in any case ("i loved the matrix"): the longest run of words
         that is exactly a title (or a title without its leading article or subtitle), left to right.
 
-        Returns :class:`~recagent.agent.understanding.TitleSpan` values; a name several items share (a
+        Returns :class:`TitleSpan` values; a name several items share (a
         remake, a series) names the most popular one when it is clearly ahead, else it is ``ambiguous``
         with every candidate listed. A year right after the name ("Heat 1995", "Hamlet (1948)") picks
         that year's item. Deciding whether a common word ("up", "it") is really a title is the caller's.
         """
-        from recagent.agent.understanding import TitleSpan
-
         words = [(_fold(m.group(0)), m.start(), m.end()) for m in _WORD.finditer(text)]
         spans = []
         i = 0
@@ -192,14 +200,14 @@ class TitleResolver:
                 positions = self._spot.get(key)
                 if positions:
                     start, end = words[i][1], words[i + n - 1][2]
-                    spans.append(self._span(text, start, end, sorted(positions), TitleSpan))
+                    spans.append(self._span(text, start, end, sorted(positions)))
                     i += n
                     break
             else:
                 i += 1
         return spans
 
-    def _span(self, text: str, start: int, end: int, positions: list[int], span_type):
+    def _span(self, text: str, start: int, end: int, positions: list[int]) -> TitleSpan:
         year_m = re.match(r"\s*\(?\s*((?:19|20)\d{2})\b", text[end : end + 10])
         year = int(year_m.group(1)) if year_m else None
         ranked = sorted(positions, key=lambda p: (year is not None and self.catalog.items[p].year != year, -self.popularity[p], p))
@@ -207,7 +215,7 @@ class TitleResolver:
         if len(ranked) > 1 and not (year is not None and self.catalog.items[ranked[0]].year == year):
             top, second = self.popularity[ranked[0]], self.popularity[ranked[1]]
             ambiguous = not top >= CLEAR_FAVOURITE * max(second, 1e-9)
-        return span_type(
+        return TitleSpan(
             start=start,
             end=end,
             item_ids=[self.catalog.ids[p] for p in ranked],
