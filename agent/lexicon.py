@@ -67,7 +67,7 @@ CRITIQUES: list[tuple[str, str, int]] = [
 ]
 # a descriptive clause ("most horror today is not scary") is not a wish; these words before a critique say so
 DESCRIPTIVE_BEFORE = re.compile(
-    r"(\b(are|is|was|were|isn'?t|aren'?t|wasn'?t|weren'?t|seem|seems|seemed|get|got|be|being)|'s|'re)\s+(\w+\s+){0,2}$"
+    r"(\b(are|is|its|was|were|isn'?t|aren'?t|wasn'?t|weren'?t|seem|seems|seemed|get|got|be|being)|'s|'re)\s+(\w+\s+){0,2}$"
 )
 
 # topical wishes (no catalog field; they travel as words). Key: the topic as reported; value: a regex.
@@ -107,7 +107,7 @@ COMMON_WORDS = set(
     movie movies film films show time day night life man men woman women girl boy home way world thing things
     something anything nothing everything lot yes yeah ok okay sure thanks thank hi hello hey well maybe
     think know get got go going make made say said tell look looking let lets let's would could might must
-    sound sounds fun funny cool nice kind sort type much many""".split()
+    sound sounds fun funny cool nice kind sort type much many lol lmao omg haha hehe btw""".split()
 )
 
 # people: the catalog has no cast or crew columns, so names are recognised to be kept out of titles and
@@ -123,7 +123,13 @@ FIRST_NAMES = set(
     jamie jane jason jennifer jeff leo jim jodie joe john johnny jonah jordan julia julianne kate keanu kevin kristen
     leonardo liam lupita mark martin matt matthew meg mel meryl michael michelle morgan natalie nicolas nicole
     owen paul peter quentin reese richard ridley robert robin russell ryan sam samuel sandra scarlett sean
-    sigourney stanley steve steven sylvester tim tom tommy uma vin viola will woody""".split()
+    sigourney stanley steve steven sylvester tim tom tommy uma vin viola will woody danny dwayne jim jonah kristen
+    kristin melissa seth jonah zac zach channing jamie octavia halle whoopi eddie chris gal henry hugh idris
+    jeremy joaquin josh kevin kurt lena liam margot mila ralph rachel rebecca rose ryan sally sean shia tina
+    vince wes adam amy anna bradley bryan cate charlize chadwick christian colin ewan gary gerard heath jared
+    jessica jon kate kirsten lindsay mandy mariah melanie mickey miley nick noah olivia orlando patrick
+    penelope queen rami robin rupert sacha salma selena simon sophia steve susan taylor theresa tilda
+    timothee toni tyler val vanessa viggo wesley winona zoe""".split()
 )
 SURNAMES = set(
     """affleck allen aniston bale bullock carrey cage chan clooney cooper costner cruise damon dicaprio depp
@@ -131,6 +137,9 @@ SURNAMES = set(
     johansson jolie kubrick lawrence lopez mcconaughey murphy murray neeson nicholson nolan pacino pitt portman
     reeves roberts rogen sandler schwarzenegger scorsese spielberg stallone stiller streep swayze tarantino
     washington willis williams wilson witherspoon zemeckis burton cameron coppola lucas scott anderson
-    wes kaufman hughes apatow""".split()
+    wes kaufman hughes apatow glover ferrell wiig mccarthy hart rock johnson vaughn hill franco gyllenhaal
+    lopez kidman theron blanchett reynolds pratt evans hemsworth ruffalo cumberbatch hardy dunst gibson
+    travolta carell galifianakis black wahlberg hudson grant swank moore diaz barrymore stone watson
+    radcliffe grint tatum efron seyfried mcadams adams lively paltrow jovovich fox banks""".split()
 )
 NICKNAMES = {"jlo", "j lo", "j.lo", "the rock", "arnie", "marty"}

@@ -164,6 +164,7 @@ _BEFORE_STANCE: list[tuple[str, str]] = [
                r"what (is|was|'s|about)|what'?s|how about|what about|do you (know|like)|are you familiar with|"
                r"tell me about|anything like|recommend"),
     ("liked", r"loved|love|liked|like|enjoyed|enjoy|adore|adored|fan of|into|favou?rites?( include| are| is)?|"
+              r"favou?rite (movies?|films?|ones?)( include| are| is| was| were)?|"
               r"similar to|in the vein of|such as|as good as|reminds me of|a lot like|big on|obsessed with|"
               r"grew up (on|with|watching)|fond of|appreciated|recommended"),
     ("seen", r"seen|saw|watched|have seen|'ve seen|already seen|watched|caught"),
@@ -175,7 +176,8 @@ _AFTER_STANCE: list[tuple[str, str]] = [
                  r"(bad|terrible|awful|boring|horrible|meh|overrated|disappointing|dumb|stupid|slow|weird|not good|"
                  r"not great|not for me|too (long|slow|violent|scary|dark))|sucked|sucks|wasn'?t (good|great|for me)|"
                  r"(hated|didn'?t like|didn'?t enjoy|not a fan of) (it|that|them)"),
-    ("liked", r"(was|is|were|are) (so |really |pretty |very |just |absolutely |such |my |also |still )?(a |my )?"
+    ("liked", r"(was|is|were|are) (so |really |pretty |very |just |absolutely |such |my |also |still |always |definitely |"
+              r"truly |totally )?(a |my |an |one of the )?"
               r"(great|amazing|awesome|good|fantastic|excellent|brilliant|fun|funny|hilarious|perfect|wonderful|"
               r"incredible|classic|masterpiece|favou?rite|one of my|the best|beautiful|cool|nice)|rocks|rocked|"
               r"(loved|liked|enjoyed|love|like|adore) (it|that|them|this)|(is|was) one of my"),
@@ -186,8 +188,8 @@ AFTER_STANCE = [(s, re.compile(rf"^[\s,.!…]*(?:(?:i|it|that|and|but|which|too|
                 for s, p in _AFTER_STANCE]
 NOT_SEEN = re.compile(r"\b(haven'?t|have not|never|not|didn'?t|did not|hasn'?t|yet to)\s+(ever\s+)?(seen|see|watched|watch)\b")
 WANT_ANY = re.compile(
-    r"\b(want to|wanna|would like to|'d like to|will|i'll|plan to|going to|gonna|need to|should)\s+(check|see|watch|"
-    r"look|give|try)|\bi want to\b|\bbut i want\b|\bon my list\b|\bsounds? (good|great|interesting)\b|\blooks? (good|great)\b"
+    r"\b(want to|wanna|would like to|'d like to|will|i'll|plan to|going to|gonna|need to|should|have to)\s+(check|see|watch|"
+    r"look|give|try|find|get)|\bi want to\b|\bbut i want\b|\bon my list\b|\bsounds? (good|great|interesting)\b|\blooks? (good|great)\b"
 )
 
 # follow-up moves on the last list
@@ -486,8 +488,8 @@ def _read_titles(
             capital = text[sp.start].isupper()
             if re.match(r"\s+(\d{1,2}|ii|iii|iv|v|vi)\b", low[sp.end : sp.end + 5]):
                 continue  # "Matrix 4": a sequel the catalog does not have, not The Matrix
-            if all(w in lx.COMMON_WORDS for w in words) and not capital:
-                continue
+            if all(w in lx.COMMON_WORDS for w in words):
+                continue  # "I do", "the one": common words are never a title outside quotes
             if low[sp.start : sp.end] in genre_words:
                 continue  # "I like Drama", "Romance movies": the genre, not the film called so
             if len(words) == 1 and words[0] in lx.COMMON_WORDS:
@@ -503,6 +505,10 @@ def _read_titles(
             )
             if (len(words) == 1 or not capital) and not listed and _stance(low, sp.start, sp.end) == "neutral":
                 continue
+            if len(words) == 1 and not capital and not listed and not any(
+                p.search(low[max(0, sp.start - 40) : sp.start]) for st, p in BEFORE_STANCE if st != "asking"
+            ):
+                continue  # a lowercase word is a title only right after a cue ("i loved titanic")
             add(sp.start, sp.end, capital, sp)
     for m in CUE_TITLE.finditer(text):
         t = TITLE_TAIL.sub("", m["t"]).rstrip(".")

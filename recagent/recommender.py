@@ -204,6 +204,23 @@ class Recommender:
         )
         return stated.merged(filters)
 
+    def query_preferences(self, query: str | None):
+        """The soft wishes of a one-shot query (genre weights, critiques, topics, the query as context):
+        they re-rank, they never filter. See :func:`recagent.agent.state.preferences`."""
+        from recagent.retrieval.base import ContextText, Preferences
+
+        if not query:
+            return Preferences()
+        from recagent.agent.understanding import parse_message
+
+        u = parse_message(query, self.catalog.genre_vocab)
+        return Preferences(
+            genres=dict(u.genres),
+            critiques=list(u.critiques),
+            topics=list(u.topics),
+            context=[ContextText(text=query)],
+        )
+
     def understand(self, text: str, mode: str = "parser"):
         """The chat's reading of one message, with the catalog's titles spotted and resolved: an
         :class:`~recagent.agent.understanding.Understanding` (``.as_labels()`` gives the understanding-eval
@@ -270,6 +287,7 @@ class Recommender:
             liked_ids=ids,
             text=query or None,
             filters=filters or Filters(),
+            preferences=self.query_preferences(query),
         )
         cands = self.hybrid.candidates(rq, k or self.settings.candidates)
         return CandidateSet(

@@ -116,3 +116,15 @@ def test_understanding_modes_record_every_llm_check(rec, tmp_path):
     (check,) = resp.checks
     assert check.stage == "understanding" and not check.valid and "model unavailable" in check.error
     assert hybrid.store.get("h").liked_ids == ["6"], "the parser's reading stands when the LLM fails"
+
+
+def test_one_shot_queries_filter_only_what_is_stated(rec):
+    from recagent.retrieval.filters import InvalidFilterError
+
+    assert rec.query_filters("I love horror and I grew up in the 80s").is_empty
+    f = rec.query_filters("no horror, nothing before 2000")
+    assert f.exclude_genres == ["Horror"] and f.year_min == 2000
+    with pytest.raises(InvalidFilterError, match="no item can be both"):
+        rec.query_filters("before 1980 and after 2000")
+    prefs = rec.query_preferences("something lighter, I'm not a fan of horror")
+    assert prefs.genres == {"Horror": -0.7} and [(c.attribute, c.direction) for c in prefs.critiques] == [("darkness", -1)]
