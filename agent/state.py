@@ -13,6 +13,7 @@ understanding and the title lookups first and hands the results in.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Literal
 
@@ -240,14 +241,26 @@ def _sync_mirrors(state: ChatState) -> None:
 # ------------------------------------------------------------------------------------ queries
 
 
+def without_people(text: str, people: list[str]) -> str:
+    """The text with people's names taken out: a name must never match title words ("Jennifer 8")."""
+    for name in people:
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", text).strip()
+
+
 def preferences(state: ChatState) -> Preferences:
     """The soft evidence of the state: re-ranks, never filters."""
     n = len(state.context)
+    context = [
+        ContextText(text=clean, weight=round(CONTEXT_DECAY ** (n - 1 - i), 4))
+        for i, t in enumerate(state.context)
+        if (clean := without_people(t, state.people))
+    ]
     return Preferences(
         genres=dict(state.genre_prefs),
         critiques=list(state.critiques),
         topics=list(state.topics),
-        context=[ContextText(text=t, weight=round(CONTEXT_DECAY ** (n - 1 - i), 4)) for i, t in enumerate(state.context)],
+        context=context,
         avoid_ids=list(state.avoid_ids),
     )
 
@@ -255,7 +268,8 @@ def preferences(state: ChatState) -> Preferences:
 def build_query(state: ChatState, allow_repeats: bool = False) -> RetrievalQuery:
     """The turn's retrieval query: hard constraints as filters, soft evidence as preferences, the items the
     latest message pointed at (else every liked or wanted item) as the item-to-item anchors."""
-    text_parts = [p for p in (state.request, " ".join(state.topics)) if p]
+    request = without_people(state.request, state.people) if state.request else None
+    text_parts = [p for p in (request, " ".join(state.topics)) if p]
     return RetrievalQuery(
         user_id=state.user_id,
         liked_ids=list(state.focus_ids) or list(dict.fromkeys(state.liked_ids + state.want_ids)),

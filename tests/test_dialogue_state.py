@@ -142,6 +142,9 @@ def test_people_get_an_honest_note_and_stay_out_of_the_text():
     s, notes = said(ChatState(session_id="s"), "any jlo movies? i like movies with jennifer lopez")
     assert s.people == ["jlo", "jennifer lopez"] and notes[0].kind == "person"
     assert "no cast or crew" in notes[0].text and s.liked_ids == []
+    q = build_query(s)
+    assert "jennifer" not in q.text.lower() and "jlo" not in q.text.lower()
+    assert all("lopez" not in c.text.lower() for c in q.preferences.context)
 
 
 def test_unresolved_and_ambiguous_titles_stay_out_of_the_state():
