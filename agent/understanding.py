@@ -582,7 +582,10 @@ def _read_genres(low: str, vocab: list[str], blocked: list[tuple[int, int]], u: 
         before = low[max(c_start, start - 60) : start]
         sentence_before = low[s_start:start]
         scary = [h for h in group if h[3] in ("scary", "spooky")]
-        if HARD_NEG.search(before) or SOFT_NEG.search(before):
+        neg = HARD_NEG.search(before) or SOFT_NEG.search(before)
+        if neg and re.search(r"\b(?:not|nothing)\s+(?:too|so|very|overly|that)\s+\w+\s+$", before):
+            neg = None  # "not too gory horror": the negation is about the adjective (a critique), not the genre
+        if neg:
             hard = bool(HARD_NEG.search(before)) and not SOFT_NEG.search(before)
             if hard and _descriptive(before):
                 continue  # "horror movies today are not scary": a description, nothing against horror
@@ -656,10 +659,12 @@ def _read_years(low: str, u: Understanding) -> None:
     for m in DECADE.finditer(low):
         if _spans_overlap(m.span(), used) or narrative(m.start()) or not wish(m.start()):
             continue
-        c_start, _ = _clause_bounds(low, m.start())
+        c_start, c_end = _clause_bounds(low, m.start())
         lead = low[c_start : m.start()]
         if TASTE.search(lead) and not WISH.search(lead):
             continue  # "I really like 90s comedies": a taste, not what they want now
+        if re.search(r"\b(even|too|also|as well)\b", low[c_start:c_end]):
+            continue  # "even the bad 2000's ones", "2000's movies are okay too": inclusive, not a restriction
         if m["century"]:
             start = int(m["century"]) * 100 + int(m["d1"]) * 10
         else:

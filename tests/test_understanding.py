@@ -309,3 +309,13 @@ def test_llm_is_skipped_for_follow_ups_and_short_messages(catalog_tools):
     assert not needs_llm(read(catalog_tools, "only comedies"), "only comedies")
     msg = "I'd love a sweeping romantic epic like Titanic"
     assert needs_llm(read(catalog_tools, msg), msg)
+
+
+def test_negated_adjectives_are_critiques_not_genre_exclusions(catalog_tools):
+    u = read(catalog_tools, "great! I like thrillers, suspense, not too gory horror, and mystery.")
+    assert u.hard == [] and u.genres["Horror"] > 0 and crits(u) == {("violence", -1)}
+
+
+@pytest.mark.parametrize("message", ["yes, even the bad 2000's ones", "2000's movies are okay too"])
+def test_inclusive_decades_are_not_restrictions(catalog_tools, message):
+    assert read(catalog_tools, message).hard == []
