@@ -80,6 +80,11 @@ class Understanding(BaseModel):
     reset: bool = False
     repeat: bool = False
     asks: bool = Field(False, description="asks for something in words (the retrieval text follows it)")
+    search_text: str | None = Field(
+        None,
+        description="the message without what the state carries otherwise (critiques, negated genres, years, names): "
+        "the words for text retrieval, where 'less violent' or 'no horror' would pull the opposite",
+    )
 
     # convenience views -------------------------------------------------------------------------
     def titles(self, stance: str) -> list[str]:
@@ -412,9 +417,11 @@ def parse_message(message: str, genre_vocab: list[str], spot: Spotter | None = N
     _read_titles(text, low, spot, blocked, u, genre_vocab)
     title_spans = [(m.start, m.start + len(m.text)) for m in u.mentions if m.start >= 0]
     _read_references(low, u, title_spans)
-    _read_genres(low, genre_vocab, blocked + title_spans, u)
-    _read_years(low, u)
-    _read_critiques_and_topics(low, blocked + title_spans, u)
+    drop: list[tuple[int, int]] = list(blocked)
+    _read_genres(low, genre_vocab, blocked + title_spans, u, drop)
+    _read_years(low, u, drop)
+    _read_critiques_and_topics(low, blocked + title_spans, u, drop)
+    u.search_text = _without(text, drop)
 
     u.reset = bool(RESET.search(low))
     u.repeat = bool(REPEAT.search(low))
@@ -567,7 +574,18 @@ def _ref_stance(low: str, start: int, end: int) -> Stance:
     return "asking" if "?" in sentence else "neutral"
 
 
-def _read_genres(low: str, vocab: list[str], blocked: list[tuple[int, int]], u: Understanding) -> None:
+def _without(text: str, spans: list[tuple[int, int]]) -> str | None:
+    keep = list(text)
+    for s, e in spans:
+        keep[s:e] = [" "] * (e - s)
+    out = re.sub(r"\s+", " ", re.sub(r"(\s*[,;:]\s*)+", ", ", "".join(keep))).strip(" ,;:")
+    out = re.sub(r"\b(but|and|or|with|from)\s*([,.!?]|$)", r"\2", out).strip(" ,;:")
+    return out if len(re.findall(r"\w+", out)) >= 1 else None
+
+
+def _read_genres(
+    low: str, vocab: list[str], blocked: list[tuple[int, int]], u: Understanding, drop: list[tuple[int, int]]
+) -> None:
     hits = _genre_hits(low, vocab, blocked)
     groups: list[list[tuple[str, int, int, str]]] = []
     for h in hits:
@@ -579,7 +597,8 @@ def _read_genres(low: str, vocab: list[str], blocked: list[tuple[int, int]], u: 
         start = group[0][1]
         c_start, _ = _clause_bounds(low, start)
         s_start, _ = _sentence_bounds(low, start)
-        before = low[max(c_start, start - 60) : start]
+        base = max(c_start, start - 60)
+        before = low[base:start]
         sentence_before = low[s_start:start]
         scary = [h for h in group if h[3] in ("scary", "spooky")]
         neg = HARD_NEG.search(before) or SOFT_NEG.search(before)
@@ -595,6 +614,7 @@ def _read_genres(low: str, vocab: list[str], blocked: list[tuple[int, int]], u: 
                 if hard:
                     u.hard.append(HardConstraint(kind="exclude_genre", value=genre, phrase=low[c_start:e].strip()))
                 u.genres[genre] = -1.0 if hard else -0.7
+            drop.append((base + neg.start(), group[-1][2]))
             continue
         if _descriptive(before) and all(h[3] in ("funny", "scary", "spooky", "romantic", "suspenseful", "animated") for h in group):
             continue  # "it was funny": about a movie, not a wish
@@ -617,7 +637,7 @@ def _read_genres(low: str, vocab: list[str], blocked: list[tuple[int, int]], u: 
             u.genres[genre] = max(u.genres.get(genre, -2.0), weight) if u.genres.get(genre, 0) >= 0 else u.genres[genre]
 
 
-def _read_years(low: str, u: Understanding) -> None:
+def _read_years(low: str, u: Understanding, drop: list[tuple[int, int]]) -> None:
     def narrative(pos: int) -> bool:
         s, e = _sentence_bounds(low, pos)
         return bool(NARRATIVE.search(low[s:e]))
@@ -629,6 +649,7 @@ def _read_years(low: str, u: Understanding) -> None:
 
     def add(kind: str, value: int, m: re.Match) -> None:
         u.hard.append(HardConstraint(kind=kind, value=value, phrase=m.group(0).strip()))
+        drop.append(m.span())
 
     used: list[tuple[int, int]] = []
     for m in BETWEEN.finditer(low):
@@ -703,7 +724,9 @@ def _read_years(low: str, u: Understanding) -> None:
             u.newer = True
 
 
-def _read_critiques_and_topics(low: str, blocked: list[tuple[int, int]], u: Understanding) -> None:
+def _read_critiques_and_topics(
+    low: str, blocked: list[tuple[int, int]], u: Understanding, drop: list[tuple[int, int]]
+) -> None:
     seen_attrs: set[str] = set()
     for pat, attr, direction in CRITIQUES:
         for m in pat.finditer(low):
@@ -715,6 +738,7 @@ def _read_critiques_and_topics(low: str, blocked: list[tuple[int, int]], u: Unde
                 continue
             u.critiques.append(Critique(attribute=attr, direction=direction))
             seen_attrs.add(attr)
+            drop.append(m.span())
             break
     if "lighter and funnier" in low and "darkness" not in seen_attrs:
         u.critiques.append(Critique(attribute="darkness", direction=-1))
