@@ -631,10 +631,11 @@ def _read_genres(
             else 1.0 if _wishful(low[s_start:s_end])
             else 0.3
         )
+        if scary and len(group) == 1:
+            weight = max(weight, 0.5)  # "something scary": a wish for horror, if not a stated one
         for genre, *_ in group:
-            if scary and genre == "Horror" and len(group) == 1 and weight < 1.0:
-                weight = max(weight, 0.5)
-            u.genres[genre] = max(u.genres.get(genre, -2.0), weight) if u.genres.get(genre, 0) >= 0 else u.genres[genre]
+            if u.genres.get(genre, 0.0) >= 0:  # a genre spoken against elsewhere in the message stays against
+                u.genres[genre] = max(u.genres.get(genre, 0.0), weight)
 
 
 def _read_years(low: str, u: Understanding, drop: list[tuple[int, int]]) -> None:
