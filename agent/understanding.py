@@ -175,7 +175,7 @@ _BEFORE_STANCE: list[tuple[str, str]] = [
     ("seen", r"seen|saw|watched|have seen|'ve seen|already seen|watched|caught"),
 ]
 _AFTER_STANCE: list[tuple[str, str]] = [
-    ("want", r"sounds? (good|great|interesting|awesome|fun|cool|amazing)|looks? (good|great|interesting)|"
+    ("want", r"sounds? (good|great|interesting|awesome|fun|cool|amazing)|looks? (good|great|interesting)|(is )?a must[- ]see|"
              r"i'?ll (check|look|watch)|will (check|look|watch)|want to (see|watch)|is on my list"),
     ("disliked", r"(was|is|were|are|seemed) (so |really |pretty |too |kind of |kinda )?"
                  r"(bad|terrible|awful|boring|horrible|meh|overrated|disappointing|dumb|stupid|slow|weird|not good|"
@@ -184,7 +184,8 @@ _AFTER_STANCE: list[tuple[str, str]] = [
     ("liked", r"(was|is|were|are) (so |really |pretty |very |just |absolutely |such |my |also |still |always |definitely |"
               r"truly |totally )?(a |my |an |one of the )?"
               r"(great|amazing|awesome|good|fantastic|excellent|brilliant|fun|funny|hilarious|perfect|wonderful|"
-              r"incredible|classic|masterpiece|favou?rite|one of my|the best|beautiful|cool|nice)|rocks|rocked|"
+              r"incredible|classic|masterpiece|favou?rite|one of my|the best|beautiful|cool|nice|gold|gem|epic|legendary|"
+              r"hilarious|a must)|rocks|rocked|"
               r"(loved|liked|enjoyed|love|like|adore) (it|that|them|this)|(is|was) one of my"),
 ]
 BEFORE_STANCE = [(s, re.compile(rf"\b(?:{p})\s+(?:(?:the|a|an|movie|film|called|it|all|of|so|too|much|really|"
@@ -194,7 +195,7 @@ AFTER_STANCE = [(s, re.compile(rf"^[\s,.!…]*(?:(?:i|it|that|and|but|which|too|
 NOT_SEEN = re.compile(r"\b(haven'?t|have not|never|not|didn'?t|did not|hasn'?t|yet to)\s+(ever\s+)?(seen|see|watched|watch)\b")
 WANT_ANY = re.compile(
     r"\b(want to|wanna|would like to|'d like to|will|i'll|plan to|going to|gonna|need to|should|have to)\s+(check|see|watch|"
-    r"look|give|try|find|get)|\bi want to\b|\bbut i want\b|\bon my list\b|\bsounds? (good|great|interesting)\b|\blooks? (good|great)\b"
+    r"look|give|try|find|get)|\bmust[- ]see\b|\bi want to\b|\bbut i want\b|\bon my list\b|\bsounds? (good|great|interesting)\b|\blooks? (good|great)\b"
 )
 
 # follow-up moves on the last list
@@ -282,7 +283,7 @@ CUE_TITLE = re.compile(
     r"(?P<t>(?:[A-Z0-9][\w'’:&-]*!?)(?:\s+(?:(?:of|the|a|an|and|in|on|to|for|with|from|at|vs\.?|&|[A-Z0-9][\w'’:&-]*!?))){0,7})"
 )
 TITLE_TAIL = re.compile(r"(?:\s+(?:of|the|a|an|and|in|on|to|for|with|from|at|vs\.?|&))+$")
-STOP_TITLES = {"it", "that", "this", "one", "them", "those", "i", "me", "you", "something", "anything", "movies",
+STOP_TITLES = {"disney", "disney!", "pixar", "marvel", "dreamworks", "netflix", "ghibli", "hbo", "it", "that", "this", "one", "them", "those", "i", "me", "you", "something", "anything", "movies",
                "films", "a lot", "the movie", "the film", "yes", "no", "ok", "okay"}
 
 
@@ -512,6 +513,10 @@ def _read_titles(
             )
             if (len(words) == 1 or not capital) and not listed and _stance(low, sp.start, sp.end) == "neutral":
                 continue
+            if len(words) == 1 and not capital and re.search(
+                r"\b(the|a|an|my|your|his|her|our|their|this|that|those|these)\s+$", low[max(0, sp.start - 8) : sp.start]
+            ):
+                continue  # "I love the memories": a noun, not the film "Memories"
             if len(words) == 1 and not capital and not listed and not any(
                 p.search(low[max(0, sp.start - 40) : sp.start]) for st, p in BEFORE_STANCE if st != "asking"
             ):
