@@ -48,6 +48,10 @@ class ReplyCheck(BaseModel):
     duplicates: int = Field(0, description="items named more than once (repeats counted)")
     ungrounded: int = Field(0, description="explanations replaced: they named an item, genre or year untrue of the catalog")
     error: str | None = None
+    stage: str | None = Field(
+        None, description="which call this checks: None for the reranker's replies, 'understanding' for the message reading"
+    )
+    latency_ms: float | None = None
 
 
 class RecommendationResponse(BaseModel):
