@@ -186,6 +186,33 @@ class ChatAgent:
         self.store.add_turn(session_id, "assistant", reply, response)
         return response
 
+    def observe(
+        self,
+        session_id: str,
+        text: str,
+        item_ids: list[str],
+        role: str = "recommender",
+        user_id: str | None = None,
+    ) -> ChatState:
+        """Record a turn that someone else took (e.g. a human recommender in a replayed ReDial
+        dialogue), without producing a recommendation.
+
+        ``text`` is stored as a turn with ``role``; ``item_ids`` (catalog ids, in the order the turn
+        mentioned them) become the shown list: they count as shown (not recommended again unless the
+        user asks for a repeat) and "the second one" / "that one" in the next user message refer to them
+        ("that one" is the last item the turn mentioned). Returns the saved state.
+        """
+        with self.store.session_lock(session_id, self.lock_timeout):
+            state = self.store.load_or_create(session_id, user_id)
+            self.store.add_turn(session_id, role, text)
+            ids = list(dict.fromkeys(item_ids))
+            if ids:
+                state.shown_ids += [i for i in ids if i not in state.shown_ids]
+                state.last_shown = ids
+                state.last_years = [self.tools.item_year(i) for i in ids]
+            self.store.save(state)
+        return state
+
     def feedback(self, session_id: str, item_id: str, kind: str) -> ChatState:
         """A like, dislike or "seen" on one item outside a message (e.g. a button on the web page).
 

@@ -325,6 +325,22 @@ class Recommender:
         """One chat turn in a persisted session; returns the same response model as ``recommend``."""
         return self.agent.turn(session_id, message, k=k, user_id=None if user_id is None else str(user_id))
 
+    def observe_turn(
+        self,
+        session_id: str,
+        text: str,
+        item_ids: Sequence[str] = (),
+        role: str = "recommender",
+        user_id: str | int | None = None,
+    ):
+        """Record another party's turn in a chat session (e.g. the recommender's turn of a replayed
+        dialogue) and the catalog items it suggested, as shown items, without recommending anything.
+        See :meth:`recagent.agent.chat.ChatAgent.observe`. Unknown item ids raise ``UnknownItemError``."""
+        for iid in item_ids:
+            self.catalog.get(str(iid))
+        uid = None if user_id is None else str(user_id)
+        return self.agent.observe(session_id, text, [str(i) for i in item_ids], role=role, user_id=uid)
+
     def feedback(self, session_id: str, item_id: str, kind: str):
         """Record a like, dislike or "seen" on one catalog item in a chat session; returns the new state."""
         self.catalog.get(item_id)  # UnknownItemError for an id not in the catalog

@@ -182,3 +182,21 @@ def test_cli_chat_json_resumes_a_session_across_processes(llm_rec, settings):
     assert years and max(years) < min(first_years)
     bad = _cli(["-s", "cli", "-m", "x" * 3000], settings)
     assert bad.returncode == 1 and "limit is 2000" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_observe_records_a_recommender_turn_as_shown_items(tmp_path):
+    """A replayed recommender turn: its text is stored and its items count as shown, without a recommendation."""
+    tools = ChatTools(
+        candidates=lambda q, k: [],
+        resolve=lambda t: ([], {}),
+        summarize=lambda u, l: "",
+        item_year=lambda i: {"1": 1995, "2": 1999}.get(i),
+        genre_vocab=[],
+    )
+    agent = ChatAgent(tools, Reranker(None), SessionStore(tmp_path / "s.sqlite"))
+    state = agent.observe("replay", "Have you seen Toy Story or The Matrix?", ["1", "2"])
+    assert state.last_shown == ["1", "2"] and set(state.shown_ids) == {"1", "2"}
+    assert state.last_years == [1995, 1999]
+    turns = agent.store.turns("replay")
+    assert [(t.role, t.content) for t in turns] == [("recommender", "Have you seen Toy Story or The Matrix?")]
+    assert agent.store.get("replay") == state
