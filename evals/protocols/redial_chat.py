@@ -132,16 +132,17 @@ class ListTap:
 
 
 def record_recommender_turn(rec: Recommender, session_id: str, text: str, item_ids: list[str], forget: list[str]):
-    """Fold a (human) recommender turn into the session: its movies are what was shown. ``forget``: the
-    agent's own answer, which the seeker never saw, is taken back out of the shown items."""
+    """Fold a (human) recommender turn into the session with the product's own call
+    (``Recommender.observe_turn``: its movies become the shown items). ``forget``: the agent's own answer,
+    which the seeker never saw, is then taken back out of the shown items (the one eval-side edit)."""
+    rec.observe_turn(session_id, text, item_ids)
+    drop = set(forget) - set(item_ids)
+    if not drop:
+        return
     store = rec.sessions
     with store.session_lock(session_id):
-        state = store.load_or_create(session_id)
-        drop = set(forget) - set(item_ids)
+        state = store.get(session_id)
         state.shown_ids = [i for i in state.shown_ids if i not in drop]
-        state.shown_ids += [i for i in item_ids if i not in state.shown_ids]
-        state.last_shown = list(item_ids)
-        state.last_years = [rec.catalog.get(i).year for i in item_ids]
         store.save(state)
 
 
@@ -189,7 +190,7 @@ def replay(
         for case in by_turn.get(t, []):
             removed = {ml_of[m] for m in case.mentioned if m in ml_of}
             out.append(Scored(case, ml_of.get(case.target), answer, removed, turn_ms))
-        movies = list(dict.fromkeys(ml_of[m] for m in turn.movies if m in ml_of))
+        movies = list(dict.fromkeys(ml_of[m] for m in turn.movies if m in ml_of and ml_of[m] in rec.catalog))
         record_recommender_turn(rec, session_id, text, movies, forget=answer)
     return out
 
