@@ -1,8 +1,9 @@
-"""The conversational agent: one turn = understand, update state, retrieve, rerank, respond.
+"""The conversational agent: one turn = understand, update the state, retrieve, rerank, respond.
 
-The agent gets its collaborators as plain callables (retrieval, title
-resolution, history summaries), so it never reaches into the vector store and
-can be tested with any of them.
+The agent gets its collaborators as plain callables (retrieval, title lookups, history summaries,
+catalog counts), so it never reaches into the vector store and can be tested with any of them.
+Every state change goes through the pure :func:`recagent.agent.state.apply`; this module does the
+I/O around it (the session store, the LLM, the lookups).
 """
 
 from __future__ import annotations
@@ -12,22 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from recagent.agent.backends.base import LLMBackend
+from recagent.agent.llm_reading import Mode, llm_reading, merge, needs_llm
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.agent.safety import clean_message
-from recagent.agent.schema import RecommendationResponse
+from recagent.agent.schema import RecommendationResponse, ReplyCheck
 from recagent.agent.session import ChatState, SessionStore
-from recagent.agent.understanding import (
-    Understanding,
-    llm_reading,
-    merge,
-    needs_llm,
-    parse_message,
-)
+from recagent.agent.state import FeedbackEvent, MessageEvent, Note, ShownEvent, apply, build_query, relax
+from recagent.agent.understanding import Spotter, Understanding, parse_message
 from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.filters import Filters
 from recagent.retrieval.hybrid import Candidate
 from recagent.retrieval.titles import TitleMatch, display_title
-
-FOLLOW_UP_ONLY = ("more_like", "reject", "older", "newer", "repeat")
 
 
 @dataclass
@@ -39,6 +35,9 @@ class ChatTools:
     summarize: Callable[[str | None, list[str]], str]
     item_year: Callable[[str], int | None]
     genre_vocab: list[str]
+    spot: Spotter | None = None  # catalog titles in free text (TitleResolver.spot)
+    count: Callable[[Filters], int] | None = None  # catalog items passing filters, for relaxation
+    has_people: bool = False  # whether the catalog knows cast and crew
 
 
 class ChatAgent:
@@ -51,98 +50,36 @@ class ChatAgent:
         max_message_chars: int = 2000,
         candidates: int = 20,
         lock_timeout: float = 60.0,
+        understanding: Mode = "parser",
     ):
         """``lock_timeout``: how long a turn or a feedback waits for another one on the same session
-        (in any process sharing the session store) before it gives up with ``SessionBusyError``."""
+        (in any process sharing the session store) before it gives up with ``SessionBusyError``.
+        ``understanding``: ``parser``, ``hybrid`` or ``llm`` (see :mod:`recagent.agent.llm_reading`);
+        the LLM modes need ``understanding_backend``."""
         self.tools = tools
         self.reranker = reranker
         self.store = store
         self.understanding_backend = understanding_backend
+        self.understanding_mode: Mode = understanding if understanding_backend is not None else "parser"
         self.max_message_chars = max_message_chars
         self.n_candidates = candidates
         self.lock_timeout = lock_timeout
 
     # ------------------------------------------------------------------ understanding
 
+    def read(self, message: str) -> tuple[Understanding, list[ReplyCheck]]:
+        """The message's reading in the configured mode, and the check of each LLM call made for it."""
+        parsed = parse_message(message, self.tools.genre_vocab, self.tools.spot)
+        if self.understanding_mode == "parser" or self.understanding_backend is None or not needs_llm(parsed, message):
+            return parsed, []
+        result = llm_reading(self.understanding_backend, message, self.tools.genre_vocab)
+        return merge(parsed, result.reading, message, self.understanding_mode), [result.check]
+
     def understand(self, message: str) -> Understanding:
-        parsed = parse_message(message, self.tools.genre_vocab)
-        if self.understanding_backend is None or not needs_llm(parsed, message):
-            return parsed
-        return merge(parsed, llm_reading(self.understanding_backend, message), message, self.tools.genre_vocab)
+        return self.read(message)[0]
 
-    def _resolve(self, titles: list[str]) -> tuple[list[TitleMatch], dict[str, list[str]]]:
-        """Resolve titles. 'The Matrix and Heat' is two titles when both halves resolve, else one."""
-        expanded: list[str] = []
-        for title in titles:
-            parts = [p.strip() for p in title.replace(" & ", " and ").split(" and ") if p.strip()]
-            if len(parts) > 1:
-                found, missing = self.tools.resolve(parts)
-                if not missing:
-                    expanded += parts
-                    continue
-            expanded.append(title)
-        return self.tools.resolve(expanded) if expanded else ([], {})
-
-    # ------------------------------------------------------------------ state
-
-    def _apply(self, state: ChatState, u: Understanding, message: str) -> tuple[list[str], list[str]]:
-        """Fold one message into the session state. Returns (focus ids for this turn, notes for the reply)."""
-        notes: list[str] = []
-        if u.reset:
-            fresh = ChatState(session_id=state.session_id, user_id=state.user_id, turns=state.turns)
-            state.__dict__.update(fresh.__dict__)
-        liked, unresolved = self._resolve(u.liked_titles)
-        disliked, unresolved_d = self._resolve(u.disliked_titles)
-        seen, unresolved_s = self._resolve(u.seen_titles)
-        for title, suggestions in {**unresolved, **unresolved_d, **unresolved_s}.items():
-            hint = f" (did you mean {'; '.join(display_title(s) for s in suggestions[:2])}?)" if suggestions else ""
-            notes.append(f"I could not find “{title}” in the catalog{hint}.")
-        focus: list[str] = []
-        for m in liked:
-            if m.item_id not in state.liked_ids:
-                state.liked_ids.append(m.item_id)
-            focus.append(m.item_id)
-        for pos in u.more_like:
-            if state.last_shown and -len(state.last_shown) <= (pos - 1 if pos > 0 else pos) < len(state.last_shown):
-                iid = state.last_shown[pos - 1 if pos > 0 else pos]
-                focus.append(iid)
-                if iid not in state.liked_ids:
-                    state.liked_ids.append(iid)
-            else:
-                notes.append(f"There is no item number {pos} in the last list.")
-        seen_words = any(w in message.lower() for w in ("seen", "watched"))
-        for pos in u.reject:
-            if 0 < pos <= len(state.last_shown) or (pos == -1 and state.last_shown):
-                iid = state.last_shown[pos - 1 if pos > 0 else -1]
-                (state.seen_ids if seen_words else state.disliked_ids).append(iid)
-        state.disliked_ids += [m.item_id for m in disliked if m.item_id not in state.disliked_ids]
-        state.seen_ids += [m.item_id for m in seen if m.item_id not in state.seen_ids]
-        state.liked_ids = [i for i in state.liked_ids if i not in state.disliked_ids]
-
-        if u.genres:
-            state.genres = list(u.genres)  # the latest ask for genres replaces the previous one
-            state.exclude_genres = [g for g in state.exclude_genres if g not in u.genres]
-        for g in u.exclude_genres:
-            if g not in state.exclude_genres:
-                state.exclude_genres.append(g)
-            if g in state.genres:
-                state.genres.remove(g)
-        if u.year_min is not None or u.year_max is not None:
-            state.year_min, state.year_max = u.year_min, u.year_max
-        years = [y for y in state.last_years if y]
-        if u.older and years:
-            state.year_max = min(years) - 1
-            if state.year_min is not None and state.year_min > state.year_max:
-                state.year_min = None
-        if u.newer and years:
-            state.year_min = max(years) + 1
-            if state.year_max is not None and state.year_max < state.year_min:
-                state.year_max = None
-        if u.keywords:
-            state.keywords = list(u.keywords)
-        if not any(getattr(u, f) for f in FOLLOW_UP_ONLY) and not u.reset:
-            state.request = message
-        return focus, notes
+    def resolve_mentions(self, u: Understanding) -> tuple[Understanding, dict[str, list[str]]]:
+        return resolve_mentions(u, self.tools.resolve)
 
     # ------------------------------------------------------------------ a turn
 
@@ -157,30 +94,33 @@ class ChatAgent:
     def _turn(self, session_id: str, message: str, k: int, user_id: str | None, t0: float) -> RecommendationResponse:
         state = self.store.load_or_create(session_id, user_id)
         self.store.add_turn(session_id, "user", message)  # before anything can fail: no turn is lost
-        u = self.understand(message)
-        focus, notes = self._apply(state, u, message)
-
-        text_parts = [p for p in (state.request, " ".join(state.keywords)) if p]
-        query = RetrievalQuery(
-            user_id=state.user_id,
-            liked_ids=focus or state.liked_ids,
-            disliked_ids=state.disliked_ids,
-            text=" ".join(text_parts) or None,
-            filters=state.filters(allow_repeats=u.repeat),
-        )
+        reading, checks = self.read(message)
+        reading, unresolved = self.resolve_mentions(reading)
+        event = MessageEvent(text=message, reading=reading, unresolved=unresolved, catalog_has_people=self.tools.has_people)
+        state, notes = apply(state, event)
+        allow_repeats = reading.repeat
+        if self.tools.count is not None:
+            state, relaxed, allow_repeats = relax(state, self.tools.count, k, allow_repeats)
+            notes += relaxed
+        query = build_query(state, allow_repeats)
         candidates = self.tools.candidates(query, self.n_candidates)
+        if not candidates and not query.filters.is_empty:  # never an empty answer while the catalog has items
+            state, relaxed, _ = relax(state, lambda f: 0, k, True)
+            notes += relaxed
+            query = build_query(state, allow_repeats=True)
+            candidates = self.tools.candidates(query, self.n_candidates)
         history = self.tools.summarize(state.user_id, state.liked_ids)
-        response = self.reranker.rerank(
-            RerankRequest(candidates=candidates, history=history, request=" ".join(text_parts), k=k)
-        )
+        request = " ".join(p for p in (query.text, _wishes(state)) if p)
+        response = self.reranker.rerank(RerankRequest(candidates=candidates, history=history, request=request, k=k))
         ids = [r.item_id for r in response.recommendations]
-        state.shown_ids += [i for i in ids if i not in state.shown_ids]
-        state.last_shown = ids
-        state.last_years = [self.tools.item_year(i) for i in ids]
-        state.turns += 1
+        state, _ = apply(state, ShownEvent(item_ids=ids, years=[self.tools.item_year(i) for i in ids]))
         reply = self._reply(state, response, notes)
         response = response.model_copy(
-            update={"message": reply, "latency_ms": round((time.perf_counter() - t0) * 1000, 2)}
+            update={
+                "message": reply,
+                "checks": checks + list(response.checks),
+                "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
+            }
         )
         self.store.save(state)
         self.store.add_turn(session_id, "assistant", reply, response)
@@ -207,55 +147,100 @@ class ChatAgent:
             self.store.add_turn(session_id, role, text)
             ids = list(dict.fromkeys(item_ids))
             if ids:
-                state.shown_ids += [i for i in ids if i not in state.shown_ids]
-                state.last_shown = ids
-                state.last_years = [self.tools.item_year(i) for i in ids]
+                event = ShownEvent(item_ids=ids, years=[self.tools.item_year(i) for i in ids], role=role)
+                state, _ = apply(state, event)
             self.store.save(state)
         return state
 
     def feedback(self, session_id: str, item_id: str, kind: str) -> ChatState:
         """A like, dislike or "seen" on one item outside a message (e.g. a button on the web page).
 
-        Folded into the session exactly as the same words in a message would be: a dislike or a seen
-        item is never recommended again in this session, a like steers retrieval.
+        Folded into the session by the same :func:`~recagent.agent.state.apply` as a typed message: a
+        dislike or a seen item is never recommended again in this session, a like steers retrieval
+        and undoes an earlier dislike (and the other way round).
         """
         if kind not in ("like", "dislike", "seen"):
             raise ValueError(f"unknown feedback {kind!r}: like, dislike or seen")
         self.store.get(session_id)  # UnknownSessionError before any lock is taken for a session that does not exist
         with self.store.session_lock(session_id, self.lock_timeout):
             state = self.store.get(session_id)  # read under the lock: the state as the last turn or feedback saved it
-            self._fold_feedback(state, item_id, kind)
+            state, _ = apply(state, FeedbackEvent(item_id=item_id, kind=kind))
             self.store.save(state)
         return state
 
-    @staticmethod
-    def _fold_feedback(state: ChatState, item_id: str, kind: str) -> None:
-        if kind == "like":
-            state.disliked_ids = [i for i in state.disliked_ids if i != item_id]
-            target = state.liked_ids
-        elif kind == "dislike":
-            state.liked_ids = [i for i in state.liked_ids if i != item_id]
-            target = state.disliked_ids
-        else:  # seen
-            target = state.seen_ids
-        if item_id not in target:
-            target.append(item_id)
-
-    def _reply(self, state: ChatState, response: RecommendationResponse, notes: list[str]) -> str:
-        parts = list(notes)
+    def _reply(self, state: ChatState, response: RecommendationResponse, notes: list[Note]) -> str:
+        parts = [n.text for n in notes]
         if not response.recommendations:
-            parts.append("Nothing in the catalog matches all of that; try loosening a constraint.")
+            parts.append("The catalog has nothing left to show for this conversation.")
             return " ".join(parts)
         bits = []
         if state.genres:
-            bits.append("/".join(state.genres).lower())
+            bits.append("only " + "/".join(state.genres).lower())
         if state.year_min or state.year_max:
             lo, hi = state.year_min, state.year_max
             bits.append(f"from {lo}-{hi}" if lo and hi else f"from {lo} on" if lo else f"up to {hi}")
         if state.exclude_genres:
             bits.append("no " + "/".join(state.exclude_genres).lower())
-        what = f" ({', '.join(bits)})" if bits else ""
+        if wishes := _wishes(state):
+            bits.append("leaning " + wishes)
+        what = f" ({'; '.join(bits)})" if bits else ""
         parts.append(f"Here are {len(response.recommendations)} picks{what}.")
         if response.source == "fallback":
             parts.append("(The language model failed, so these are in retrieval order.)")
         return " ".join(parts)
+
+
+def resolve_mentions(
+    u: Understanding, resolve: Callable[[list[str]], tuple[list[TitleMatch], dict[str, list[str]]]]
+) -> tuple[Understanding, dict[str, list[str]]]:
+    """Look up the titles the reading could not place itself. Only explicit (quoted or capitalised)
+    titles that are not found are reported (title -> suggestions); the rest stay out of the state
+    silently, as do names several items share (the state update asks about those)."""
+    out = u.model_copy(deep=True)
+    todo = [m for m in out.mentions if m.item_id is None and not m.candidates]
+    unresolved: dict[str, list[str]] = {}
+    if todo:
+        found, missing = _resolve_split([m.text for m in todo], resolve)
+        by_query = {f.query: f for f in found}
+        for m in todo:
+            if (f := by_query.get(m.text)) is not None:
+                m.item_id, m.title = f.item_id, f.title
+            elif m.text in missing and m.explicit:
+                unresolved[m.text] = [display_title(s) for s in missing[m.text]]
+        out.mentions = [m for m in out.mentions if m.item_id is not None or m.candidates]
+    return out, unresolved
+
+
+def _resolve_split(titles: list[str], resolve) -> tuple[list[TitleMatch], dict[str, list[str]]]:
+    """Resolve titles. 'The Matrix and Heat' is two titles when both halves resolve, else one."""
+    expanded: list[str] = []
+    split: dict[str, list[str]] = {}
+    for title in titles:
+        parts = [p.strip() for p in title.replace(" & ", " and ").split(" and ") if p.strip()]
+        if len(parts) > 1:
+            found, missing = resolve(parts)
+            if not missing:
+                expanded += parts
+                split[title] = parts
+                continue
+        expanded.append(title)
+    found, missing = resolve(expanded) if expanded else ([], {})
+    for title, parts in split.items():  # the first half answers for the whole
+        halves = [f for f in found if f.query == parts[0]]
+        found += [f.model_copy(update={"query": title}) for f in halves]
+    return found, missing
+
+
+_CRITIQUE_WORDS = {
+    ("violence", -1): "less violent", ("violence", 1): "more intense", ("darkness", -1): "lighter",
+    ("darkness", 1): "darker", ("humor", 1): "funnier", ("humor", -1): "more serious", ("scariness", 1): "scarier",
+    ("scariness", -1): "less scary", ("family", 1): "family friendly", ("family", -1): "for grown-ups",
+    ("recency", 1): "more recent", ("recency", -1): "older", ("popularity", -1): "less known",
+    ("popularity", 1): "well known",
+}  # fmt: skip
+
+
+def _wishes(state: ChatState) -> str:
+    """The soft wishes in words, for the reply and the rerank prompt."""
+    return ", ".join(_CRITIQUE_WORDS[(c.attribute, c.direction)] for c in state.critiques)
+

@@ -47,6 +47,10 @@ class ReplyCheck(BaseModel):
     out_of_candidate: int = Field(0, description="named items that are not candidates")
     duplicates: int = Field(0, description="items named more than once (repeats counted)")
     error: str | None = None
+    stage: str | None = Field(
+        None, description="which call this checks: None for the reranker's replies, 'understanding' for the message reading"
+    )
+    latency_ms: float | None = None
 
 
 class RecommendationResponse(BaseModel):

@@ -182,16 +182,86 @@ class Recommender:
         return self.resolver.resolve(titles)
 
     def query_filters(self, query: str | None, filters: Filters | None = None) -> Filters:
-        """Constraints stated in a query ("from the 90s", "no horror", "only comedies") as hard filters,
-        read by the same deterministic parser the chat uses, combined with explicit filters."""
+        """Constraints stated explicitly in a query ("from the 90s", "no horror", "only comedies") as hard
+        filters, read by the same deterministic parser the chat uses, combined with explicit filters.
+        Genres and years mentioned in passing ("I love horror", "I grew up in the 80s") are not filters.
+        A query that contradicts itself ("before 1980 and after 2000") is an ``InvalidFilterError``."""
         filters = filters or Filters()
         if not query:
             return filters
         from recagent.agent.understanding import parse_message
+        from recagent.retrieval.filters import InvalidFilterError
 
         u = parse_message(query, self.catalog.genre_vocab)
-        stated = Filters(year_min=u.year_min, year_max=u.year_max, genres=u.genres, exclude_genres=u.exclude_genres)
+        if u.year_min is not None and u.year_max is not None and u.year_min > u.year_max:
+            said = " and ".join(c.phrase for c in u.hard if c.kind in ("year_min", "year_max"))
+            raise InvalidFilterError(f"the query asks for {said}: no item can be both; ask for one year range")
+        stated = Filters(
+            year_min=u.year_min,
+            year_max=u.year_max,
+            genres=u.hard_values("genre"),
+            exclude_genres=u.hard_values("exclude_genre"),
+        )
         return stated.merged(filters)
+
+    def query_preferences(self, query: str | None):
+        """The soft wishes of a one-shot query (genre weights, critiques, topics, the query as context):
+        they re-rank, they never filter. See :func:`recagent.agent.state.preferences`."""
+        from recagent.retrieval.base import ContextText, Preferences
+
+        if not query:
+            return Preferences()
+        from recagent.agent.understanding import parse_message
+
+        u = parse_message(query, self.catalog.genre_vocab)
+        return Preferences(
+            genres=dict(u.genres),
+            critiques=list(u.critiques),
+            topics=list(u.topics),
+            context=[ContextText(text=query)],
+        )
+
+    def understand(self, text: str, mode: str = "parser"):
+        """The chat's reading of one message, with the catalog's titles spotted and resolved: an
+        :class:`~recagent.agent.understanding.Understanding` (``.as_labels()`` gives the understanding-eval
+        fields) and the checks of the LLM calls made for it. ``mode``: ``parser`` (no LLM), ``hybrid`` or
+        ``llm`` (see :mod:`recagent.agent.llm_reading`), whatever ``Settings.understanding`` says."""
+        from recagent.agent.chat import resolve_mentions
+        from recagent.agent.llm_reading import llm_reading, merge
+        from recagent.agent.understanding import parse_message
+
+        tools = self.chat_tools
+        reading = parse_message(text, tools.genre_vocab, tools.spot)
+        checks = []
+        if mode != "parser":
+            result = llm_reading(self.aux_backend, text, tools.genre_vocab)
+            reading, checks = merge(reading, result.reading, text, mode), [result.check]
+        return resolve_mentions(reading, tools.resolve)[0], checks
+
+    def fold_dialogue(self, query: str) -> tuple[str, list[str]]:
+        """A dialogue too long for one query: (its recent turns as text, the ids of titles the user liked in
+        the older turns). Turns are lines; a dialogue on one line is cut into sentences."""
+        import re
+
+        from recagent.agent.understanding import parse_message
+
+        turns = [t.strip() for t in query.splitlines() if t.strip()]
+        if len(turns) <= 1:
+            turns = [t.strip() for t in re.split(r"(?<=[.!?])\s+", query) if t.strip()]
+        limit = self.settings.max_message_chars
+        recent: list[str] = []
+        for t in reversed(turns[-self.settings.dialogue_turns :]):
+            if sum(len(r) + 1 for r in recent) + len(t) > limit:
+                break
+            recent.insert(0, t)
+        if not recent:
+            recent = [turns[-1][-limit:]]
+        older = turns[: len(turns) - len(recent)]
+        liked: list[str] = []
+        for t in older:
+            u = parse_message(t[:limit], self.catalog.genre_vocab, self.resolver.spot)
+            liked += [m.item_id for m in u.mentions if m.item_id and m.stance in ("liked", "want")]
+        return "\n".join(recent), list(dict.fromkeys(liked))
 
     def candidates(
         self,
@@ -204,6 +274,9 @@ class Recommender:
     ) -> CandidateSet:
         """Fused candidates for a known user, a new user's liked titles or ids, and/or a text query."""
         t0 = time.perf_counter()
+        if query and len(query) > self.settings.max_message_chars:  # a whole dialogue: see fold_dialogue
+            query, older_likes = self.fold_dialogue(query)
+            liked_ids = [*map(str, liked_ids), *older_likes]
         filters = self.query_filters(query, filters)
         resolved = self.resolve_titles(likes) if likes else []
         ids = list(dict.fromkeys([*map(str, liked_ids), *(m.item_id for m in resolved)]))
@@ -214,6 +287,7 @@ class Recommender:
             liked_ids=ids,
             text=query or None,
             filters=filters or Filters(),
+            preferences=self.query_preferences(query),
         )
         cands = self.hybrid.candidates(rq, k or self.settings.candidates)
         return CandidateSet(
@@ -271,23 +345,39 @@ class Recommender:
         return summary
 
     @cached_property
-    def agent(self):
-        from recagent.agent.chat import ChatAgent, ChatTools
+    def chat_tools(self):
+        """What the chat agent may call, over this recommender's catalog and retrieval."""
+        from recagent.agent.chat import ChatTools
 
-        tools = ChatTools(
+        def count(filters: Filters) -> int:
+            mask = filters.mask(self.catalog)
+            return len(self.catalog) if mask is None else int(mask.sum())
+
+        return ChatTools(
             candidates=lambda q, k: self.hybrid.candidates(q, k),
             resolve=self.resolver.resolve_all,
             summarize=self.history_summary,
             item_year=lambda iid: self.catalog.get(iid).year,
             genre_vocab=self.catalog.genre_vocab,
+            spot=self.resolver.spot,
+            count=count,
+            has_people=False,  # no loader reads cast or crew columns yet
         )
+
+    @cached_property
+    def agent(self):
+        from recagent.agent.chat import ChatAgent
+
+        tools = self.chat_tools
+        mode = self.settings.understanding
         return ChatAgent(
             tools,
             self.reranker,
             self.sessions,
-            understanding_backend=self.aux_backend if self.settings.understanding == "hybrid" else None,
+            understanding_backend=self.aux_backend if mode != "parser" else None,
             max_message_chars=self.settings.max_message_chars,
             candidates=self.settings.rerank.candidates,
+            understanding=mode,
         )
 
     def recommend(
@@ -308,7 +398,10 @@ class Recommender:
 
         t0 = time.perf_counter()
         if query:
-            query = clean_message(query, self.settings.max_message_chars)
+            query = clean_message(query, 1_000_000)
+            if len(query) > self.settings.max_message_chars:  # a whole dialogue: recent turns as text, older likes as ids
+                query, older_likes = self.fold_dialogue(query)
+                liked_ids = [*map(str, liked_ids), *older_likes]
         n = max(k, self.settings.rerank.candidates) if rerank else k
         cs = self.candidates(user_id=user_id, likes=likes, liked_ids=liked_ids, query=query, k=n, filters=filters)
         request = RerankRequest(candidates=cs.candidates, request=query or "", k=k)

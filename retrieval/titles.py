@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process
 
 from recagent.errors import UnresolvedTitleError
@@ -27,6 +27,20 @@ _TRAILING_YEAR = re.compile(r"(?:\(|\s)((?:19|20)\d{2})\)?\s*$")
 ACCEPT = 92.0  # fuzzy score accepted on its own
 CONFIRM = 75.0  # fuzzy score accepted when the vector match agrees
 MARGIN = 3.0  # a runner-up this close makes a fuzzy match ambiguous
+CLEAR_FAVOURITE = 2.0  # in free text, a title shared by several items names the most popular if it is this far ahead
+_WORD = re.compile(r"[^\W_]+")
+_ARTICLES = {"the", "a", "an"}
+_MINOR = {"the", "a", "an", "of", "and", "in", "on", "to"}
+
+
+class TitleSpan(BaseModel):
+    """A catalog title found in free text: where, and which item(s) it can be."""
+
+    start: int
+    end: int
+    item_ids: list[str] = Field(description="the items the words name, the likeliest first")
+    title: str = Field(description="the catalog title of the first item")
+    ambiguous: bool = Field(False, description="several items fit and none stands out (remakes, a series)")
 
 
 class TitleMatch(BaseModel):
@@ -73,6 +87,20 @@ def split_year(query: str) -> tuple[str, int | None]:
     return query.strip(), None
 
 
+def _fold(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
+
+
+def covers(query_key: str, title_key: str, min_ratio: float = 80.0) -> bool:
+    """Whether the title accounts for the query's words: nearly every word of the query (all of them up to
+    three) is close to a word of the title. One shared word ("Marriage Story" vs "The Philadelphia Story")
+    is never enough."""
+    words = [w for w in query_key.split() if w not in _MINOR] or query_key.split()
+    title_words = title_key.split()
+    matched = sum(1 for w in words if any(w == t or fuzz.ratio(w, t) >= min_ratio for t in title_words))
+    return matched >= len(words) - len(words) // 4
+
+
 class TitleResolver:
     def __init__(
         self,
@@ -92,6 +120,22 @@ class TitleResolver:
             if ":" in main:
                 self._by_prefix[normalize(main.split(":")[0])].add(normalize(main))
         self._keys = list(self._by_key)
+        # free-text spotting: token tuples of every key, the key without a leading article, and a title
+        # without its subtitle ("terminator 2"), each to the catalog positions it may name
+        # (an exact title beats a title without its article, which beats a title without its subtitle)
+        self._spot: dict[tuple[str, ...], set[int]] = {}
+        fallback: dict[tuple[str, ...], set[int]] = defaultdict(set)
+        for key, positions in self._by_key.items():
+            words = tuple(key.split())
+            self._spot.setdefault(words, set()).update(positions)
+            if len(words) > 1 and words[0] in _ARTICLES:
+                fallback[words[1:]].update(positions)
+        for prefix, fulls in self._by_prefix.items():
+            for full in fulls:
+                fallback[tuple(prefix.split())].update(self._by_key[full])
+        for words, positions in fallback.items():
+            self._spot.setdefault(words, positions)
+        self._spot_len = max((len(k) for k in self._spot), default=1)
 
     def _best(self, positions: Sequence[int], year: int | None) -> int:
         """Among items sharing a title, prefer the stated year, then the most popular."""
@@ -123,6 +167,10 @@ class TitleResolver:
             pos = self._best(self._by_key[k], year)
             scored[pos] = max(scored.get(pos, 0.0), s)
         ranked = sorted(scored.items(), key=lambda kv: (-kv[1], -self.popularity[kv[0]]))
+        # never a match (nor a suggestion) from one shared word: the title must account for the query's words
+        ranked = [(p, sc) for p, sc in ranked if any(covers(key, k) for k in title_keys(self.catalog.items[p].title))]
+        if not ranked:
+            return []
         best_pos, best = ranked[0]
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         if best >= ACCEPT and best - runner_up >= MARGIN:
@@ -133,6 +181,47 @@ class TitleResolver:
                 if s >= CONFIRM and self.catalog.ids[pos] in near:
                     return self._match(query, pos, s, "fuzzy+vector")
         return [self.catalog.items[p].title for p, _ in ranked[:3]]
+
+    def spot(self, text: str) -> list[TitleSpan]:
+        """Catalog titles written in free text, in any case ("i loved the matrix"): the longest run of words
+        that is exactly a title (or a title without its leading article or subtitle), left to right.
+
+        Returns :class:`TitleSpan` values; a name several items share (a
+        remake, a series) names the most popular one when it is clearly ahead, else it is ``ambiguous``
+        with every candidate listed. A year right after the name ("Heat 1995", "Hamlet (1948)") picks
+        that year's item. Deciding whether a common word ("up", "it") is really a title is the caller's.
+        """
+        words = [(_fold(m.group(0)), m.start(), m.end()) for m in _WORD.finditer(text)]
+        spans = []
+        i = 0
+        while i < len(words):
+            for n in range(min(self._spot_len, len(words) - i), 0, -1):
+                key = tuple(w for w, _, _ in words[i : i + n])
+                positions = self._spot.get(key)
+                if positions:
+                    start, end = words[i][1], words[i + n - 1][2]
+                    spans.append(self._span(text, start, end, sorted(positions)))
+                    i += n
+                    break
+            else:
+                i += 1
+        return spans
+
+    def _span(self, text: str, start: int, end: int, positions: list[int]) -> TitleSpan:
+        year_m = re.match(r"\s*\(?\s*((?:19|20)\d{2})\b", text[end : end + 10])
+        year = int(year_m.group(1)) if year_m else None
+        ranked = sorted(positions, key=lambda p: (year is not None and self.catalog.items[p].year != year, -self.popularity[p], p))
+        ambiguous = False
+        if len(ranked) > 1 and not (year is not None and self.catalog.items[ranked[0]].year == year):
+            top, second = self.popularity[ranked[0]], self.popularity[ranked[1]]
+            ambiguous = not top >= CLEAR_FAVOURITE * max(second, 1e-9)
+        return TitleSpan(
+            start=start,
+            end=end,
+            item_ids=[self.catalog.ids[p] for p in ranked],
+            title=self.catalog.items[ranked[0]].title,
+            ambiguous=ambiguous,
+        )
 
     def _match(self, query: str, pos: int, score: float, method: str) -> TitleMatch:
         item = self.catalog.items[pos]

@@ -93,8 +93,10 @@ def test_constraints_stated_in_a_query_are_hard_filters(rec):
     got = rec.candidates(query="funny movies from the 90s, no romance", k=15)
     assert got.candidates
     for c in got.candidates:
-        assert 1990 <= c.year <= 1999 and "Comedy" in c.genres and "Romance" not in c.genres
+        assert 1990 <= c.year <= 1999 and "Romance" not in c.genres
     assert got.query.filters.year_min == 1990 and got.query.filters.exclude_genres == ["Romance"]
+    # "funny movies" is a plain wish: a strong soft preference, not a filter (issue 9)
+    assert got.query.filters.genres == [] and got.query.preferences.genres["Comedy"] == 1.0
 
 
 def test_recommend_without_rerank_never_builds_an_llm(settings, embedder, rec):

@@ -135,7 +135,7 @@ def test_recommend_errors_are_structured(client):
 
 def test_chat_session_and_feedback(client, server_rec):
     sid = "api-chat"
-    r = client.post("/v1/chat", json={"session_id": sid, "message": "funny movies please", "k": 5})
+    r = client.post("/v1/chat", json={"session_id": sid, "message": "only comedies please", "k": 5})
     assert r.status_code == 200, r.text
     first = r.json()
     assert first["source"] == "llm" and len(first["recommendations"]) == 5 and first["message"]
@@ -143,7 +143,7 @@ def test_chat_session_and_feedback(client, server_rec):
 
     view = client.get(f"/v1/sessions/{sid}").json()
     assert [t["role"] for t in view["turns"]] == ["user", "assistant"]
-    assert view["turns"][0]["content"] == "funny movies please"
+    assert view["turns"][0]["content"] == "only comedies please"
     assert view["turns"][1]["response"] == first
     assert view["state"]["genres"] == ["Comedy"] and view["state"]["last_shown"] == [
         x["item_id"] for x in first["recommendations"]

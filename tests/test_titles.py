@@ -58,3 +58,20 @@ def test_vector_match_confirms_an_unclear_fuzzy_match(rec):
     # a loose spelling of a slice title, confirmed by the real vector index
     match = rec.resolve_titles(["Jumanjii"])[0]
     assert match.title == "Jumanji (1995)"
+
+
+@pytest.mark.parametrize("query", ["Marriage Story", "Jennifer Lopez", "Something to Talk About It"])
+def test_one_shared_word_is_never_a_match(full_resolver, query):
+    got = full_resolver.resolve_one(query)
+    assert not hasattr(got, "item_id") or got.title.lower().startswith(query.lower()[:10]), got
+    assert not hasattr(got, "item_id") or "Philadelphia" not in got.title
+
+
+def test_spotting_titles_in_free_text(full_resolver):
+    def spotted(text):
+        return [(text[s.start : s.end], None if s.ambiguous else s.title) for s in full_resolver.spot(text)]
+
+    assert ("the matrix", "Matrix, The (1999)") in spotted("i loved the matrix")
+    assert ("Schindler's List", "Schindler's List (1993)") in spotted("I'm into Schindler's List")
+    assert ("star wars", None) in spotted("star wars is awesome"), "a series: ambiguous, every episode a candidate"
+    assert ("Hamlet", "Hamlet (1948)") in spotted("the Hamlet (1948) one")

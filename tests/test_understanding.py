@@ -1,77 +1,321 @@
-"""Query understanding: the deterministic parser, and how the LLM's reading is merged."""
+"""Message understanding: the deterministic parser on the misreadings issue 9 found, and the LLM merge.
+
+The parser runs with the bundled catalog's title spotter, as the chat does. Every message quoted
+under "Why" in issue 9 is here with the reading a person expects.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from recagent.agent.understanding import _LLMReading, merge, needs_llm, parse_message
+from recagent.agent.backends.base import Completion, LLMBackend, LLMError
+from recagent.agent.llm_reading import LLMReading, llm_reading, merge, needs_llm
+from recagent.agent.understanding import find_people, parse_message
 from recagent.retrieval.loaders import load_dataset
+from recagent.retrieval.titles import TitleResolver
 
 
 @pytest.fixture(scope="module")
-def vocab():
-    return load_dataset("bundled").catalog.genre_vocab
+def catalog_tools():
+    ds = load_dataset("bundled")
+    resolver = TitleResolver(ds.catalog, ds.interactions.item_counts)
+    return ds.catalog.genre_vocab, resolver.spot
+
+
+def read(tools, message):
+    vocab, spot = tools
+    return parse_message(message, vocab, spot)
+
+
+def hard(u):
+    return {c.kind: c.value for c in u.hard} if len({c.kind for c in u.hard}) == len(u.hard) else u.hard
+
+
+def stances(u):
+    return {(m.title or m.text): m.stance for m in u.mentions}
+
+
+def crits(u):
+    return {(c.attribute, c.direction) for c in u.critiques}
+
+
+# ---------------------------------------------------------------- passing words are not hard filters
+
+
+def test_negation_scopes_over_a_coordinated_list(catalog_tools):
+    u = read(catalog_tools, "I'm not a fan of horror or sci-fi")
+    assert u.genres == {"Horror": -0.7, "Sci-Fi": -0.7}, "both disliked, softly (a taste, not a filter)"
+    assert u.hard == [] and "Comedy" not in u.genres
+
+
+def test_not_scary_is_nothing_against_horror(catalog_tools):
+    u = read(catalog_tools, "I love horror but many horror movies today are not scary")
+    assert u.genres.get("Horror", 0) > 0 and u.hard == []
+    u = read(catalog_tools, "many horror movies today are not scary")
+    assert u.genres.get("Horror", 0) >= 0 and not any(c.kind == "exclude_genre" for c in u.hard)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "They are coming out with Matrix 4 in 2021",
+        "I think there was a remake, from 2002 I believe",
+        "I grew up in the 80s",
+        "the original came out in 1984",
+        "I really like 90s comedies",
+    ],
+)
+def test_narrative_years_are_not_constraints(catalog_tools, message):
+    u = read(catalog_tools, message)
+    assert u.year_min is None and u.year_max is None, u.hard
+
+
+def test_matrix_4_is_not_the_matrix(catalog_tools):
+    assert read(catalog_tools, "They are coming out with Matrix 4 in 2021").mentions == []
+
+
+def test_star_wars_is_not_the_war_genre(catalog_tools):
+    u = read(catalog_tools, "star wars is awesome")
+    assert "War" not in u.genres and u.hard == []
+    assert [m.text for m in u.mentions] == ["star wars"] and u.mentions[0].stance == "liked"
+
+
+def test_nothing_too_dark_is_a_critique_not_a_keyword(catalog_tools):
+    u = read(catalog_tools, "nothing too dark")
+    assert crits(u) == {("darkness", -1)} and u.hard == [] and u.genres == {}
+
+
+def test_nothing_scary_is_a_critique_not_a_filter(catalog_tools):
+    u = read(catalog_tools, "nothing scary please")
+    assert crits(u) == {("scariness", -1)} and u.hard == [] and "Horror" not in u.genres
 
 
 @pytest.mark.parametrize(
     "message, expected",
     [
-        (
-            "something like Heat but less violent, from the 90s",
-            {"liked_titles": ["Heat"], "year_min": 1990, "year_max": 1999, "keywords": ["less violent"]},
-        ),
-        ("no horror please, only comedies", {"genres": ["Comedy"], "exclude_genres": ["Horror"], "only_genres": True}),
-        (
-            "a sci-fi movie from the 1980s without romance",
-            {"genres": ["Sci-Fi"], "exclude_genres": ["Romance"], "year_min": 1980, "year_max": 1989},
-        ),
-        ('movies before 2000 like "Toy Story"', {"liked_titles": ["Toy Story"], "year_max": 1999}),
+        ("no horror please, only comedies", {"exclude_genre": "Horror", "genre": "Comedy"}),
+        ("nothing before 2000", {"year_min": 2000}),
         ("anything after 2010", {"year_min": 2011}),
-        (
-            "between 1990 and 1995 crime thrillers",
-            {"genres": ["Crime", "Thriller"], "year_min": 1990, "year_max": 1995},
-        ),
-        ("funny animated films for kids", {"genres": ["Comedy", "Animation", "Children"]}),
-        ("nothing scary, not too long", {"exclude_genres": ["Horror"], "keywords": ["short"]}),
-        ("something older", {"older": True}),
-        ("more recent ones please", {"newer": True}),
-        ("more like the second one", {"more_like": [2]}),
-        ("more like number 4", {"more_like": [4]}),
-        ("not that one, I've seen it", {"reject": [1]}),
-        ("not the third one", {"reject": [3]}),
-        ("I've seen Jumanji", {"seen_titles": ["Jumanji"]}),
-        ("I hated Titanic", {"disliked_titles": ["Titanic"]}),
-        ("let's start over", {"reset": True}),
+        ("movies made after 2010", {"year_min": 2011}),
+        ("anything but horror", {"exclude_genre": "Horror"}),
+        ("I don't want horror", {"exclude_genre": "Horror"}),
+        ("it has to be a comedy", {"genre": "Comedy"}),
+        ('movies before 2000 like "Toy Story"', {"year_max": 1999}),
+        ("between 1990 and 1995 crime thrillers", {"year_min": 1990, "year_max": 1995}),
     ],
 )
-def test_parser(vocab, message, expected):
-    got = parse_message(message, vocab).model_dump()
-    for key, value in expected.items():
-        assert got[key] == value, (key, got[key])
-    untouched = {k for k, v in got.items() if v not in (None, [], False)} - set(expected)
-    assert not untouched, f"unexpected: { {k: got[k] for k in untouched} }"
+def test_explicit_scoped_statements_are_hard(catalog_tools, message, expected):
+    assert hard(read(catalog_tools, message)) == expected
 
 
-def test_merge_keeps_only_titles_present_in_the_message(vocab):
+def test_a_wish_for_a_decade_is_hard_and_a_plain_genre_wish_is_strong_soft(catalog_tools):
+    u = read(catalog_tools, "something like Heat but less violent, from the 90s")
+    assert hard(u) == {"year_min": 1990, "year_max": 1999}
+    assert stances(u) == {"Heat (1995)": "liked"} and crits(u) == {("violence", -1)}
+    u = read(catalog_tools, "a sci-fi movie from the 1980s without romance")
+    assert hard(u) == {"exclude_genre": "Romance", "year_min": 1980, "year_max": 1989}
+    assert u.genres["Sci-Fi"] == 1.0, "a plain wish: strong but soft"
+    for message, genre in [("I'm looking for a comedy", "Comedy"), ("I want to watch a horror movie tonight", "Horror")]:
+        u = read(catalog_tools, message)
+        assert u.hard == [] and u.genres == {genre: 1.0}
+    u = read(catalog_tools, "I like comedies")
+    assert u.hard == [] and 0 < u.genres["Comedy"] < 1.0
+
+
+def test_decades_said_together_make_one_range(catalog_tools):
+    u = read(catalog_tools, "I was hoping for something from the 1970s or 1980s")
+    assert (u.year_min, u.year_max) == (1970, 1989)
+
+
+def test_conflicting_years_are_read_as_stated(catalog_tools):
+    # the state update turns this into a clarifying question (tests/test_dialogue_state.py)
+    u = read(catalog_tools, "before 1980 and after 2000")
+    assert hard(u) == {"year_max": 1979, "year_min": 2001}
+
+
+# ---------------------------------------------------------------- critiques and topics
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("more like these but lighter and funnier", {("humor", 1), ("darkness", -1)}),
+        ("less violent please", {("violence", -1)}),
+        ("something darker", {("darkness", 1)}),
+        ("scarier", {("scariness", 1)}),
+        ("something to watch with my kids", {("family", 1)}),
+        ("more recent ones", {("recency", 1)}),
+        ("a hidden gem", {("popularity", -1)}),
+        ("something feel-good", {("darkness", -1)}),
+    ],
+)
+def test_critique_vocabulary(catalog_tools, message, expected):
+    assert crits(read(catalog_tools, message)) == expected
+
+
+def test_topics(catalog_tools):
+    assert read(catalog_tools, "a heist movie set in space").topics == ["heist", "space"]
+    assert read(catalog_tools, "something based on a true story").topics == ["true story"]
+
+
+# ---------------------------------------------------------------- titles, stance, people
+
+
+def test_apostrophes_are_not_quotes(catalog_tools):
+    u = read(catalog_tools, "I'm into Schindler's List")
+    assert stances(u) == {"Schindler's List (1993)": "liked"}
+    u = read(catalog_tools, "It's going to be good! I'm excited")
+    assert u.mentions == []
+
+
+def test_lowercase_titles_are_found(catalog_tools):
+    assert stances(read(catalog_tools, "i loved the matrix")) == {"Matrix, The (1999)": "liked"}
+    assert stances(read(catalog_tools, "i hated titanic")) == {"Titanic (1997)": "disliked"}
+
+
+def test_the_first_matrix_is_a_title_not_a_list_position(catalog_tools):
+    u = read(catalog_tools, "I've seen the first Matrix")
+    assert u.references == [] and stances(u) == {"Matrix, The (1999)": "seen"}
+
+
+def test_saw_then_liked_it_is_liked_and_unknown_titles_stay_text(catalog_tools):
+    u = read(catalog_tools, "saw Marriage Story… liked it")
+    assert [(m.text, m.stance, m.item_id) for m in u.mentions] == [("Marriage Story", "liked", None)]
+
+
+def test_not_seen_yet_but_want_to_is_want(catalog_tools):
+    u = read(catalog_tools, "I have not seen that one yet but I want to")
+    assert [(r.position, r.stance) for r in u.references] == [(0, "want")]
+    u = read(catalog_tools, "I haven't seen Inception yet but I want to")
+    assert stances(u) == {"Inception (2010)": "want"}
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("I liked The Shining and Heat", {"Shining, The (1980)": "liked", "Heat (1995)": "liked"}),
+        ("Have you seen Inception?", {"Inception (2010)": "asking"}),
+        ("I've seen Jumanji", {"Jumanji (1995)": "seen"}),
+        ("I hated Titanic", {"Titanic (1997)": "disliked"}),
+        ("Another one I enjoyed was Moulin Rouge!", {"Moulin Rouge (2001)": "liked"}),
+        ("thanks for the help", {}),
+        ("Perfect! I will watch it soon.", {}),
+        ("I like Drama", {}),
+    ],
+)
+def test_stance_on_titles(catalog_tools, message, expected):
+    assert stances(read(catalog_tools, message)) == expected
+
+
+def test_people_are_never_title_words(catalog_tools):
+    u = read(catalog_tools, "any jlo movies? i like movies with jennifer lopez")
+    assert u.people == ["jlo", "jennifer lopez"] and u.mentions == []
+    u = read(catalog_tools, "anything with scorsese ... what is it about?")
+    assert u.people == ["scorsese"] and u.mentions == []
+    assert [p for p, _, _ in find_people("I think Zombieland is funny with Emma Stone and Woody Harrelson.")] == [
+        "emma stone",
+        "woody harrelson",
+    ]
+
+
+# ---------------------------------------------------------------- follow-up moves
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("more like the second one", [(2, "liked", True)]),
+        ("more like number 4", [(4, "liked", True)]),
+        ("not that one, I've seen it", [(0, "seen", False)]),
+        ("not the third one", [(3, "disliked", False)]),
+        ("no thanks", [(0, "disliked", False)]),
+    ],
+)
+def test_references_to_the_last_list(catalog_tools, message, expected):
+    assert [(r.position, r.stance, r.more_like) for r in read(catalog_tools, message).references] == expected
+
+
+def test_follow_up_years_and_reset(catalog_tools):
+    u = read(catalog_tools, "something older")
+    assert u.older and crits(u) == {("recency", -1)} and u.hard == []
+    assert not read(catalog_tools, "my older brother loved Heat").older
+    assert read(catalog_tools, "let's start over").reset
+
+
+def test_the_parser_runs_without_a_catalog():
+    u = parse_message('no horror, but I liked "The Shining"', ["Comedy", "Horror"])
+    assert hard(u) == {"exclude_genre": "Horror"} and [(m.text, m.stance) for m in u.mentions] == [("The Shining", "liked")]
+
+
+def test_as_labels_uses_the_label_schema(catalog_tools):
+    labels = read(catalog_tools, "no horror, something like Heat but funnier").as_labels()
+    assert labels["hard"] == {"genres": [], "exclude_genres": ["Horror"], "year_min": None, "year_max": None}
+    assert labels["soft"]["disliked_genres"] == ["Horror"] and labels["critiques"] == [{"attribute": "humor", "direction": 1}]
+    assert labels["mentions"] == [{"title": "Heat (1995)", "item_id": "6", "stance": "liked"}]
+
+
+# ---------------------------------------------------------------- the LLM reading
+
+
+class _Canned(LLMBackend):
+    name = "canned"
+    model = "canned"
+
+    def __init__(self, text: str | None):
+        self.text = text
+
+    def _complete(self, request):
+        if self.text is None:
+            raise LLMError("backend down")
+        return Completion(text=self.text)
+
+
+def test_merge_keeps_only_titles_present_in_the_message(catalog_tools):
     msg = "I want something like Alien, but funny"
-    parsed = parse_message(msg, vocab)
-    reading = _LLMReading(liked_titles=["Alien", "Aliens vs Predator", "Comedy"], keywords=["funny", "space"])
-    merged = merge(parsed, reading, msg, vocab)
-    assert merged.liked_titles == ["Alien"]
-    assert merged.keywords == ["funny"] and merged.genres == ["Comedy"] and merged.llm_used
+    parsed = read(catalog_tools, msg)
+    reading = LLMReading(mentions=[{"title": "Alien", "stance": "liked"}, {"title": "Aliens vs Predator", "stance": "liked"}])
+    merged = merge(parsed, reading, msg)
+    assert [m.text for m in merged.mentions] == ["Alien"] and merged.genres == {"Comedy": 1.0}
 
 
-def test_parser_wins_conflicts_and_llm_failure_changes_nothing(vocab):
+def test_parser_wins_conflicts_and_a_failed_call_changes_nothing(catalog_tools):
     msg = "no horror, but I liked The Shining"
-    parsed = parse_message(msg, vocab)
-    merged = merge(parsed, _LLMReading(disliked_titles=["The Shining"]), msg, vocab)
-    assert merged.liked_titles == ["The Shining"] and merged.disliked_titles == []
-    assert merged.exclude_genres == ["Horror"]
-    assert merge(parsed, None, msg, vocab) == parsed
+    parsed = read(catalog_tools, msg)
+    merged = merge(parsed, LLMReading(mentions=[{"title": "The Shining", "stance": "disliked"}], hard_genres=["Horror"]), msg)
+    assert stances(merged) == {"Shining, The (1980)": "liked"} and hard(merged) == {"exclude_genre": "Horror"}
+    assert merge(parsed, None, msg) == parsed
 
 
-def test_llm_is_skipped_for_follow_ups_and_short_messages(vocab):
-    assert not needs_llm(parse_message("more like the second one", vocab), "more like the second one")
-    assert not needs_llm(parse_message("only comedies", vocab), "only comedies")
+def test_llm_mode_takes_the_llm_reading(catalog_tools):
+    msg = "I want a comedy from the 90s with no horror"
+    reading = LLMReading(hard_genres=["Comedy"], year_min=1990, year_max=1999, critiques=[{"attribute": "humor", "direction": 1}])
+    merged = merge(read(catalog_tools, msg), reading, msg, mode="llm")
+    assert hard(merged) == {"genre": "Comedy", "year_min": 1990, "year_max": 1999}
+    assert all(c.origin == "llm" for c in merged.hard)
+
+
+def test_every_llm_call_is_checked_failures_included(catalog_tools):
+    vocab, _ = catalog_tools
+    ok = llm_reading(_Canned('{"mentions": [], "liked_genres": ["Comedy", "Nope"], "disliked_genres": [], "critiques": []}'), "x", vocab)
+    assert ok.check.valid and ok.check.stage == "understanding" and ok.reading.liked_genres == ["Comedy"]
+    bad = llm_reading(_Canned("not json"), "x", vocab)
+    assert bad.reading is None and not bad.check.valid and "JSONDecodeError" in bad.check.error
+    down = llm_reading(_Canned(None), "x", vocab)
+    assert down.reading is None and not down.check.valid and "backend down" in down.check.error
+
+
+def test_llm_is_skipped_for_follow_ups_and_short_messages(catalog_tools):
+    assert not needs_llm(read(catalog_tools, "more like the second one"), "more like the second one")
+    assert not needs_llm(read(catalog_tools, "only comedies"), "only comedies")
     msg = "I'd love a sweeping romantic epic like Titanic"
-    assert needs_llm(parse_message(msg, vocab), msg)
+    assert needs_llm(read(catalog_tools, msg), msg)
+
+
+def test_negated_adjectives_are_critiques_not_genre_exclusions(catalog_tools):
+    u = read(catalog_tools, "great! I like thrillers, suspense, not too gory horror, and mystery.")
+    assert u.hard == [] and u.genres["Horror"] > 0 and crits(u) == {("violence", -1)}
+
+
+@pytest.mark.parametrize("message", ["yes, even the bad 2000's ones", "2000's movies are okay too"])
+def test_inclusive_decades_are_not_restrictions(catalog_tools, message):
+    assert read(catalog_tools, message).hard == []

@@ -46,7 +46,7 @@ def test_chat_cards_and_dislike(browser, llm_rec):
         page.goto(base + "/")
         page.locator("#ready", has_text="ready").wait_for(timeout=30_000)
 
-        cards = send(page, "funny movies please", 1)
+        cards = send(page, "only comedies please", 1)  # a hard filter: "funny movies" alone is a soft wish
         assert len(cards) == 5
         first = cards[0]
         item = rec.catalog.get(first.get_attribute("data-item-id"))

@@ -1,0 +1,145 @@
+"""Word lists the message parser reads with: genre words, critiques, topics, cues of stance, people.
+
+Data, not logic: the parser in :mod:`recagent.agent.understanding` decides what a word means in its
+sentence. The critique vocabulary follows issue 9's labelling guidelines exactly (the understanding
+eval scores against them).
+"""
+
+from __future__ import annotations
+
+import re
+
+# words people use for the genres MovieLens-style catalogs have; only genres present in the catalog are used.
+# Deliberately absent: "war" on its own (see AMBIGUOUS_GENRE_WORDS), "scary" (a critique when negated, a
+# soft Horror wish otherwise: handled by the parser), "kids"/"family" (the family critique).
+GENRE_WORDS: dict[str, list[str]] = {
+    "Action": ["action", "action movie", "action movies", "action flick", "action flicks"],
+    "Adventure": ["adventure", "adventures"],
+    "Animation": ["animation", "animated", "cartoon", "cartoons", "anime"],
+    "Children": ["children's", "children", "kids movie", "kids movies", "kid movies", "family movie", "family movies"],
+    "Comedy": ["comedy", "comedies", "funny", "comedic", "rom-com", "romcom", "romcoms", "rom-coms"],
+    "Crime": ["crime", "gangster", "gangsters", "mafia", "mob movie", "mob movies"],
+    "Documentary": ["documentary", "documentaries", "docs"],
+    "Drama": ["drama", "dramas"],
+    "Fantasy": ["fantasy"],
+    "Film-Noir": ["noir", "film-noir", "film noir"],
+    "Horror": ["horror", "horrors", "slasher", "slashers", "scary", "spooky"],
+    "IMAX": ["imax"],
+    "Musical": ["musical", "musicals"],
+    "Mystery": ["mystery", "mysteries", "whodunit", "whodunits"],
+    "Romance": ["romance", "romances", "romantic", "love story", "love stories", "rom-com", "romcom"],
+    "Sci-Fi": ["sci-fi", "scifi", "sci fi", "science fiction", "science-fiction", "syfy"],
+    "Thriller": ["thriller", "thrillers", "suspense", "suspenseful"],
+    "War": ["war movie", "war movies", "war film", "war films", "war drama", "war dramas", "war flick"],
+    "Western": ["western", "westerns", "cowboy movie", "cowboy movies"],
+}
+# a genre word that is also a common word only counts next to a word that makes it a genre
+AMBIGUOUS_GENRE_WORDS = {"mystery", "docs", "horrors"}
+GENRE_CONTEXT = re.compile(
+    r"(movie|movies|film|films|flick|flicks|genre|ones|stuff|comedy|comedies|thriller|thrillers|drama|dramas|"
+    r"fan|fans|something|anything|like|love|enjoy|prefer|into|want|good|great|some|more|less|no|not|only|just|"
+    r"and|or|,|/|&|without|except|but|avoid)"
+)
+
+# (pattern, attribute, direction): the issue-9 critique vocabulary; first match per attribute wins
+CRITIQUES: list[tuple[str, str, int]] = [
+    (r"less violen(t|ce)|not (too |so |very |that |overly )?violent|non-?violent|no (graphic )?violence|"
+     r"without (much |a lot of |too much )?violence|less gory|not (too )?gory|gentler|less brutal", "violence", -1),
+    (r"more (action|intense|violent|violence|brutal)|action-?packed|more intensity", "violence", 1),
+    (r"lighter|less dark|not (too |so |very |that |overly )?dark|nothing (too |so |very )?dark|feel-?good|uplifting|"
+     r"light-?hearted|cheerful|happier|less depressing|not (too )?depressing|nothing (too )?depressing|"
+     r"not (too |so )?(heavy|sad)", "darkness", -1),
+    (r"darker|grittier|more dark|more gritty|more serious|bleaker", "darkness", 1),
+    (r"funnier|more comedy|more comedic|more humou?r|more laughs|more jokes|lighter and funnier", "humor", 1),
+    (r"less (funny|silly|goofy|comedy)|not (a |too )?(comedy|silly|goofy)|more serious", "humor", -1),
+    (r"scarier|more scary|more frightening|creepier|more terrifying|more horror|really scary|truly scary", "scariness", 1),
+    (r"less scary|not (too |so |very |that |overly )?scary|nothing (too |so |very )?scary|not (too )?frightening|"
+     r"nothing (too )?(frightening|terrifying|creepy)|not (too )?creepy", "scariness", -1),
+    (r"for (the |my |our )?(kids|children|family|son|daughter|little ones|toddler|kiddos)|family[- ]friendly|"
+     r"kid[- ]friendly|with (my|the|our) (kids|children|family|son|daughter|little ones|nephew|niece)s?|"
+     r"suitable for (kids|children)|family night|whole family", "family", 1),
+    (r"more recent|newer|recent|new (movies?|films?|ones?|releases?)|something new|latest|modern|"
+     r"came out (this|last) year|in theaters now|current", "recency", 1),
+    (r"older|classic|classics|old-?school|old school|vintage|old (movies?|films?|ones?)|golden age", "recency", -1),
+    (r"less known|lesser[- ]known|hidden gems?|underrated|obscure|under the radar|not (so |very )?(popular|well[- ]known)|"
+     r"(something|anything|ones?|movies?|films?)( that| which)? (i|we) (haven'?t|have not|never) heard of", "popularity", -1),
+    (r"popular|well[- ]known|blockbusters?|mainstream|crowd[- ]pleasers?|big hits?", "popularity", 1),
+]
+# a descriptive clause ("most horror today is not scary") is not a wish; these words before a critique say so
+DESCRIPTIVE_BEFORE = re.compile(
+    r"(\b(are|is|its|was|were|isn'?t|aren'?t|wasn'?t|weren'?t|seem|seems|seemed|get|got|be|being)|'s|'re)\s+(\w+\s+){0,2}$"
+)
+
+# topical wishes (no catalog field; they travel as words). Key: the topic as reported; value: a regex.
+TOPICS: dict[str, str] = {
+    "heist": r"heists?|robbery|robberies|bank job",
+    "space": r"set in space|in space|outer space|space (movies?|films?|travel|adventure|opera)|astronauts?",
+    "true story": r"(based on|inspired by) (a )?true (story|events)|true stor(y|ies)|real events|biopics?",
+    "time travel": r"time[- ]travel(l?ing)?",
+    "zombies": r"zombies?",
+    "vampires": r"vampires?",
+    "aliens": r"aliens|extraterrestrials?|ufos?",
+    "superheroes": r"super ?heroe?s?|marvel|dc comics?|comic book movies?",
+    "robots": r"robots?|androids?|artificial intelligence|\bai\b",
+    "sports": r"sports?( movies?| films?)?|football|baseball|basketball|boxing|soccer",
+    "dinosaurs": r"dinosaurs?",
+    "high school": r"high school|teen movies?|coming[- ]of[- ]age",
+    "christmas": r"christmas|holiday movies?",
+    "serial killer": r"serial killers?",
+    "musicals": r"with (a lot of )?(songs|singing|music)",
+    "dogs": r"\bdogs?\b|puppies",
+    "road trip": r"road trips?",
+    "mind-bending": r"mind[- ]?bending|twists?|twisty|plot twists?|makes? you think|thought[- ]provoking|cerebral",
+    "spy": r"spy|spies|espionage|secret agents?",
+    "disaster": r"disaster movies?|natural disasters?|end of the world|apocalyp\w*",
+    "martial arts": r"martial arts|kung ?fu|karate",
+    "war": r"world war( ii| 2| two| i| 1| one)?|vietnam war|wwii|ww2",
+}
+
+# function and very frequent words: a title found in free text needs more than these
+COMMON_WORDS = set(
+    """a an the and or but if of in on at to for from by with about into over after before up down out off
+    is are was were be been being am do does did done have has had having i me my we us our you your he him his
+    she her it its they them their this that these those there here what which who whom whose when where why how
+    all any both each few more most other some such no nor not only own same so than too very can will just
+    should now one two three first second last new good great best bad big little long old right left back
+    again once also still even ever never always really like love loved liked want see seen saw watch watched
+    movie movies film films show time day night life man men woman women girl boy home way world thing things
+    something anything nothing everything lot yes yeah ok okay sure thanks thank hi hello hey well maybe
+    think know get got go going make made say said tell look looking let lets let's would could might must
+    sound sounds fun funny cool nice kind sort type much many lol lmao omg haha hehe btw""".split()
+)
+
+# people: the catalog has no cast or crew columns, so names are recognised to be kept out of titles and
+# answered honestly. A name after "with", "starring", "by", "directed by" counts when one of its words is
+# a known first name or surname below, or it is written with capitals.
+PEOPLE_CUES = re.compile(
+    r"\b(?:movies?|films?|anything|something|stuff|ones?|flicks?|comedies|thrillers|dramas|any(?:thing)?)\s+"
+    r"(?:with|starring|featuring|by|from|directed by)\s+|\b(?:starring|featuring|directed by|actor|actress|director)\s+"
+)
+FIRST_NAMES = set(
+    """adam al alan amy angelina anne anthony arnold ben bill brad bruce cameron charlie chris christopher clint
+    daniel david denzel diane drew eddie emma ethan francis george gene harrison helen hugh jack jackie jake james
+    jamie jane jason jennifer jeff leo jim jodie joe john johnny jonah jordan julia julianne kate keanu kevin kristen
+    leonardo liam lupita mark martin matt matthew meg mel meryl michael michelle morgan natalie nicolas nicole
+    owen paul peter quentin reese richard ridley robert robin russell ryan sam samuel sandra scarlett sean
+    sigourney stanley steve steven sylvester tim tom tommy uma vin viola will woody danny dwayne jim jonah kristen
+    kristin melissa seth jonah zac zach channing jamie octavia halle whoopi eddie chris gal henry hugh idris
+    jeremy joaquin josh kevin kurt lena liam margot mila ralph rachel rebecca rose ryan sally sean shia tina
+    vince wes adam amy anna bradley bryan cate charlize chadwick christian colin ewan gary gerard heath jared
+    jessica jon kate kirsten lindsay mandy mariah melanie mickey miley nick noah olivia orlando patrick
+    penelope queen rami robin rupert sacha salma selena simon sophia steve susan taylor theresa tilda
+    timothee toni tyler val vanessa viggo wesley winona zoe""".split()
+)
+SURNAMES = set(
+    """affleck allen aniston bale bullock carrey cage chan clooney cooper costner cruise damon dicaprio depp
+    diesel downey eastwood ferrell fincher ford foster freeman gosling hanks hathaway hitchcock hoffman jackson
+    johansson jolie kubrick lawrence lopez mcconaughey murphy murray neeson nicholson nolan pacino pitt portman
+    reeves roberts rogen sandler schwarzenegger scorsese spielberg stallone stiller streep swayze tarantino
+    washington willis williams wilson witherspoon zemeckis burton cameron coppola lucas scott anderson
+    wes kaufman hughes apatow glover ferrell wiig mccarthy hart rock johnson vaughn hill franco gyllenhaal
+    lopez kidman theron blanchett reynolds pratt evans hemsworth ruffalo cumberbatch hardy dunst gibson
+    travolta carell galifianakis black wahlberg hudson grant swank moore diaz barrymore stone watson
+    radcliffe grint tatum efron seyfried mcadams adams lively paltrow jovovich fox banks""".split()
+)
+NICKNAMES = {"jlo", "j lo", "j.lo", "the rock", "arnie", "marty"}

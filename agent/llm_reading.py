@@ -1,0 +1,191 @@
+"""The LLM's reading of a chat message, in the same fields as the parser's, and how the two combine.
+
+Understanding modes (``Settings.understanding``):
+
+* ``parser``: the deterministic parser alone (no LLM call; the default: the bundled 135M model adds
+  little and costs ~2.5 s a turn);
+* ``hybrid``: the parser, plus what the LLM adds: titles that literally occur in the message, soft
+  genres, critiques and topics the parser missed. Hard constraints and follow-up moves stay the
+  parser's: the parser wins every conflict;
+* ``llm``: the LLM's reading of titles, soft and hard wishes, with the parser's follow-up moves (list
+  positions, reset, repeat); the parser's reading stands in when the call fails.
+
+The LLM's output is never trusted: the JSON schema constrains it (genres to the catalog's, critiques
+to the shared vocabulary), it is validated, titles must occur in the message, and every call records
+a :class:`~recagent.agent.schema.ReplyCheck` (``stage="understanding"``), failures included.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from recagent.agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
+from recagent.agent.safety import for_prompt
+from recagent.agent.schema import ReplyCheck
+from recagent.agent.understanding import HardConstraint, TitleMention, Understanding, _norm
+from recagent.prompts import load_template
+from recagent.retrieval.base import Critique
+
+Mode = Literal["parser", "hybrid", "llm"]
+ATTRIBUTES = ["violence", "darkness", "humor", "scariness", "family", "recency", "popularity"]
+STANCES = ["liked", "disliked", "seen", "want", "asking", "neutral"]
+
+
+class _Mention(BaseModel):
+    title: str = Field(max_length=80)
+    stance: Literal["liked", "disliked", "seen", "want", "asking", "neutral"] = "neutral"
+
+
+class LLMReading(BaseModel):
+    """The LLM's reading, as its JSON schema shapes it."""
+
+    mentions: list[_Mention] = Field(default_factory=list)
+    liked_genres: list[str] = Field(default_factory=list)
+    disliked_genres: list[str] = Field(default_factory=list)
+    hard_genres: list[str] = Field(default_factory=list)
+    exclude_genres: list[str] = Field(default_factory=list)
+    year_min: int | None = None
+    year_max: int | None = None
+    critiques: list[Critique] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    people: list[str] = Field(default_factory=list)
+
+
+class ReadingResult(BaseModel):
+    """An LLM call's reading (None when it failed) and its check; never None itself."""
+
+    reading: LLMReading | None
+    check: ReplyCheck
+
+
+def reading_schema(genre_vocab: list[str]) -> dict:
+    genres = {"type": "array", "items": {"type": "string", "enum": list(genre_vocab)}, "maxItems": 4}
+    words = {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 3}
+    year = {"anyOf": [{"type": "integer", "minimum": 1900, "maximum": 2030}, {"type": "null"}]}
+    return {
+        "type": "object",
+        "properties": {
+            "mentions": {
+                "type": "array",
+                "maxItems": 4,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "title": {"type": "string", "maxLength": 80},
+                        "stance": {"type": "string", "enum": STANCES},
+                    },
+                    "required": ["title", "stance"],
+                    "additionalProperties": False,
+                },
+            },
+            "liked_genres": genres,
+            "disliked_genres": genres,
+            "hard_genres": genres,
+            "exclude_genres": genres,
+            "year_min": year,
+            "year_max": year,
+            "critiques": {
+                "type": "array",
+                "maxItems": 3,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "attribute": {"type": "string", "enum": ATTRIBUTES},
+                        "direction": {"type": "integer", "enum": [-1, 1]},
+                    },
+                    "required": ["attribute", "direction"],
+                    "additionalProperties": False,
+                },
+            },
+            "topics": words,
+            "people": words,
+        },
+        "required": ["mentions", "liked_genres", "disliked_genres", "critiques"],
+        "additionalProperties": False,
+    }
+
+
+def needs_llm(parsed: Understanding, message: str) -> bool:
+    """Not worth a call for a follow-up move or a few words."""
+    if parsed.reset or parsed.references or parsed.older or parsed.newer or parsed.repeat:
+        return False
+    return len(message.split()) >= 4
+
+
+def llm_reading(backend: LLMBackend, message: str, genre_vocab: list[str], max_tokens: int = 160) -> ReadingResult:
+    """Ask the LLM to read the message. A failure is a result with ``reading=None`` and the reason in the check."""
+    prompt = load_template("query_understanding").render(message=for_prompt(message, 1000), genres=", ".join(genre_vocab))
+    t0 = time.perf_counter()
+    try:
+        out = backend.complete(
+            CompletionRequest(
+                messages=[ChatMessage(**m) for m in prompt.messages()],
+                json_schema=reading_schema(genre_vocab),
+                max_tokens=max_tokens,
+            )
+        )
+        reading = LLMReading.model_validate(json.loads(out.text))
+    except (LLMError, json.JSONDecodeError, ValidationError) as e:
+        ms = round((time.perf_counter() - t0) * 1000, 2)
+        reason = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}" if str(e) else type(e).__name__
+        return ReadingResult(reading=None, check=ReplyCheck(valid=False, error=reason, stage="understanding", latency_ms=ms))
+    ms = round((time.perf_counter() - t0) * 1000, 2)
+    vocab = set(genre_vocab)
+    for field in ("liked_genres", "disliked_genres", "hard_genres", "exclude_genres"):
+        setattr(reading, field, [g for g in getattr(reading, field) if g in vocab])
+    return ReadingResult(
+        reading=reading, check=ReplyCheck(valid=True, returned=len(reading.mentions), stage="understanding", latency_ms=ms)
+    )
+
+
+def _present(title: str, low: str) -> bool:
+    t = _norm(title).strip()
+    return len(t) >= 3 and t in low
+
+
+def merge(parsed: Understanding, reading: LLMReading | None, message: str, mode: Mode = "hybrid") -> Understanding:
+    """Combine the parser's reading with the LLM's. ``hybrid``: the parser's plus the LLM's additions, the
+    parser winning conflicts. ``llm``: the LLM's titles, genres, critiques and constraints with the
+    parser's follow-up moves. No reading (a failed call): the parser's reading, unchanged."""
+    if reading is None:
+        return parsed
+    low = _norm(message)
+    out = parsed.model_copy(deep=True)
+    llm_mentions = [
+        TitleMention(text=m.title.strip(), stance=m.stance, origin="llm", start=low.find(_norm(m.title).strip()))
+        for m in reading.mentions
+        if _present(m.title, low)  # a weak model invents titles: only those in the message count
+    ]
+    llm_genres = {g: 0.7 for g in reading.liked_genres} | {g: -0.7 for g in reading.disliked_genres}
+    if mode == "llm":
+        out.mentions = llm_mentions
+        out.genres = llm_genres | {g: 1.0 for g in reading.hard_genres} | {g: -1.0 for g in reading.exclude_genres}
+        out.critiques = list(reading.critiques)
+        out.topics = list(dict.fromkeys(reading.topics))
+        out.people = list(dict.fromkeys(p.lower() for p in reading.people if _present(p, low)))
+        hard = [HardConstraint(kind="genre", value=g, origin="llm") for g in reading.hard_genres]
+        hard += [HardConstraint(kind="exclude_genre", value=g, origin="llm") for g in reading.exclude_genres]
+        if reading.year_min is not None:
+            hard.append(HardConstraint(kind="year_min", value=reading.year_min, origin="llm", phrase=f"from {reading.year_min}"))
+        if reading.year_max is not None:
+            hard.append(HardConstraint(kind="year_max", value=reading.year_max, origin="llm", phrase=f"up to {reading.year_max}"))
+        out.hard = hard
+        return out
+    taken = {_norm(m.text) for m in parsed.mentions}
+    for m in llm_mentions:
+        key = _norm(m.text)
+        if not any(key in t or t in key for t in taken):
+            out.mentions.append(m)
+            taken.add(key)
+    for g, w in llm_genres.items():
+        out.genres.setdefault(g, w)
+    have = {c.attribute for c in parsed.critiques}
+    out.critiques += [c for c in reading.critiques if c.attribute not in have]
+    out.topics += [t for t in reading.topics if t.lower() in low and t not in out.topics]
+    people = {p.lower() for p in reading.people if _present(p, low)}
+    out.people += [p for p in sorted(people) if p not in out.people]
+    return out

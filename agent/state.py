@@ -1,0 +1,319 @@
+"""The dialogue state update: one pure function, ``apply(state, event) -> (new_state, notes)``.
+
+Every change to a chat session's state goes through :func:`apply`: a typed message (already
+understood, its titles resolved), a Like/Dislike/Seen button, a list shown by the agent or by a
+replayed human recommender. The same stance rules serve all of them, so a like typed in a message
+undoes an earlier dislike exactly as the Like button does. No I/O here: the chat agent does the
+understanding and the title lookups first and hands the results in.
+
+:func:`build_query` turns a state into the turn's :class:`RetrievalQuery`: hard constraints become
+``Filters``; soft evidence (genre weights, critiques, topics, recent turns) becomes ``Preferences``.
+:func:`relax` drops hard constraints that leave fewer than ``k`` items, most recent first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from recagent.agent.session import ChatState, Constraint, Mention
+from recagent.agent.understanding import Understanding
+from recagent.retrieval.base import ContextText, Preferences, RetrievalQuery
+from recagent.retrieval.filters import Filters
+
+CONTEXT_TURNS = 6  # recent user turns kept as soft context
+CONTEXT_DECAY = 0.6  # a turn weighs this much of the one after it
+MAX_TOPICS = 5
+
+
+class Note(BaseModel):
+    """Something the reply should tell the user."""
+
+    kind: Literal["unresolved", "ambiguous", "conflict", "person", "relaxed", "reference", "repeat"]
+    text: str
+
+
+class MessageEvent(BaseModel):
+    """A user message, understood, with its titles resolved (``mention.item_id`` set where found)."""
+
+    text: str
+    reading: Understanding
+    unresolved: dict[str, list[str]] = Field(default_factory=dict, description="typed title -> suggestions")
+    catalog_has_people: bool = False
+
+
+class FeedbackEvent(BaseModel):
+    """A Like, Dislike or Seen button on one item."""
+
+    item_id: str
+    kind: Literal["like", "dislike", "seen"]
+    title: str = ""
+
+
+class ShownEvent(BaseModel):
+    """A list shown to the user: by the agent (``role="assistant"``, "that one" is its first item) or by
+    someone else, e.g. a replayed recommender turn (``"that one"`` is the last item it mentioned)."""
+
+    item_ids: list[str]
+    years: list[int | None] = Field(default_factory=list)
+    role: str = "assistant"
+
+
+Event = MessageEvent | FeedbackEvent | ShownEvent
+BUTTON_STANCE = {"like": "liked", "dislike": "disliked", "seen": "seen"}
+
+
+def apply(state: ChatState, event: Event) -> tuple[ChatState, list[Note]]:
+    """The new state after ``event`` and what the reply should say about it. ``state`` is not changed."""
+    new = state.model_copy(deep=True)
+    notes: list[Note] = []
+    if isinstance(event, FeedbackEvent):
+        _set_stance(new, event.item_id, BUTTON_STANCE[event.kind], event.title, "button")
+    elif isinstance(event, ShownEvent):
+        ids = list(dict.fromkeys(event.item_ids))
+        if ids:
+            new.shown_ids += [i for i in ids if i not in new.shown_ids]
+            new.last_shown = ids
+            years = list(event.years) + [None] * (len(ids) - len(event.years))
+            new.last_years = years[: len(ids)]
+            new.last_focus = ids[0] if event.role == "assistant" else ids[-1]
+    else:
+        _apply_message(new, event, notes)
+    _sync_mirrors(new)
+    return new, notes
+
+
+# ------------------------------------------------------------------------------------ stance
+
+
+def _set_stance(state: ChatState, item_id: str, stance: str, title: str, origin: str) -> None:
+    """One rule for every source of a stance (typed, LLM, button)."""
+    if stance in ("liked", "disliked", "seen", "want"):
+        state.mentions.append(Mention(item_id=item_id, title=title, stance=stance, turn=state.turns, origin=origin))
+    if stance == "liked":
+        _drop(state.disliked_ids, item_id)
+        _drop(state.avoid_ids, item_id)
+        _add(state.liked_ids, item_id)
+    elif stance == "disliked":
+        _drop(state.liked_ids, item_id)
+        _drop(state.want_ids, item_id)
+        _add(state.disliked_ids, item_id)
+    elif stance == "seen":
+        _add(state.seen_ids, item_id)
+    elif stance == "want":
+        _drop(state.disliked_ids, item_id)
+        _add(state.want_ids, item_id)
+
+
+def _add(ids: list[str], item_id: str) -> None:
+    if item_id not in ids:
+        ids.append(item_id)
+
+
+def _drop(ids: list[str], item_id: str) -> None:
+    while item_id in ids:
+        ids.remove(item_id)
+
+
+def list_item(state: ChatState, position: int) -> str | None:
+    """The item at a 1-based position of the last list (-1: its last item; 0: "that one"), or None."""
+    shown = state.last_shown
+    if position == 0:
+        return state.last_focus if state.last_focus in shown else (shown[0] if shown else None)
+    if position < 0:
+        return shown[position] if -len(shown) <= position else None
+    return shown[position - 1] if position <= len(shown) else None
+
+
+# ------------------------------------------------------------------------------------ messages
+
+
+def _apply_message(state: ChatState, event: MessageEvent, notes: list[Note]) -> None:
+    u = event.reading
+    if u.reset:
+        fresh = ChatState(session_id=state.session_id, user_id=state.user_id, turns=state.turns)
+        for name in ChatState.model_fields:
+            setattr(state, name, getattr(fresh, name))
+    state.turns += 1
+    state.focus_ids = []
+
+    # titles
+    for title, suggestions in event.unresolved.items():
+        hint = f" (did you mean {'; '.join(suggestions[:2])}?)" if suggestions else ""
+        notes.append(Note(kind="unresolved", text=f"I could not find “{title}” in the catalog{hint}."))
+    for m in u.mentions:
+        if m.item_id is None:
+            if m.candidates and m.stance in ("liked", "disliked", "seen", "want"):
+                notes.append(Note(kind="ambiguous", text=f"Which “{m.text}” do you mean? Several titles fit; add the year."))
+            continue
+        _set_stance(state, m.item_id, m.stance, m.title or m.text, m.origin)
+        if m.stance == "liked":
+            state.focus_ids.append(m.item_id)
+    for ref in u.references:
+        iid = list_item(state, ref.position)
+        if iid is None:
+            if state.last_shown or ref.position != 0:
+                notes.append(Note(kind="reference", text=f"There is no item number {ref.position} in the last list."))
+            continue
+        _set_stance(state, iid, ref.stance, "", "parser")
+        if ref.more_like or ref.stance == "liked":
+            state.focus_ids.append(iid)
+
+    _apply_constraints(state, u, notes)
+
+    # soft evidence: the latest word on a genre or an attribute wins and lasts
+    for genre, weight in u.genres.items():
+        state.genre_prefs[genre] = max(-1.0, min(1.0, weight))
+    for c in u.critiques:
+        state.critiques = [x for x in state.critiques if x.attribute != c.attribute] + [c]
+    state.topics = (state.topics + [t for t in u.topics if t not in state.topics])[-MAX_TOPICS:]
+    state.people = (state.people + [p for p in u.people if p not in state.people])[-MAX_TOPICS:]
+    if u.people and not event.catalog_has_people:
+        names = ", ".join(p.title() for p in u.people)
+        notes.append(
+            Note(kind="person", text=f"This catalog has no cast or crew information, so I cannot search by {names}; "
+                                     "these picks follow the rest of what you said.")
+        )
+    state.context = (state.context + [event.text])[-CONTEXT_TURNS:]
+    if u.asks and not u.references and not u.repeat:
+        state.request = event.text
+
+
+def _apply_constraints(state: ChatState, u: Understanding, notes: list[Note]) -> None:
+    turn = state.turns
+    new = [Constraint(kind=c.kind, value=c.value, scope=c.scope, turn=turn, origin=c.origin, phrase=c.phrase) for c in u.hard]
+    # a message that contradicts itself changes nothing and asks
+    lo = max((int(c.value) for c in new if c.kind == "year_min"), default=None)
+    hi = min((int(c.value) for c in new if c.kind == "year_max"), default=None)
+    if lo is not None and hi is not None and lo > hi:
+        said = " and ".join(dict.fromkeys(c.phrase for c in new if c.kind in ("year_min", "year_max") and c.phrase))
+        notes.append(
+            Note(kind="conflict", text=f"No movie can be {said or 'in both year ranges'} at once, so I left the years "
+                                       "as they were. Which did you mean?")
+        )
+        new = [c for c in new if c.kind not in ("year_min", "year_max")]
+    both = {c.value for c in new if c.kind == "genre"} & {c.value for c in new if c.kind == "exclude_genre"}
+    if both:
+        notes.append(Note(kind="conflict", text=f"You asked both for and against {', '.join(map(str, both))}; "
+                                                "I left that genre open. Which did you mean?"))
+        new = [c for c in new if c.value not in both]
+
+    cons = state.constraints
+    if any(c.kind == "genre" for c in new):  # the latest ask for genres replaces the previous one
+        wanted = {c.value for c in new if c.kind == "genre"}
+        cons = [c for c in cons if c.kind != "genre" and not (c.kind == "exclude_genre" and c.value in wanted)]
+    for c in new:
+        if c.kind == "exclude_genre":
+            cons = [x for x in cons if not (x.kind in ("genre", "exclude_genre") and x.value == c.value)]
+    if any(c.kind in ("year_min", "year_max") for c in new):  # a new year range replaces the old one
+        cons = [c for c in cons if c.kind not in ("year_min", "year_max")]
+    cons = cons + new
+
+    years = [y for y in state.last_years if y]
+    if (u.older or u.newer) and years:
+        cons = _relative_years(cons, older=u.older, years=years, turn=turn)
+    state.constraints = cons
+
+
+def _relative_years(cons: list[Constraint], older: bool, years: list[int], turn: int) -> list[Constraint]:
+    """ "Something older": before the oldest item shown ("newer": after the newest), keeping a compatible bound."""
+    if older:
+        bound = Constraint(kind="year_max", value=min(years) - 1, scope="last_list", turn=turn, phrase="older than those")
+        keep = [c for c in cons if c.kind != "year_max" and not (c.kind == "year_min" and int(c.value) > bound.value)]
+    else:
+        bound = Constraint(kind="year_min", value=max(years) + 1, scope="last_list", turn=turn, phrase="newer than those")
+        keep = [c for c in cons if c.kind != "year_min" and not (c.kind == "year_max" and int(c.value) < bound.value)]
+    return keep + [bound]
+
+
+def _sync_mirrors(state: ChatState) -> None:
+    state.genres = list(dict.fromkeys(str(c.value) for c in state.constraints if c.kind == "genre"))
+    state.exclude_genres = list(dict.fromkeys(str(c.value) for c in state.constraints if c.kind == "exclude_genre"))
+    lows = [int(c.value) for c in state.constraints if c.kind == "year_min"]
+    highs = [int(c.value) for c in state.constraints if c.kind == "year_max"]
+    state.year_min = max(lows) if lows else None
+    state.year_max = min(highs) if highs else None
+
+
+# ------------------------------------------------------------------------------------ queries
+
+
+def without_people(text: str, people: list[str]) -> str:
+    """The text with people's names taken out: a name must never match title words ("Jennifer 8")."""
+    for name in people:
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def preferences(state: ChatState) -> Preferences:
+    """The soft evidence of the state: re-ranks, never filters."""
+    n = len(state.context)
+    context = [
+        ContextText(text=clean, weight=round(CONTEXT_DECAY ** (n - 1 - i), 4))
+        for i, t in enumerate(state.context)
+        if (clean := without_people(t, state.people))
+    ]
+    return Preferences(
+        genres=dict(state.genre_prefs),
+        critiques=list(state.critiques),
+        topics=list(state.topics),
+        context=context,
+        avoid_ids=list(state.avoid_ids),
+    )
+
+
+def build_query(state: ChatState, allow_repeats: bool = False) -> RetrievalQuery:
+    """The turn's retrieval query: hard constraints as filters, soft evidence as preferences, the items the
+    latest message pointed at (else every liked or wanted item) as the item-to-item anchors."""
+    request = without_people(state.request, state.people) if state.request else None
+    text_parts = [p for p in (request, " ".join(state.topics)) if p]
+    return RetrievalQuery(
+        user_id=state.user_id,
+        liked_ids=list(state.focus_ids) or list(dict.fromkeys(state.liked_ids + state.want_ids)),
+        disliked_ids=list(state.disliked_ids),
+        text=" ".join(text_parts) or None,
+        filters=state.filters(allow_repeats=allow_repeats),
+        preferences=preferences(state),
+    )
+
+
+def relax(
+    state: ChatState, count: Callable[[Filters], int], k: int, allow_repeats: bool = False
+) -> tuple[ChatState, list[Note], bool]:
+    """Drop hard constraints, most recent first (a bound relative to the last list before a stated one),
+    until at least ``k`` catalog items pass the filters; then, if still short, allow items already shown.
+    Returns (new state, notes saying what was relaxed, whether repeats are allowed)."""
+    new = state.model_copy(deep=True)
+    notes: list[Note] = []
+    dropped: list[str] = []
+    while count(new.filters(allow_repeats)) < k and new.constraints:
+        order = sorted(
+            range(len(new.constraints)),
+            key=lambda i: (new.constraints[i].turn, new.constraints[i].scope == "last_list", i),
+        )
+        victim = new.constraints[order[-1]]
+        same = [c for c in new.constraints if c.turn == victim.turn and c.phrase == victim.phrase and
+                c.kind in ("year_min", "year_max") and victim.kind in ("year_min", "year_max")]
+        gone = same or [victim]
+        new.constraints = [c for c in new.constraints if all(c is not g for g in gone)]
+        dropped.append(victim.phrase or _describe(victim))
+        _sync_mirrors(new)
+    if dropped:
+        said = ", ".join(f"“{d}”" for d in dict.fromkeys(dropped))
+        notes.append(Note(kind="relaxed", text=f"Too few movies match everything you asked, so I relaxed {said}."))
+    if not allow_repeats and count(new.filters(False)) < k and count(new.filters(True)) > count(new.filters(False)):
+        allow_repeats = True
+        notes.append(Note(kind="repeat", text="You have seen nearly everything that fits, so some picks repeat."))
+    return new, notes, allow_repeats
+
+
+def _describe(c: Constraint) -> str:
+    return {
+        "genre": f"only {c.value}",
+        "exclude_genre": f"no {c.value}",
+        "year_min": f"from {c.value} on",
+        "year_max": f"up to {c.value}",
+    }[c.kind]
