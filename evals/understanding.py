@@ -4,7 +4,8 @@ Gold: ``evals/data/understanding/labels.jsonl`` (ReDial train/valid seeker utter
 the schema and guidelines are in that folder's README). Readers: ``parser`` (the deterministic parser),
 ``llm`` (the bundled LLM's reading alone), ``hybrid`` (the two merged, as the chat does with
 ``understanding: hybrid``). Every reader's output goes through one adapter, :func:`reading_of`, into
-the label schema, and is scored per field:
+the label schema, and is scored per field (readers are ``Recommender.understand(text, mode)``: the
+chat's own reading, titles spotted and resolved against the bundled catalog):
 
 * hard constraints as (field, value) pairs: ``genres``, ``exclude_genres``, ``year_min``, ``year_max``;
   plus ``invented``: utterances whose gold has no hard constraint but the reader set one;
@@ -99,27 +100,14 @@ def load_labels(path: Path = LABELS) -> list[Label]:
 # --------------------------------------------------------------------------- the adapter
 
 
-KEYWORD_CRITIQUES = {  # today's parser keywords -> the critique vocabulary of the label schema
-    "less violent": [("violence", -1)],
-    "feel-good": [("darkness", -1)],
-    "dark": [("darkness", 1)],
-}
-
-
 def reading_of(u) -> Reading:
-    """A reader's ``Understanding`` (agent/understanding.py) in the label schema: the one adapter."""
-    hard = Hard(genres=list(u.genres), exclude_genres=list(u.exclude_genres), year_min=u.year_min, year_max=u.year_max)
-    mentions = (
-        [Mention(title=t, stance="liked") for t in u.liked_titles]
-        + [Mention(title=t, stance="disliked") for t in u.disliked_titles]
-        + [Mention(title=t, stance="seen") for t in u.seen_titles]
-    )
-    critiques = [CritiquePair(attribute=a, direction=d) for k in u.keywords for a, d in KEYWORD_CRITIQUES.get(k, [])]
-    if u.older:
-        critiques.append(CritiquePair(attribute="recency", direction=-1))
-    if u.newer:
-        critiques.append(CritiquePair(attribute="recency", direction=1))
-    return Reading(hard=hard, mentions=mentions, critiques=critiques)
+    """A reader's ``Understanding`` (agent/understanding.py) in the label schema: the one adapter.
+    Mentions keep the catalog id the chat resolved them to (``ml_id``), matched against the gold's."""
+    labels = u.as_labels()
+    labels["mentions"] = [
+        {"title": m["title"], "stance": m["stance"], "ml_id": m.get("item_id")} for m in labels["mentions"]
+    ]
+    return Reading.model_validate(labels)
 
 
 # --------------------------------------------------------------------------- readers
@@ -146,27 +134,12 @@ class LLMClock:
         return out
 
 
-def make_reader(name: str, genre_vocab: list[str], backend=None) -> Callable[[Label], Reading]:
-    """``parser``, ``llm`` (the LLM's reading alone, nothing from the parser) or ``hybrid`` (as
-    ``ChatAgent.understand`` does with ``understanding: hybrid``: the LLM only when ``needs_llm``)."""
-    from recagent.agent.understanding import Understanding, llm_reading, merge, needs_llm, parse_message
-
-    if name == "parser":
-        return lambda label: reading_of(parse_message(label.text, genre_vocab))
-    if backend is None:
-        raise ValueError(f"reader {name!r} needs an LLM backend")
-    if name == "llm":
-        return lambda label: reading_of(merge(Understanding(), llm_reading(backend, label.text), label.text, genre_vocab))
-    if name == "hybrid":
-
-        def hybrid(label: Label) -> Reading:
-            parsed = parse_message(label.text, genre_vocab)
-            if not needs_llm(parsed, label.text):
-                return reading_of(parsed)
-            return reading_of(merge(parsed, llm_reading(backend, label.text), label.text, genre_vocab))
-
-        return hybrid
-    raise ValueError(f"unknown reader {name!r}: one of {', '.join(READERS)}")
+def make_reader(name: str, rec) -> Callable[[Label], Reading]:
+    """The chat's reading of the utterance in understanding mode ``name`` (``parser``, ``hybrid``, ``llm``),
+    titles spotted and resolved against the catalog: ``Recommender.understand``, the product path."""
+    if name not in READERS:
+        raise ValueError(f"unknown reader {name!r}: one of {', '.join(READERS)}")
+    return lambda label: reading_of(rec.understand(label.text, name)[0])
 
 
 # --------------------------------------------------------------------------- scoring
@@ -427,8 +400,8 @@ def run(
     from recagent.recommender import Recommender
 
     labels = load_labels(labels_path)[:limit]
-    rec = Recommender(settings)
-    vocab = rec.catalog.genre_vocab
+    rec = Recommender(settings, show_progress=show_progress)
+    rec.index()  # title resolution confirms unclear matches against the vector store
     clock = None
     if any(r != "parser" for r in readers):
         from recagent.agent.backends.caching import CachingBackend
@@ -436,5 +409,6 @@ def run(
 
         cache = DiskCache(settings.data_dir / "evals" / "llm-cache.sqlite")  # the harness's reply cache
         clock = LLMClock(CachingBackend(rec.aux_backend, cache))
-    summary, cases = evaluate(labels, {r: make_reader(r, vocab, clock) for r in readers}, show_progress, clock)
+        rec.__dict__["aux_backend"] = clock
+    summary, cases = evaluate(labels, {r: make_reader(r, rec) for r in readers}, show_progress, clock)
     return summary, write(Path(out), summary, cases, labels_path, len(labels))

@@ -13,7 +13,9 @@ from recagent.evals.understanding import (
     Scorer,
     Soft,
     load_labels,
+    hard_pairs,
     make_reader,
+    reading_of,
     recommend_default,
     title_key,
 )
@@ -73,13 +75,16 @@ def test_critiques_people_and_empty_fields():
     assert out["topics"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "gold": 0, "predicted": 0}
 
 
-def test_parser_reader_goes_through_the_adapter():
-    read = make_reader("parser", VOCAB)
-    got = read(label("Only comedies from the 90s please, something like Heat"))
+def test_the_adapter_maps_the_parsers_reading_to_the_label_schema():
+    from recagent.agent.understanding import parse_message
+
+    got = reading_of(parse_message("Only comedies from the 90s please, I'm not a fan of horror or sci-fi", VOCAB))
     assert got.hard.genres == ["Comedy"] and (got.hard.year_min, got.hard.year_max) == (1990, 1999)
-    assert [(m.title, m.stance) for m in got.mentions] == [("Heat", "liked")]
+    assert set(got.soft.disliked_genres) == {"Horror", "Sci-Fi"} and not got.hard.exclude_genres
+    narrative = reading_of(parse_message("They are coming out with Matrix 4 in 2021", VOCAB))
+    assert hard_pairs(narrative) == set()
     with pytest.raises(ValueError):
-        make_reader("llm", VOCAB)  # the LLM readers need a backend
+        make_reader("gpt", None)
 
 
 def test_labels_file_is_train_or_valid_only(tmp_path):
