@@ -14,7 +14,9 @@ from pydantic import BaseModel, Field
 
 from recagent.errors import ConfigError
 from recagent.settings import Settings
+from recagent.retrieval.attributes import ItemAttributes
 from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.comentions import CoMentionRetriever
 from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.filters import Filters
@@ -22,6 +24,7 @@ from recagent.retrieval.hybrid import Candidate, HybridRetriever
 from recagent.retrieval.loaders import ColumnMapping, Dataset, load_dataset
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
+from recagent.retrieval.preferences import PreferenceScorer
 from recagent.retrieval.sequential import SequentialRetriever
 from recagent.retrieval.titles import TitleMatch, TitleResolver
 from recagent.retrieval.vector_store import IndexReport, VectorStore, collection_name, connect
@@ -135,7 +138,26 @@ class Recommender:
             f,
             ease=self.ease if f.ease_weight > 0 else None,  # fitted (or loaded) only when fused
             sequential=self.sequential if f.sequential_weight > 0 else None,
+            preferences=self.preference_scorer,
+            comentions=CoMentionRetriever.load(self.catalog, half_life=f.comention_half_life),
         )
+
+    @cached_property
+    def preference_scorer(self) -> PreferenceScorer:
+        """Soft preferences: context turns, topics, critiques (item attributes computed on first use)."""
+
+        def attributes() -> ItemAttributes:
+            s = self.settings
+            return ItemAttributes.fit_or_load(
+                self.catalog,
+                lambda: self.store.embeddings(self.catalog.ids),
+                self.embedder.embed,
+                self.dataset.interactions,
+                s.models_dir,
+                self.embedder.name,
+            )
+
+        return PreferenceScorer(self.catalog, self.store, self.embedder, attributes, self.settings.fusion)
 
     @cached_property
     def resolver(self) -> TitleResolver:

@@ -66,6 +66,28 @@ class FusionSettings(_Strict):
     ease_weight: float = Field(0.5, ge=0)
     sequential_weight: float = Field(1.0, ge=0)
     per_source: int = Field(100, ge=1, description="candidates fetched from each source before fusion")
+    # Conversational sources and soft preferences (retrieval/preferences.py, retrieval/comentions.py). They
+    # fire only on conversational input (context turns, topics, critiques, soft genres, avoided items, liked
+    # mentions), so a known user's ranking without them is unchanged. text_weight, text_prior, comention_weight
+    # and dialogue_popularity_weight were grid-searched on ReDial valid_data_subset100 (never test) through
+    # HybridRetriever.candidates (scripts/tune_conversational.py: new-item Recall@10 0.160 vs popularity 0.043;
+    # docs/evals/tune-conversational.json). The grid's best (0.163) had a prior of 0.5, within one case of this
+    # one, but let popular titles drown the latest turn; 0.3 keeps what was said in charge. The re-ranking
+    # strengths are set by hand on the critique tests (tests/test_preferences.py).
+    text_weight: float = Field(1.0, ge=0, description="the recency-weighted context turns, with the prior")
+    text_prior: float = Field(0.3, ge=0, description="popularity/quality prior added to the text source's cosines")
+    topic_prior: float = Field(0.3, ge=0, description="popularity/quality prior added to the topic source's cosines")
+    topic_weight: float = Field(1.0, ge=0, description="items near the topical wishes, with the prior")
+    comention_weight: float = Field(1.5, ge=0, description="movies co-mentioned with liked ones in ReDial train")
+    dialogue_popularity_weight: float = Field(
+        1.0, ge=0, description="in a conversation: how often ReDial train recommenders suggested each movie"
+    )
+    comention_half_life: float = Field(2.0, ge=0, description="a liked movie's weight halves this many back")
+    critique_strength: float = Field(0.15, ge=0, description="re-rank shift per standard deviation of an attribute")
+    genre_strength: float = Field(0.15, ge=0, description="re-rank shift for a soft genre of weight 1")
+    topic_strength: float = Field(0.1, ge=0, description="re-rank shift per standard deviation of topic similarity")
+    avoid_strength: float = Field(0.3, ge=0, description="re-rank penalty for closeness to an avoided item")
+    rerank_pool: int = Field(200, ge=1, description="fused candidates the soft preferences re-rank")
 
 
 class LLMSettings(_Strict):

@@ -92,3 +92,16 @@ class Embedder:
         else:
             self._query_cache.move_to_end(text)
         return vec
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Query vectors for several texts: cached ones reused, the rest embedded in one batch."""
+        todo = list(dict.fromkeys(t for t in texts if t not in self._query_cache))
+        if todo:
+            for text, vec in zip(todo, self.embed(todo)):
+                vec.setflags(write=False)
+                self._query_cache[text] = vec
+            while len(self._query_cache) > QUERY_CACHE:
+                self._query_cache.popitem(last=False)
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        return np.stack([self._query_cache[t] if t in self._query_cache else self.embed_query(t) for t in texts])

@@ -1,5 +1,10 @@
 """Hybrid candidates: vector, MF, EASE, next-item and popularity sources fused by weighted reciprocal rank.
 
+Conversational input adds sources and a re-ranking step (``retrieval/preferences.py``): ``text`` (the
+recency-weighted context turns, with a popularity/quality prior), ``topics``, ``comentions`` (ReDial
+co-mentions of the liked movies, ``retrieval/comentions.py``); critiques, soft genres, topics and
+avoided items then re-rank the fused pool. Without such input the ranking is exactly as before.
+
 ``HybridRetriever.candidates`` takes a user context (a known user id and/or
 liked ids and/or free text, plus filters) and returns fused, de-duplicated
 candidates. Items the user has seen, liked, disliked or excluded never appear.
@@ -14,10 +19,12 @@ from pydantic import BaseModel, Field
 from recagent.errors import UnknownUserError
 from recagent.settings import FusionSettings
 from recagent.retrieval.base import RetrievalQuery, Scored
+from recagent.retrieval.comentions import CoMentionRetriever
 from recagent.retrieval.catalog import Catalog, InteractionLog
 from recagent.retrieval.itemitem import ItemItemRetriever
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
+from recagent.retrieval.preferences import PreferenceScorer
 from recagent.retrieval.vector_store import VectorStore
 
 HISTORY_ANCHORS = 10  # a known user's vector query averages their latest liked items
@@ -64,6 +71,8 @@ class HybridRetriever:
         fusion: FusionSettings | None = None,
         ease: ItemItemRetriever | None = None,
         sequential: ItemItemRetriever | None = None,
+        preferences: PreferenceScorer | None = None,
+        comentions: CoMentionRetriever | None = None,
     ):
         self.catalog = catalog
         self.vector = vector
@@ -72,6 +81,8 @@ class HybridRetriever:
         self.log = log
         self.fusion = fusion or FusionSettings()
         self.item_models = {name: m for name, m in (("ease", ease), ("sequential", sequential)) if m is not None}
+        self.preferences = preferences
+        self.comentions = comentions
 
     # ------------------------------------------------------------------ context
 
@@ -106,6 +117,8 @@ class HybridRetriever:
             vq = query
             if query.user_id is not None and not query.text and not query.liked_ids:
                 vq = query.model_copy(update={"liked_ids": self.history_anchors(query.user_id)})
+            if self._text_source(query):  # the context turns (which hold the text) go to the text source
+                vq = vq.model_copy(update={"text": None})
             if vq.text or vq.liked_ids:
                 out["vector"] = self.vector.retrieve(vq, per_source, exclude=exclude)
         if self.mf is not None and f.mf_weight > 0 and (self.mf.knows(query.user_id) or query.liked_ids):
@@ -114,6 +127,7 @@ class HybridRetriever:
         for name, model in self.item_models.items():
             if weights[name] > 0 and (model.knows(query.user_id) or query.liked_ids):
                 out[name] = model.retrieve(query, per_source, exclude=exclude)
+        out.update(self.conversational_results(query, exclude, per_source))
         if f.popularity_weight > 0 or not out:
             out["popularity"] = self.popularity.retrieve(query, per_source, exclude=exclude)
         return out
@@ -126,11 +140,34 @@ class HybridRetriever:
             "ease": f.ease_weight,
             "sequential": f.sequential_weight,
             "popularity": f.popularity_weight,
+            "text": f.text_weight,
+            "topics": f.topic_weight,
+            "comentions": f.comention_weight,
+            "dialogue_popularity": f.dialogue_popularity_weight,
         }
+
+    def _text_source(self, query: RetrievalQuery) -> bool:
+        return self.preferences is not None and self.fusion.text_weight > 0 and bool(query.preferences.context)
+
+    def conversational_results(self, query: RetrievalQuery, exclude: np.ndarray, per_source: int) -> dict[str, Scored]:
+        """The sources that only conversational input wakes: context turns, topics, co-mentions, and (in a
+        conversation) how often dialogue recommenders suggested each movie."""
+        out: dict[str, Scored] = {}
+        f, p = self.fusion, self.preferences
+        if self._text_source(query):
+            out["text"] = p.text_source(query, per_source, exclude)
+        if p is not None and f.topic_weight > 0 and query.preferences.topics:
+            out["topics"] = p.topic_source(query, per_source, exclude)
+        if self.comentions is not None and f.comention_weight > 0 and query.liked_ids:
+            out["comentions"] = self.comentions.retrieve(query, per_source, exclude)
+        if self.comentions is not None and f.dialogue_popularity_weight > 0 and query.preferences.context:
+            out["dialogue_popularity"] = self.comentions.popular(query, per_source, exclude)
+        return {name: scored for name, scored in out.items() if len(scored)}
 
     # ------------------------------------------------------------------ fusion
 
-    def fuse(self, results: dict[str, Scored], k: int) -> list[Candidate]:
+    def fuse(self, results: dict[str, Scored], k: int, query: RetrievalQuery | None = None) -> list[Candidate]:
+        """Weighted reciprocal-rank fusion; the query's soft preferences, if any, re-rank the fused pool."""
         weights = self.weights()
         rrf_k = self.fusion.rrf_k
         fused: dict[int, float] = {}
@@ -141,7 +178,14 @@ class HybridRetriever:
                 fused[pos] = fused.get(pos, 0.0) + w / (rrf_k + rank)
                 hits.setdefault(pos, {})[source] = (rank, score)
         # ties broken by the best single-source rank, then catalog order: deterministic
-        order = sorted(fused, key=lambda p: (-fused[p], min(r for r, _ in hits[p].values()), p))[:k]
+        order = sorted(fused, key=lambda p: (-fused[p], min(r for r, _ in hits[p].values()), p))
+        prefs = None if query is None else query.preferences
+        if self.preferences is not None and prefs is not None and PreferenceScorer.active(prefs) and order:
+            pool = np.array(order[: max(self.fusion.rerank_pool, k)], dtype=np.int64)
+            adjusted = self.preferences.adjust(pool, np.array([fused[p] for p in pool]), prefs)
+            fused = dict(zip(pool.tolist(), adjusted.tolist()))
+            order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
+        order = order[:k]
         out = []
         for pos in order:
             sources = {s: SourceHit(rank=r, score=round(v, 6)) for s, (r, v) in hits[pos].items()}
@@ -170,7 +214,7 @@ class HybridRetriever:
         query = query.model_copy(update={"filters": query.filters.normalized(self.catalog)})
         exclude = self.seen_positions(query)
         per_source = max(self.fusion.per_source, k)
-        out = self.fuse(self.source_results(query, exclude, per_source), k)
+        out = self.fuse(self.source_results(query, exclude, per_source), k, query)
         anchors = query.liked_ids or (self.history_anchors(query.user_id) if self.knows(query.user_id) else [])
         self.attach_anchors(out, anchors)
         return out

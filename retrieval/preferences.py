@@ -1,0 +1,168 @@
+"""Soft preferences in retrieval: recency-weighted context turns, topics, critiques, soft genres, avoided items.
+
+:class:`PreferenceScorer` gives :class:`~recagent.retrieval.hybrid.HybridRetriever` two sources and one
+re-ranking step, all driven by ``RetrievalQuery.preferences``:
+
+* ``text``: each context turn embedded on its own (MiniLM keeps only the first 256 tokens of a text,
+  so a whole dialogue embedded as one string loses its latest turns), the vectors summed with the
+  turns' recency weights; items are scored by cosine plus a popularity/quality prior, so that an
+  obscure title sharing a word with the chat does not win;
+* ``topics``: the same for each topical wish ("a heist", "set in space"), one query per topic, plus
+  ``TAG_HIT`` for an item whose user tags name the topic ("heist", "space");
+* ``adjust``: the fused scores of a candidate pool (normalised so the best is 1) plus
+  ``critique_strength x direction x attribute`` per critique (attributes: ``retrieval/attributes.py``),
+  ``genre_strength x weight`` per soft genre the item has, ``topic_strength x`` the standardised
+  similarity to the topics, and minus ``avoid_strength`` for closeness to an avoided item (minus 1
+  more for the avoided item itself: it sinks below the top, but stays available). Nothing is filtered out.
+
+Everything here is off when the preferences are empty: a query without them ranks exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+
+import numpy as np
+
+from recagent.settings import FusionSettings
+from recagent.retrieval.attributes import ItemAttributes, standardise
+from recagent.retrieval.base import Preferences, RetrievalQuery, Scored, allowed_mask, top_k
+from recagent.retrieval.catalog import Catalog
+from recagent.retrieval.embeddings import Embedder
+from recagent.retrieval.vector_store import EXACT_SEARCH_MAX, VectorStore
+
+AVOID_FLOOR = 0.5  # cosine to an avoided item below this costs nothing
+TAG_HIT = 0.15  # added to the topic source's score of an item whose user tags name the topic
+STOPWORDS = frozenset("a an the of in on at to for with about set based movie movies film films some any one".split())
+
+
+def topic_text(topic: str) -> str:
+    return f"a movie about {topic.strip()}"
+
+
+def topic_phrases(topic: str) -> set[str]:
+    """The word n-grams of a topic that could be a tag ("set in space" -> "space", "set in space", ...)."""
+    words = topic.lower().replace("-", " ").split()
+    grams = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
+    return {g for g in grams if not set(g.split()) <= STOPWORDS}
+
+
+def _unit(v: np.ndarray) -> np.ndarray | None:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else None
+
+
+class PreferenceScorer:
+    def __init__(
+        self,
+        catalog: Catalog,
+        store: VectorStore,
+        embedder: Embedder,
+        attributes: Callable[[], ItemAttributes],
+        fusion: FusionSettings | None = None,
+    ):
+        self.catalog = catalog
+        self.store = store
+        self.embedder = embedder
+        self._attributes = attributes
+        self.fusion = fusion or FusionSettings()
+
+    @cached_property
+    def attributes(self) -> ItemAttributes:
+        return self._attributes()
+
+    @property
+    def prior(self) -> np.ndarray:
+        return self.attributes.prior
+
+    @cached_property
+    def vectors(self) -> np.ndarray:
+        """Every item's stored vector, (n_items, dim); the store keeps a small catalog's in memory anyway."""
+        return self.store.embeddings(self.catalog.ids)
+
+    # ------------------------------------------------------------------ query vectors
+
+    def context_vector(self, prefs: Preferences) -> np.ndarray | None:
+        """The recency-weighted sum of the context turns' vectors, each turn embedded alone."""
+        turns = [c for c in prefs.context if c.text.strip()]
+        if not turns:
+            return None
+        vecs = self.embedder.embed_queries([c.text for c in turns])
+        return _unit(np.array([c.weight for c in turns], dtype=np.float32) @ vecs)
+
+    def topic_vectors(self, prefs: Preferences) -> np.ndarray | None:
+        topics = [t for t in prefs.topics if t.strip()]
+        return self.embedder.embed_queries([topic_text(t) for t in topics]) if topics else None
+
+    # ------------------------------------------------------------------ sources
+
+    def _with_prior(
+        self, sims: np.ndarray, weight: float, query: RetrievalQuery, k: int, exclude: np.ndarray | None
+    ) -> Scored:
+        scores = sims + weight * self.prior
+        mask = allowed_mask(len(self.catalog), query.filters.mask(self.catalog), exclude, None)
+        return top_k(scores, k, mask)
+
+    def _sims(self, vector: np.ndarray, query: RetrievalQuery, k: int, exclude: np.ndarray | None) -> np.ndarray:
+        """Cosine to every item: exact over a small catalog; else the store's nearest 4k (others 0)."""
+        if len(self.catalog) <= EXACT_SEARCH_MAX:
+            return self.vectors @ vector
+        near = self.store.nearest(vector, 4 * k, query.filters, exclude)
+        sims = np.zeros(len(self.catalog), dtype=np.float32)
+        sims[near.positions] = near.scores
+        return sims
+
+    def text_source(self, query: RetrievalQuery, k: int, exclude: np.ndarray | None = None) -> Scored:
+        vec = self.context_vector(query.preferences)
+        if vec is None:
+            return Scored.empty()
+        return self._with_prior(self._sims(vec, query, k, exclude), self.fusion.text_prior, query, k, exclude)
+
+    def topic_source(self, query: RetrievalQuery, k: int, exclude: np.ndarray | None = None) -> Scored:
+        vecs = self.topic_vectors(query.preferences)
+        if vecs is None:
+            return Scored.empty()
+        sims = np.mean([self._sims(v, query, k, exclude) for v in vecs], axis=0)
+        return self._with_prior(sims + TAG_HIT * self.tag_hits(query.preferences.topics), self.fusion.topic_prior,
+                                query, k, exclude)
+
+    def tag_hits(self, topics: list[str]) -> np.ndarray:
+        """Per item, the share of the topics that one of its user tags names."""
+        hits = np.zeros(len(self.catalog))
+        for topic in topics:
+            phrases = topic_phrases(topic)
+            hits += [any(t in phrases for t in it.tags) for it in self.catalog.items]
+        return hits / max(len(topics), 1)
+
+    # ------------------------------------------------------------------ re-ranking
+
+    @staticmethod
+    def active(prefs: Preferences) -> bool:
+        return bool(prefs.critiques or prefs.genres or prefs.topics or prefs.avoid_ids)
+
+    def adjust(self, positions: np.ndarray, base: np.ndarray, prefs: Preferences) -> np.ndarray:
+        """Scores of a candidate pool after the soft preferences: ``base / max(base) + adjustments``."""
+        f = self.fusion
+        top = float(base.max()) if len(base) else 1.0
+        out = np.asarray(base, dtype=np.float64) / (top if top > 0 else 1.0)
+        for c in prefs.critiques:
+            out += f.critique_strength * c.weight * c.direction * self.attributes[c.attribute][positions]
+        if prefs.genres:
+            col = {g: j for j, g in enumerate(self.catalog.genre_vocab)}
+            m = self.catalog.genre_matrix[positions]
+            for genre, w in prefs.genres.items():
+                if genre in col:
+                    out += f.genre_strength * w * m[:, col[genre]]
+        topics = self.topic_vectors(prefs)
+        if topics is not None:
+            sims = (self.vectors @ topics.T).mean(axis=1) if len(self.catalog) <= EXACT_SEARCH_MAX else None
+            if sims is not None:
+                out += f.topic_strength * standardise(sims)[positions]
+        avoid = [i for i in prefs.avoid_ids if i in self.catalog]
+        if avoid:
+            near = (self.store.embeddings([self.catalog.ids[p] for p in positions]) @ self.store.embeddings(avoid).T)
+            closeness = np.clip((near.max(axis=1) - AVOID_FLOOR) / (1 - AVOID_FLOOR), 0, 1)
+            out -= f.avoid_strength * closeness
+            out[np.isin(positions, self.catalog.positions(avoid))] -= 1.0  # the item itself: below the top
+        return out

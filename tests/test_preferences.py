@@ -1,0 +1,166 @@
+"""Soft preferences move the ranking their way: critiques, soft genres, topics, context turns, avoided items.
+
+On the 600-item slice of ml-latest-small (real Chroma, MiniLM, ALS/EASE), with RetrievalQuery built directly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recagent.retrieval.base import ContextText, Critique, Preferences, RetrievalQuery
+from recagent.retrieval.filters import Filters
+
+HEAT, SE7EN, SILENCE_OF_THE_LAMBS, TOY_STORY = "6", "47", "593", "1"
+
+
+def ranked(rec, query: RetrievalQuery, k: int = 10):
+    return rec.hybrid.candidates(query, k=k)
+
+
+def mean_attribute(rec, cands, attribute: str) -> float:
+    a = rec.preference_scorer.attributes[attribute]
+    return float(np.mean([a[rec.catalog.position(c.item_id)] for c in cands]))
+
+
+def with_prefs(query: RetrievalQuery, **prefs) -> RetrievalQuery:
+    return query.model_copy(update={"preferences": Preferences(**prefs)})
+
+
+def test_like_heat_but_less_violent_from_the_90s(rec):
+    """The web page's own example: "something like Heat but less violent, from the 90s"."""
+    base = RetrievalQuery(liked_ids=[HEAT], filters=Filters(year_min=1990, year_max=1999))
+    before = ranked(rec, base)
+    after = ranked(rec, with_prefs(base, critiques=[Critique(attribute="violence", direction=-1)]))
+    assert len(after) == len(before) == 10
+    assert mean_attribute(rec, after, "violence") < mean_attribute(rec, before, "violence") - 0.3
+    assert len({c.item_id for c in after} - {c.item_id for c in before}) >= 3, "the titles change"
+    assert all(1990 <= c.year <= 1999 for c in after), "the hard filter still holds"
+
+
+@pytest.mark.parametrize(
+    ("liked", "attribute", "direction"),
+    [
+        ([HEAT], "violence", 1),
+        ([SE7EN, SILENCE_OF_THE_LAMBS], "darkness", -1),  # "more like these but lighter"
+        ([SE7EN, SILENCE_OF_THE_LAMBS], "humor", 1),  # "... and funnier"
+        ([TOY_STORY], "darkness", 1),
+        ([HEAT], "scariness", 1),
+        ([SE7EN], "scariness", -1),
+        ([HEAT], "family", 1),  # "for kids"
+        ([TOY_STORY], "recency", 1),
+        ([HEAT], "recency", -1),
+        ([HEAT], "popularity", -1),  # "a hidden gem"
+        (["36"], "popularity", 1),  # Dead Man Walking
+    ],
+)
+def test_each_critique_moves_the_list_its_way(rec, liked, attribute, direction):
+    base = RetrievalQuery(liked_ids=liked)
+    before = ranked(rec, base)
+    after = ranked(rec, with_prefs(base, critiques=[Critique(attribute=attribute, direction=direction)]))
+    shift = mean_attribute(rec, after, attribute) - mean_attribute(rec, before, attribute)
+    assert direction * shift > 0.2, f"{attribute} {direction:+d} moved the mean by {shift:+.2f}"
+    assert {c.item_id for c in after} != {c.item_id for c in before}
+
+
+def test_lighter_and_funnier_after_dark_thrillers(rec):
+    base = RetrievalQuery(liked_ids=[SE7EN, SILENCE_OF_THE_LAMBS])
+    before = ranked(rec, base)
+    wish = [Critique(attribute="humor", direction=1), Critique(attribute="darkness", direction=-1)]
+    after = ranked(rec, with_prefs(base, critiques=wish))
+    assert mean_attribute(rec, after, "humor") > mean_attribute(rec, before, "humor")
+    assert mean_attribute(rec, after, "darkness") < mean_attribute(rec, before, "darkness")
+    comedies = lambda cs: sum("Comedy" in c.genres for c in cs)  # noqa: E731
+    assert comedies(after) > comedies(before)
+
+
+def test_a_stronger_critique_moves_further(rec):
+    base = RetrievalQuery(liked_ids=[HEAT])
+    weak = ranked(rec, with_prefs(base, critiques=[Critique(attribute="violence", direction=-1, weight=0.3)]))
+    strong = ranked(rec, with_prefs(base, critiques=[Critique(attribute="violence", direction=-1, weight=2.0)]))
+    assert mean_attribute(rec, strong, "violence") < mean_attribute(rec, weak, "violence")
+
+
+def test_soft_genres_boost_and_penalise_without_filtering(rec):
+    base = RetrievalQuery(liked_ids=[HEAT])
+    before = ranked(rec, base, k=20)
+    count = lambda cs, g: sum(g in c.genres for c in cs)  # noqa: E731
+    more = ranked(rec, with_prefs(base, genres={"Comedy": 1.0}), k=20)
+    less = ranked(rec, with_prefs(base, genres={"Action": -1.0}), k=20)
+    assert count(more, "Comedy") > count(before, "Comedy")
+    assert count(less, "Action") < count(before, "Action")
+    assert count(less, "Action") > 0, "a disliked genre is soft: it is pushed down, not filtered out"
+
+
+def test_topics_bring_topical_items(rec):
+    popular = ranked(rec, RetrievalQuery())
+    count = lambda cs, g: sum(g in c.genres for c in cs)  # noqa: E731
+    space = ranked(rec, with_prefs(RetrievalQuery(), topics=["set in space"]))
+    assert "topics" in space[0].sources
+    assert count(space, "Sci-Fi") >= 4 and count(space, "Sci-Fi") > count(popular, "Sci-Fi"), [c.title for c in space]
+    heist = ranked(rec, with_prefs(RetrievalQuery(), topics=["a heist"]))
+    assert heist[0].title == "Usual Suspects, The (1995)", [c.title for c in heist]  # tagged "heist"
+
+
+def test_topic_words_in_user_tags_count():
+    from recagent.retrieval.preferences import topic_phrases
+
+    assert "space" in topic_phrases("set in space") and "heist" in topic_phrases("a heist")
+    assert "true story" in topic_phrases("based on a true story")
+    assert not {"in", "a", "set in", "on a"} & (topic_phrases("set in space") | topic_phrases("based on a true story"))
+
+
+def test_the_prior_beats_obscure_title_word_matches(rec):
+    """A topic's words in an obscure title ("Space" in a title nobody rated much) do not beat well-known
+    topical films: with the prior the topic source's picks are better known than without it."""
+    p = rec.preference_scorer
+    q = RetrievalQuery(preferences=Preferences(topics=["set in space"]))
+    with_prior = p.topic_source(q, 10)
+    old = p.fusion
+    try:
+        p.fusion = old.model_copy(update={"topic_prior": 0.0})
+        without = p.topic_source(q, 10)
+    finally:
+        p.fusion = old
+    counts = rec.popularity.counts
+    assert counts[with_prior.positions].mean() > 2 * counts[without.positions].mean()
+    assert set(with_prior.positions.tolist()) != set(without.positions.tolist())
+
+
+def test_context_turns_weigh_by_recency(rec):
+    old, new = "I want a scary horror movie with monsters", "something funny and light for the kids"
+    late = ranked(rec, with_prefs(RetrievalQuery(), context=[ContextText(text=old, weight=0.2), ContextText(text=new)]))
+    early = ranked(rec, with_prefs(RetrievalQuery(), context=[ContextText(text=old), ContextText(text=new, weight=0.2)]))
+    assert "text" in late[0].sources
+    assert mean_attribute(rec, late, "family") > mean_attribute(rec, early, "family") + 0.5
+    assert mean_attribute(rec, early, "scariness") > mean_attribute(rec, late, "scariness") + 0.5
+
+
+def test_context_replaces_the_whole_dialogue_text_in_the_vector_source(rec):
+    """With context turns, the text is the text source's (turn by turn, with the prior): the vector
+    source then answers the liked items only."""
+    q = RetrievalQuery(liked_ids=[HEAT], text="a long dialogue " * 50, preferences=Preferences(
+        context=[ContextText(text="a crime movie with a great heist")]))
+    results = rec.hybrid.source_results(q, rec.hybrid.seen_positions(q), 50)
+    plain = rec.store.retrieve(RetrievalQuery(liked_ids=[HEAT]), 50, exclude=rec.hybrid.seen_positions(q))
+    np.testing.assert_array_equal(results["vector"].positions, plain.positions)
+    assert {"text", "vector"} <= set(results)
+
+
+def test_avoided_items_and_their_neighbours_move_down(rec):
+    base = RetrievalQuery(liked_ids=[TOY_STORY])
+    before = [c.item_id for c in ranked(rec, base, k=30)]
+    avoid = before[0]
+    after = [c.item_id for c in ranked(rec, with_prefs(base, avoid_ids=[avoid]), k=30)]
+    assert avoid not in after[:5], "an avoided item drops"
+    assert len(after) == 30
+
+
+def test_empty_preferences_change_nothing(rec):
+    user = rec.dataset.interactions.users[3]
+    for q in (RetrievalQuery(user_id=user), RetrievalQuery(liked_ids=[HEAT, TOY_STORY])):
+        a = ranked(rec, q, k=30)
+        b = ranked(rec, with_prefs(q), k=30)
+        assert [(c.item_id, c.score) for c in a] == [(c.item_id, c.score) for c in b]
+    known = ranked(rec, RetrievalQuery(user_id=user), k=30)
+    assert not {"text", "topics", "comentions"} & {s for c in known for s in c.sources}
