@@ -59,8 +59,9 @@ CRITIQUES: list[tuple[str, str, int]] = [
      r"kid[- ]friendly|with (my|the|our) (kids|children|family|son|daughter|little ones|nephew|niece)s?|"
      r"suitable for (kids|children)|family night|whole family", "family", 1),
     (r"more recent|newer|recent|new (movies?|films?|ones?|releases?)|something new|latest|modern|"
-     r"came out (this|last) year|in theaters now|current", "recency", 1),
-    (r"older|classic|classics|old-?school|old school|vintage|old (movies?|films?|ones?)|golden age", "recency", -1),
+     r"came out (this|last) year|in theaters now", "recency", 1),
+    (r"older|classic|classics|old-?school|old school|vintage|old (movies|films|ones)|something old|"
+     r"an old (movie|film|one)|golden age", "recency", -1),
     (r"less known|lesser[- ]known|hidden gems?|underrated|obscure|under the radar|not (so |very )?(popular|well[- ]known)|"
      r"(something|anything|ones?|movies?|films?)( that| which)? (i|we) (haven'?t|have not|never) heard of", "popularity", -1),
     (r"popular|well[- ]known|blockbusters?|mainstream|crowd[- ]pleasers?|big hits?", "popularity", 1),

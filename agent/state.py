@@ -179,7 +179,7 @@ def _apply_message(state: ChatState, event: MessageEvent, notes: list[Note]) -> 
         )
     state.context = (state.context + [event.text])[-CONTEXT_TURNS:]
     if u.asks and not u.references and not u.repeat:
-        state.request = event.text
+        state.request = u.search_text if u.search_text is not None else event.text
 
 
 def _apply_constraints(state: ChatState, u: Understanding, notes: list[Note]) -> None:

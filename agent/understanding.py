@@ -80,6 +80,11 @@ class Understanding(BaseModel):
     reset: bool = False
     repeat: bool = False
     asks: bool = Field(False, description="asks for something in words (the retrieval text follows it)")
+    search_text: str | None = Field(
+        None,
+        description="the message without what the state carries otherwise (critiques, negated genres, years, names): "
+        "the words for text retrieval, where 'less violent' or 'no horror' would pull the opposite",
+    )
 
     # convenience views -------------------------------------------------------------------------
     def titles(self, stance: str) -> list[str]:
@@ -170,7 +175,7 @@ _BEFORE_STANCE: list[tuple[str, str]] = [
     ("seen", r"seen|saw|watched|have seen|'ve seen|already seen|watched|caught"),
 ]
 _AFTER_STANCE: list[tuple[str, str]] = [
-    ("want", r"sounds? (good|great|interesting|awesome|fun|cool|amazing)|looks? (good|great|interesting)|"
+    ("want", r"sounds? (good|great|interesting|awesome|fun|cool|amazing)|looks? (good|great|interesting)|(is )?a must[- ]see|"
              r"i'?ll (check|look|watch)|will (check|look|watch)|want to (see|watch)|is on my list"),
     ("disliked", r"(was|is|were|are|seemed) (so |really |pretty |too |kind of |kinda )?"
                  r"(bad|terrible|awful|boring|horrible|meh|overrated|disappointing|dumb|stupid|slow|weird|not good|"
@@ -179,7 +184,8 @@ _AFTER_STANCE: list[tuple[str, str]] = [
     ("liked", r"(was|is|were|are) (so |really |pretty |very |just |absolutely |such |my |also |still |always |definitely |"
               r"truly |totally )?(a |my |an |one of the )?"
               r"(great|amazing|awesome|good|fantastic|excellent|brilliant|fun|funny|hilarious|perfect|wonderful|"
-              r"incredible|classic|masterpiece|favou?rite|one of my|the best|beautiful|cool|nice)|rocks|rocked|"
+              r"incredible|classic|masterpiece|favou?rite|one of my|the best|beautiful|cool|nice|gold|gem|epic|legendary|"
+              r"hilarious|a must)|rocks|rocked|"
               r"(loved|liked|enjoyed|love|like|adore) (it|that|them|this)|(is|was) one of my"),
 ]
 BEFORE_STANCE = [(s, re.compile(rf"\b(?:{p})\s+(?:(?:the|a|an|movie|film|called|it|all|of|so|too|much|really|"
@@ -189,7 +195,7 @@ AFTER_STANCE = [(s, re.compile(rf"^[\s,.!…]*(?:(?:i|it|that|and|but|which|too|
 NOT_SEEN = re.compile(r"\b(haven'?t|have not|never|not|didn'?t|did not|hasn'?t|yet to)\s+(ever\s+)?(seen|see|watched|watch)\b")
 WANT_ANY = re.compile(
     r"\b(want to|wanna|would like to|'d like to|will|i'll|plan to|going to|gonna|need to|should|have to)\s+(check|see|watch|"
-    r"look|give|try|find|get)|\bi want to\b|\bbut i want\b|\bon my list\b|\bsounds? (good|great|interesting)\b|\blooks? (good|great)\b"
+    r"look|give|try|find|get)|\bmust[- ]see\b|\bi want to\b|\bbut i want\b|\bon my list\b|\bsounds? (good|great|interesting)\b|\blooks? (good|great)\b"
 )
 
 # follow-up moves on the last list
@@ -277,7 +283,7 @@ CUE_TITLE = re.compile(
     r"(?P<t>(?:[A-Z0-9][\w'’:&-]*!?)(?:\s+(?:(?:of|the|a|an|and|in|on|to|for|with|from|at|vs\.?|&|[A-Z0-9][\w'’:&-]*!?))){0,7})"
 )
 TITLE_TAIL = re.compile(r"(?:\s+(?:of|the|a|an|and|in|on|to|for|with|from|at|vs\.?|&))+$")
-STOP_TITLES = {"it", "that", "this", "one", "them", "those", "i", "me", "you", "something", "anything", "movies",
+STOP_TITLES = {"disney", "disney!", "pixar", "marvel", "dreamworks", "netflix", "ghibli", "hbo", "it", "that", "this", "one", "them", "those", "i", "me", "you", "something", "anything", "movies",
                "films", "a lot", "the movie", "the film", "yes", "no", "ok", "okay"}
 
 
@@ -412,9 +418,11 @@ def parse_message(message: str, genre_vocab: list[str], spot: Spotter | None = N
     _read_titles(text, low, spot, blocked, u, genre_vocab)
     title_spans = [(m.start, m.start + len(m.text)) for m in u.mentions if m.start >= 0]
     _read_references(low, u, title_spans)
-    _read_genres(low, genre_vocab, blocked + title_spans, u)
-    _read_years(low, u)
-    _read_critiques_and_topics(low, blocked + title_spans, u)
+    drop: list[tuple[int, int]] = list(blocked)
+    _read_genres(low, genre_vocab, blocked + title_spans, u, drop)
+    _read_years(low, u, drop)
+    _read_critiques_and_topics(low, blocked + title_spans, u, drop)
+    u.search_text = _without(text, drop)
 
     u.reset = bool(RESET.search(low))
     u.repeat = bool(REPEAT.search(low))
@@ -505,6 +513,10 @@ def _read_titles(
             )
             if (len(words) == 1 or not capital) and not listed and _stance(low, sp.start, sp.end) == "neutral":
                 continue
+            if len(words) == 1 and not capital and re.search(
+                r"\b(the|a|an|my|your|his|her|our|their|this|that|those|these)\s+$", low[max(0, sp.start - 8) : sp.start]
+            ):
+                continue  # "I love the memories": a noun, not the film "Memories"
             if len(words) == 1 and not capital and not listed and not any(
                 p.search(low[max(0, sp.start - 40) : sp.start]) for st, p in BEFORE_STANCE if st != "asking"
             ):
@@ -567,7 +579,18 @@ def _ref_stance(low: str, start: int, end: int) -> Stance:
     return "asking" if "?" in sentence else "neutral"
 
 
-def _read_genres(low: str, vocab: list[str], blocked: list[tuple[int, int]], u: Understanding) -> None:
+def _without(text: str, spans: list[tuple[int, int]]) -> str | None:
+    keep = list(text)
+    for s, e in spans:
+        keep[s:e] = [" "] * (e - s)
+    out = re.sub(r"\s+", " ", re.sub(r"(\s*[,;:]\s*)+", ", ", "".join(keep))).strip(" ,;:")
+    out = re.sub(r"\b(but|and|or|with|from)\s*([,.!?]|$)", r"\2", out).strip(" ,;:")
+    return out if len(re.findall(r"\w+", out)) >= 1 else None
+
+
+def _read_genres(
+    low: str, vocab: list[str], blocked: list[tuple[int, int]], u: Understanding, drop: list[tuple[int, int]]
+) -> None:
     hits = _genre_hits(low, vocab, blocked)
     groups: list[list[tuple[str, int, int, str]]] = []
     for h in hits:
@@ -579,7 +602,8 @@ def _read_genres(low: str, vocab: list[str], blocked: list[tuple[int, int]], u: 
         start = group[0][1]
         c_start, _ = _clause_bounds(low, start)
         s_start, _ = _sentence_bounds(low, start)
-        before = low[max(c_start, start - 60) : start]
+        base = max(c_start, start - 60)
+        before = low[base:start]
         sentence_before = low[s_start:start]
         scary = [h for h in group if h[3] in ("scary", "spooky")]
         neg = HARD_NEG.search(before) or SOFT_NEG.search(before)
@@ -595,6 +619,7 @@ def _read_genres(low: str, vocab: list[str], blocked: list[tuple[int, int]], u: 
                 if hard:
                     u.hard.append(HardConstraint(kind="exclude_genre", value=genre, phrase=low[c_start:e].strip()))
                 u.genres[genre] = -1.0 if hard else -0.7
+            drop.append((base + neg.start(), group[-1][2]))
             continue
         if _descriptive(before) and all(h[3] in ("funny", "scary", "spooky", "romantic", "suspenseful", "animated") for h in group):
             continue  # "it was funny": about a movie, not a wish
@@ -611,13 +636,14 @@ def _read_genres(low: str, vocab: list[str], blocked: list[tuple[int, int]], u: 
             else 1.0 if _wishful(low[s_start:s_end])
             else 0.3
         )
+        if scary and len(group) == 1:
+            weight = max(weight, 0.5)  # "something scary": a wish for horror, if not a stated one
         for genre, *_ in group:
-            if scary and genre == "Horror" and len(group) == 1 and weight < 1.0:
-                weight = max(weight, 0.5)
-            u.genres[genre] = max(u.genres.get(genre, -2.0), weight) if u.genres.get(genre, 0) >= 0 else u.genres[genre]
+            if u.genres.get(genre, 0.0) >= 0:  # a genre spoken against elsewhere in the message stays against
+                u.genres[genre] = max(u.genres.get(genre, 0.0), weight)
 
 
-def _read_years(low: str, u: Understanding) -> None:
+def _read_years(low: str, u: Understanding, drop: list[tuple[int, int]]) -> None:
     def narrative(pos: int) -> bool:
         s, e = _sentence_bounds(low, pos)
         return bool(NARRATIVE.search(low[s:e]))
@@ -629,6 +655,7 @@ def _read_years(low: str, u: Understanding) -> None:
 
     def add(kind: str, value: int, m: re.Match) -> None:
         u.hard.append(HardConstraint(kind=kind, value=value, phrase=m.group(0).strip()))
+        drop.append(m.span())
 
     used: list[tuple[int, int]] = []
     for m in BETWEEN.finditer(low):
@@ -703,7 +730,9 @@ def _read_years(low: str, u: Understanding) -> None:
             u.newer = True
 
 
-def _read_critiques_and_topics(low: str, blocked: list[tuple[int, int]], u: Understanding) -> None:
+def _read_critiques_and_topics(
+    low: str, blocked: list[tuple[int, int]], u: Understanding, drop: list[tuple[int, int]]
+) -> None:
     seen_attrs: set[str] = set()
     for pat, attr, direction in CRITIQUES:
         for m in pat.finditer(low):
@@ -715,6 +744,7 @@ def _read_critiques_and_topics(low: str, blocked: list[tuple[int, int]], u: Unde
                 continue
             u.critiques.append(Critique(attribute=attr, direction=direction))
             seen_attrs.add(attr)
+            drop.append(m.span())
             break
     if "lighter and funnier" in low and "darkness" not in seen_attrs:
         u.critiques.append(Critique(attribute="darkness", direction=-1))

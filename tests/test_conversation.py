@@ -128,3 +128,14 @@ def test_one_shot_queries_filter_only_what_is_stated(rec):
         rec.query_filters("before 1980 and after 2000")
     prefs = rec.query_preferences("something lighter, I'm not a fan of horror")
     assert prefs.genres == {"Horror": -0.7} and [(c.attribute, c.direction) for c in prefs.critiques] == [("darkness", -1)]
+
+
+@pytest.mark.slow
+def test_the_bundled_llm_reading_is_checked(llama, rec):
+    from recagent.agent.llm_reading import llm_reading
+
+    result = llm_reading(llama, "something like Heat but less violent, from the 90s", rec.catalog.genre_vocab)
+    assert result.check.stage == "understanding" and result.check.latency_ms is not None
+    assert (result.reading is not None) == result.check.valid
+    if result.reading is not None:  # the schema held: genres from the catalog, critiques from the vocabulary
+        assert set(result.reading.liked_genres) <= set(rec.catalog.genre_vocab)

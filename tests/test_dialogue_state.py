@@ -225,3 +225,10 @@ def test_hard_constraints_from_a_reading_become_filters():
     s, _ = apply(ChatState(session_id="s"), MessageEvent(text="t", reading=u))
     f = build_query(s).filters
     assert f.year_min == 1990 and f.exclude_genres == ["Horror"] and f.genres == []
+
+
+def test_the_retrieval_text_leaves_out_what_would_pull_the_opposite_way():
+    s, _ = said(ChatState(session_id="s"), "something like Heat but less violent, no horror")
+    q = build_query(s)
+    assert "violent" not in q.text and "horror" not in q.text and "Heat" in q.text
+    assert q.preferences.context[-1].text == "something like Heat but less violent, no horror", "context keeps the words"
