@@ -12,6 +12,7 @@ from recagent.evals.conversational import ConversationalVariant
 from recagent.evals.llm import Price, RerankSpec
 from recagent.evals.metrics import parse_metric
 from recagent.evals.protocols import PROTOCOLS
+from recagent.evals.protocols.redial_chat import ChatReplayVariant
 from recagent.evals.retrievers import RetrieverVariant
 from recagent.errors import ConfigError
 
@@ -31,8 +32,8 @@ class DialogueVariant(ConversationalVariant):
     rerank: RerankSpec | None = None
 
 
-VARIANT_TYPES = {"loo": Variant, "sampled": Variant, "conversational": DialogueVariant}
-AnyVariant = Annotated[Union[Variant, DialogueVariant], Field(union_mode="left_to_right")]
+VARIANT_TYPES = {"loo": Variant, "sampled": Variant, "conversational": DialogueVariant, "redial-chat": ChatReplayVariant}
+AnyVariant = Annotated[Union[Variant, DialogueVariant, ChatReplayVariant], Field(union_mode="left_to_right")]
 
 
 class EvalConfig(BaseModel):

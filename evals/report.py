@@ -128,6 +128,8 @@ def markdown(config: EvalConfig, protocol: Protocol, data: RunData, machine: str
         "",
         *metrics_table(reported_metrics(config, data.summary), data.summary),
     ]
+    if data.notes:
+        lines += ["", *data.notes]
     if protocol.anchors and config.stage == "test":
         lines += ["", "Published results on this protocol, for reference:", ""]
         for system, values in protocol.anchors.items():

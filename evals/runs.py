@@ -39,6 +39,7 @@ class RunData:
     cases: list[CaseResult] = field(default_factory=list)
     position_bias: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # variant -> pos -> metrics
     dataset: dict[str, int] = field(default_factory=dict)  # the protocol's data: users, items, interactions
+    notes: list[str] = field(default_factory=list)  # extra Markdown lines for the report (a protocol's own table)
 
 
 def sample_users(users: list[str], n: int | None, seed: int) -> list[str]:
@@ -288,3 +289,12 @@ def run_conversational(
 
 
 RUNNERS["conversational"] = run_conversational
+
+
+def _run_redial_chat(config: EvalConfig, protocol: Protocol, settings: Settings, show_progress: bool = True) -> RunData:
+    from recagent.evals.protocols.redial_chat import run_redial_chat  # the chat agent: imported only when run
+
+    return run_redial_chat(config, protocol, settings, show_progress)
+
+
+RUNNERS["redial-chat"] = _run_redial_chat

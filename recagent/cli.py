@@ -526,6 +526,52 @@ def eval_compare(
         err.print("[yellow]the runs use different protocols: their figures are not comparable[/]")
 
 
+@eval_app.command("understanding")
+@handle_errors
+def eval_understanding(
+    reader: Annotated[
+        Optional[list[str]], typer.Option("--reader", help="parser, llm or hybrid (repeatable; default: all three)")
+    ] = None,
+    labels: Annotated[Optional[Path], typer.Option("--labels", help="labelled utterances (JSONL)")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="score only the first N utterances")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="run folder")] = Path("eval-runs/understanding"),
+    data_dir: DataDirOpt = None,
+):
+    """Score the message readers against the hand-labelled ReDial utterances (evals/understanding.py)."""
+    from recagent.evals import understanding as ue
+
+    readers = reader or list(ue.READERS)
+    for r in readers:
+        if r not in ue.READERS:
+            raise ConfigError(f"--reader {r!r}: one of {', '.join(ue.READERS)}")
+    summary, files = ue.run(_settings(data_dir=data_dir), readers, out_dir, labels or ue.LABELS, limit)
+    out.print(files["report"].read_text(), highlight=False)
+
+
+@eval_app.command("probes")
+@handle_errors
+def eval_probes(
+    probes: Annotated[Optional[Path], typer.Option("--probes", help="the probe file (YAML)")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="run only the first N probes")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="run folder")] = Path("eval-runs/critique-probes"),
+    data_dir: DataDirOpt = None,
+    shared_data: Annotated[Optional[Path], typer.Option("--shared-data", help="where tmdb-5000 lives")] = None,
+):
+    """Critique probes: does the chat's top 10 move the way a wish asks (judged by TMDB keywords)?"""
+    from recagent.evals import probes as pe
+    from recagent.evals.protocols import DatasetMissing
+
+    settings = _settings(data_dir=data_dir)
+    if shared_data is not None:
+        settings = settings.model_copy(update={"shared_data": shared_data})
+    try:
+        summary, files = pe.run(settings, out_dir, probes or pe.PROBES, limit)
+    except DatasetMissing as e:
+        err.print(f"[yellow]skipped:[/] {e}", highlight=False)
+        raise typer.Exit(0) from None
+    out.print(files["report"].read_text(), highlight=False)
+
+
 @app.command()
 @handle_errors
 def serve(

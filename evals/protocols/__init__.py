@@ -25,7 +25,7 @@ class Protocol:
     description: str
     dataset: str  # 'bundled' or a folder under the shared data dir
     anchors: dict[str, dict[str, float]] = field(default_factory=dict)  # published results, by system
-    kind: str = "loo"  # which runner evaluates it (evals/runs.py): loo, sampled, conversational
+    kind: str = "loo"  # which runner evaluates it (evals/runs.py): loo, sampled, conversational, redial-chat
     metrics: list[str] = field(default_factory=lambda: list(LOO_METRICS))  # reported unless a config says otherwise
     users: int | None = None  # the protocol's seeded user sample (None: every user)
     candidates: int = 20  # sampled protocols: the target plus this many minus one random unseen items
@@ -79,6 +79,10 @@ from recagent.evals.protocols.redial import REDIAL  # noqa: E402 (it subclasses 
 
 PROTOCOLS[ML_LATEST_SMALL_LOO.name] = ML_LATEST_SMALL_LOO
 PROTOCOLS[REDIAL.name] = REDIAL
+
+from recagent.evals.protocols.redial_chat import REDIAL_CHAT  # noqa: E402
+
+PROTOCOLS[REDIAL_CHAT.name] = REDIAL_CHAT
 
 
 def get_protocol(name: str) -> Protocol:
