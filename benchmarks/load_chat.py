@@ -482,6 +482,8 @@ async def run(args, server: Server, checker: Checker, t_start: float) -> tuple[L
     ]
     load.mark("start")
     await steady(load, sessions, args.turns)
+    if args.steady_only:
+        return load, checks
 
     console.print("[bold]LLM timeout fault[/]: restarting with generative reranking and a 50 ms LLM timeout")
     server.stop()
@@ -520,6 +522,7 @@ def main() -> int:
     p.add_argument("--quick", action="store_true", help="4 sessions x 2 turns")
     p.add_argument("--llm-weight", type=float, help="force the LLM's fusion weight (default: the calibrated one)")
     p.add_argument("--name", default="load_chat", help="file stem of the report, JSON and plot")
+    p.add_argument("--steady-only", action="store_true", help="only the concurrent sessions, no fault phases")
     args = p.parse_args()
     if args.quick:
         args.sessions, args.turns = 4, 2

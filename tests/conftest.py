@@ -129,4 +129,9 @@ def llm_rec(rec, llama):
 
     rec.__dict__["backend"] = llama
     rec.__dict__["aux_backend"] = LlamaCppBackend("bundled", context=2048)
+    # the tests on this fixture exercise the LLM path: pin the pre-calibration weight, since the shipped
+    # calibration gives the bundled model weight 0 (no LLM call; tests/test_calibration.py covers that)
+    rec.settings = rec.settings.model_copy(update={"rerank": rec.settings.rerank.model_copy(update={"llm_weight": 0.5})})
+    for lazy in ("reranker", "agent"):
+        rec.__dict__.pop(lazy, None)
     return rec

@@ -265,7 +265,7 @@ def test_demo_llm_variant_end_to_end_and_rerun_is_identical(tmp_path, data_dir):
     cfg.write_text(
         "name: demo llm\nprotocol: demo\nusers: 4\nmetrics: [recall@20, ndcg@20]\n"
         "variants:\n  - {name: als, retriever: als}\n"
-        "  - {name: als+llm, retriever: als, rerank: {mode: scoring, candidates: 8, rerank_all: true}}\n"
+        "  - {name: als+llm, retriever: als, rerank: {mode: scoring, candidates: 8, rerank_all: true, llm_weight: 0.5}}\n"
     )
     args = ["eval", "run", str(cfg), "--data-dir", str(data_dir), "--json"]
     res = runner.invoke(app, [*args, "--out", str(tmp_path / "r1")])
@@ -299,7 +299,7 @@ def test_sampled20_reports_position_bias(tmp_path, data_dir):
     cfg.write_text(
         "name: sampled smoke\nprotocol: ml100k-sampled20\nusers: 3\npositions: [0, 19]\n"
         "variants:\n  - {name: popularity, retriever: popularity}\n"
-        "  - {name: llm, retriever: popularity, rerank: {mode: scoring}}\n"
+        "  - {name: llm, retriever: popularity, rerank: {mode: scoring, llm_weight: 1.0}}\n"
     )
     out = tmp_path / "run"
     res = runner.invoke(
