@@ -315,6 +315,11 @@ def _clause_bounds(low: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
+def _sentence_of(low: str, pos: int) -> str:
+    s, e = _sentence_bounds(low, pos)
+    return low[s:e]
+
+
 def _sentence_bounds(low: str, pos: int) -> tuple[int, int]:
     start, end = 0, len(low)
     for m in re.finditer(r"[.!?…]+|\n", low):
@@ -751,6 +756,13 @@ def _read_critiques_and_topics(
                 continue
             if _descriptive(low[max(0, m.start() - 40) : m.start()]) and m.group(0).startswith("not"):
                 continue
+            lead = low[max(0, m.start() - 25) : m.start()]
+            if attr == "recency" and re.search(r"\b(the|that|this|those|these|most|his|her|their)\s+$", lead):
+                continue  # "the new one", "that recent movie": a specific film, not a wish
+            if re.search(r"\bnot (necessarily |really |exactly )?$", lead) and not m.group(0).startswith(("not", "no", "less")):
+                continue  # "not necessarily for kids"
+            if attr == "recency" and "classic" in m.group(0) and not (WISH.search(_sentence_of(low, m.start())) or "classics" in m.group(0)):
+                continue  # "Another classic!": praise for a film, not a wish for old ones
             u.critiques.append(Critique(attribute=attr, direction=direction))
             seen_attrs.add(attr)
             drop.append(m.span())
