@@ -180,6 +180,7 @@ class Recommender:
             _ = self.ease
         if self.settings.fusion.sequential_weight > 0:
             _ = self.sequential
+        _ = self.preference_scorer.attributes  # computed (and cached) now, not on the first critique
         return IndexResult(vector=report, mf_trained_on=None if mf is None else int(mf.user_items.nnz))
 
     def search(self, text: str, k: int = 10, filters: Filters | None = None) -> list[SearchHit]:

@@ -5,7 +5,7 @@ deviation 1, clipped to ``[-CLIP, CLIP]``), so that a critique ("less violent": 
 every attribute by a comparable amount. They come only from what the catalog itself has:
 
 * **genres**: a prior weight per genre and attribute (Horror is scary, Children is family, War and
-  Crime are violent), averaged over the item's genres;
+  Crime are violent), half averaged over the item's genres, half its strongest signals;
 * **tags**: the item's frequent user tags ("violent", "dark comedy", "feel-good", "gore"), matched
   against a small keyword table, where the catalog has tags;
 * **embeddings**: the cosine of the item's MiniLM vector (from the vector store) to a positive minus a
@@ -28,14 +28,14 @@ from recagent.retrieval.base import CritiqueAttribute
 from recagent.retrieval.catalog import Catalog, InteractionLog
 
 ATTRIBUTES: tuple[str, ...] = get_args(CritiqueAttribute)
-RECIPE_VERSION = "1"  # bump when the tables or the mixing below change: cached arrays are then rebuilt
+RECIPE_VERSION = "2"  # bump when the tables or the mixing below change: cached arrays are then rebuilt
 CLIP = 3.0
 GENRE_WEIGHT, TAG_WEIGHT, EMBEDDING_WEIGHT = 1.0, 0.6, 0.35
 
 # attribute -> genre (ml-latest-small vocabulary) -> prior weight in [-1, 1]; other genres count 0
 GENRE_PRIORS: dict[str, dict[str, float]] = {
     "violence": {
-        "Action": 1.0, "War": 1.0, "Crime": 0.8, "Horror": 0.8, "Thriller": 0.6, "Western": 0.6,
+        "Action": 1.0, "War": 1.0, "Crime": 0.6, "Horror": 0.8, "Thriller": 0.5, "Western": 0.6,
         "Children": -1.0, "Animation": -0.6, "Musical": -0.8, "Romance": -0.5, "Comedy": -0.4,
         "Documentary": -0.4, "Drama": -0.1,
     },
@@ -118,12 +118,18 @@ def standardise(x: np.ndarray) -> np.ndarray:
 
 
 def genre_scores(catalog: Catalog, attribute: str) -> np.ndarray:
-    """Mean prior weight of each item's genres (0 for items without genres)."""
+    """Half the mean prior weight of an item's genres, half its strongest signals (the largest positive
+    plus the most negative weight): Action|Adventure|Thriller is as violent as Action alone, not diluted
+    by Adventure. 0 for items without genres."""
     priors = GENRE_PRIORS.get(attribute, {})
     w = np.array([priors.get(g, 0.0) for g in catalog.genre_vocab])
-    m = catalog.genre_matrix.astype(np.float64)
+    m = catalog.genre_matrix
     n = m.sum(axis=1)
-    return np.divide(m @ w, n, out=np.zeros(len(catalog)), where=n > 0)
+    mean = np.divide(m.astype(np.float64) @ w, n, out=np.zeros(len(catalog)), where=n > 0)
+    strongest = np.where(m, np.maximum(w, 0), 0).max(axis=1, initial=0) + np.where(m, np.minimum(w, 0), 0).min(
+        axis=1, initial=0
+    )
+    return 0.5 * mean + 0.5 * strongest
 
 
 def tag_scores(catalog: Catalog, attribute: str) -> np.ndarray:

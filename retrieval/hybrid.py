@@ -209,7 +209,8 @@ class HybridRetriever:
             cand.anchor_title = self.catalog.get(best).title
 
     def candidates(self, query: RetrievalQuery, k: int = 50) -> list[Candidate]:
-        if query.user_id is not None and not self.knows(query.user_id) and not (query.liked_ids or query.text):
+        said = query.liked_ids or query.text or not query.preferences.is_empty()
+        if query.user_id is not None and not self.knows(query.user_id) and not said:
             raise UnknownUserError(query.user_id)
         query = query.model_copy(update={"filters": query.filters.normalized(self.catalog)})
         exclude = self.seen_positions(query)

@@ -11,8 +11,8 @@ re-ranking step, all driven by ``RetrievalQuery.preferences``:
   ``TAG_HIT`` for an item whose user tags name the topic ("heist", "space");
 * ``adjust``: the fused scores of a candidate pool (normalised so the best is 1) plus
   ``critique_strength x direction x attribute`` per critique (attributes: ``retrieval/attributes.py``),
-  ``genre_strength x weight`` per soft genre the item has, ``topic_strength x`` the standardised
-  similarity to the topics, and minus ``avoid_strength`` for closeness to an avoided item (minus 1
+  ``genre_strength x weight`` per soft genre the item has, ``topic_strength x`` the similarity to
+  the topics (standardised over the pool), and minus ``avoid_strength`` for closeness to an avoided item (minus 1
   more for the avoided item itself: it sinks below the top, but stays available). Nothing is filtered out.
 
 Everything here is off when the preferences are empty: a query without them ranks exactly as before.
@@ -127,15 +127,29 @@ class PreferenceScorer:
         return self._with_prior(sims + TAG_HIT * self.tag_hits(query.preferences.topics), self.fusion.topic_prior,
                                 query, k, exclude)
 
+    @cached_property
+    def items_by_tag(self) -> dict[str, np.ndarray]:
+        index: dict[str, list[int]] = {}
+        for p, item in enumerate(self.catalog.items):
+            for tag in item.tags:
+                index.setdefault(tag, []).append(p)
+        return {tag: np.array(ps, dtype=np.int64) for tag, ps in index.items()}
+
     def tag_hits(self, topics: list[str]) -> np.ndarray:
         """Per item, the share of the topics that one of its user tags names."""
         hits = np.zeros(len(self.catalog))
         for topic in topics:
-            phrases = topic_phrases(topic)
-            hits += [any(t in phrases for t in it.tags) for it in self.catalog.items]
+            named = np.zeros(len(self.catalog), dtype=bool)
+            for phrase in topic_phrases(topic):
+                if phrase in self.items_by_tag:
+                    named[self.items_by_tag[phrase]] = True
+            hits += named
         return hits / max(len(topics), 1)
 
     # ------------------------------------------------------------------ re-ranking
+
+    def _ids(self, positions: np.ndarray) -> list[str]:
+        return [self.catalog.ids[p] for p in positions]
 
     @staticmethod
     def active(prefs: Preferences) -> bool:
@@ -155,13 +169,11 @@ class PreferenceScorer:
                 if genre in col:
                     out += f.genre_strength * w * m[:, col[genre]]
         topics = self.topic_vectors(prefs)
-        if topics is not None:
-            sims = (self.vectors @ topics.T).mean(axis=1) if len(self.catalog) <= EXACT_SEARCH_MAX else None
-            if sims is not None:
-                out += f.topic_strength * standardise(sims)[positions]
+        if topics is not None and len(positions) > 1:  # standardised over the pool
+            out += f.topic_strength * standardise((self.store.embeddings(self._ids(positions)) @ topics.T).mean(axis=1))
         avoid = [i for i in prefs.avoid_ids if i in self.catalog]
         if avoid:
-            near = (self.store.embeddings([self.catalog.ids[p] for p in positions]) @ self.store.embeddings(avoid).T)
+            near = self.store.embeddings(self._ids(positions)) @ self.store.embeddings(avoid).T
             closeness = np.clip((near.max(axis=1) - AVOID_FLOOR) / (1 - AVOID_FLOOR), 0, 1)
             out -= f.avoid_strength * closeness
             out[np.isin(positions, self.catalog.positions(avoid))] -= 1.0  # the item itself: below the top

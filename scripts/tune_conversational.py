@@ -8,9 +8,11 @@ that point: the seeker's last 6 turns as ``preferences.context`` (each 0.6 of th
 ``agent/state.py`` weighs them), ``@ids`` rendered as plain titles; the movies the seeker mentioned as
 ``liked_ids``; the movies the recommender mentioned as ``exclude_ids`` (shown already). The ranking is
 ``Recommender.hybrid.candidates`` (the serving path) on the bundled catalog. Step 1 caches each case's
-source lists (``source_results``, once per text prior), step 2 grid-searches the new fusion weights over
-them, step 3 re-runs the best through ``candidates``. Prints new-item Recall@10/50 against popularity
-(MovieLens rating counts) and ReDial-train suggestion counts, and writes them as JSON.
+source lists (``source_results``, once per text prior), step 2 grid-searches the weights of the ``text``,
+``comentions`` and ``dialogue_popularity`` sources over them (weighted RRF, as ``HybridRetriever.fuse``;
+no soft re-ranking, since these queries carry no critiques), step 3 re-runs the best through
+``candidates``. Prints new-item Recall@10/50 against popularity (MovieLens rating counts) and ReDial-train
+suggestion counts, and writes them as JSON. Pass one value per grid option to score one setting.
 """
 
 from __future__ import annotations

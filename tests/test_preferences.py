@@ -164,3 +164,8 @@ def test_empty_preferences_change_nothing(rec):
         assert [(c.item_id, c.score) for c in a] == [(c.item_id, c.score) for c in b]
     known = ranked(rec, RetrievalQuery(user_id=user), k=30)
     assert not {"text", "topics", "comentions"} & {s for c in known for s in c.sources}
+
+
+def test_a_new_user_with_only_preferences_gets_candidates(rec):
+    q = RetrievalQuery(user_id="someone-new", preferences=Preferences(context=[ContextText(text="a funny movie")]))
+    assert len(ranked(rec, q)) == 10
