@@ -44,8 +44,10 @@ GENRE_CONTEXT = re.compile(
 # (pattern, attribute, direction): the issue-9 critique vocabulary; first match per attribute wins
 CRITIQUES: list[tuple[str, str, int]] = [
     (r"less violen(t|ce)|not (too |so |very |that |overly )?violent|non-?violent|no (graphic )?violence|"
-     r"without (much |a lot of |too much )?violence|less gory|not (too )?gory|gentler|less brutal", "violence", -1),
-    (r"more (action|intense|violent|violence|brutal)|action-?packed|more intensity", "violence", 1),
+     r"without (much |a lot of |too much )?violence|less gory|not (too )?gory|gentler|less brutal|"
+     r"not (too |so )?much (gore|violence|blood)|too (bloody|gory|violent)|less gore|no gore|is it (gory|violent|bloody)", "violence", -1),
+    (r"more (action|intense|violent|violence|brutal)|action-?packed|more intensity|gory (movies|films|ones|stuff)|"
+     r"lots of (gore|blood)", "violence", 1),
     (r"lighter|less dark|not (too |so |very |that |overly )?dark|nothing (too |so |very )?dark|feel-?good|uplifting|"
      r"light-?hearted|cheerful|happier|less depressing|not (too )?depressing|nothing (too )?depressing|"
      r"not (too |so )?(heavy|sad)", "darkness", -1),
@@ -56,19 +58,21 @@ CRITIQUES: list[tuple[str, str, int]] = [
     (r"less scary|not (too |so |very |that |overly )?scary|nothing (too |so |very )?scary|not (too )?frightening|"
      r"nothing (too )?(frightening|terrifying|creepy)|not (too )?creepy", "scariness", -1),
     (r"for (the |my |our )?(kids|children|family|son|daughter|little ones|toddler|kiddos)|family[- ]friendly|"
-     r"kid[- ]friendly|with (my|the|our) (kids|children|family|son|daughter|little ones|nephew|niece)s?|"
-     r"suitable for (kids|children)|family night|whole family", "family", 1),
-    (r"more recent|newer|recent|new (movies?|films?|ones?|releases?)|something new|latest|modern|"
+     r"kid[- ]friendly|with (my|the|our) (kids|children|family|son|daughter|little ones)s?|"
+     r"suitable for (kids|children)|family night|whole family|family (movies?|films?)|kids? (movies?|films?|comedy|comedies)|"
+     r"children'?s (movies?|films?)", "family", 1),
+    (r"more recent|newer|recent|new (movies?|films?|ones?|releases?)|something new|latest|modern|contemporary|"
      r"came out (this|last) year|in theaters now", "recency", 1),
-    (r"older|classic|classics|old-?school|old school|vintage|old (movies|films|ones)|something old|"
+    (r"older|classics|(something|some|a|any) classic( (movies?|films?|comedy|comedies|drama|horror))?|classic (movies|films)|"
+     r"old-?school|old school|vintage|old (\w+ )?(movies|films|ones|dramas|comedies|westerns|thrillers|stuff)|something old|"
      r"an old (movie|film|one)|golden age", "recency", -1),
     (r"less known|lesser[- ]known|hidden gems?|underrated|obscure|under the radar|not (so |very )?(popular|well[- ]known)|"
-     r"(something|anything|ones?|movies?|films?)( that| which)? (i|we) (haven'?t|have not|never) heard of", "popularity", -1),
+     r"(something|anything|ones?|movies?|films?)( that| which)? (i|we) (haven'?t|have not|never) heard of|indie", "popularity", -1),
     (r"popular|well[- ]known|blockbusters?|mainstream|crowd[- ]pleasers?|big hits?", "popularity", 1),
 ]
 # a descriptive clause ("most horror today is not scary") is not a wish; these words before a critique say so
 DESCRIPTIVE_BEFORE = re.compile(
-    r"(\b(are|is|its|was|were|isn'?t|aren'?t|wasn'?t|weren'?t|seem|seems|seemed|get|got|be|being)|'s|'re)\s+(\w+\s+){0,2}$"
+    r"(\b(are|is|its|it'?s|that'?s|was|were|isn'?t|aren'?t|wasn'?t|weren'?t|seem|seems|seemed|get|got|be|being)|\b(it|that|this|he|she|there|what|they|you|we)('s|'re))\s+(\w+\s+){0,2}$"
 )
 
 # topical wishes (no catalog field; they travel as words). Key: the topic as reported; value: a regex.

@@ -229,7 +229,7 @@ AFTER = re.compile(
 )
 IN_YEAR = re.compile(
     r"\b(?:movies?|films?|something|anything|ones?|stuff|comedies|dramas|thrillers)\s+"
-    r"(?:from|of|released in|made in|that came out in)\s+(?P<y>(?:19|20)\d{2})\b"
+    r"(?:from|of|released in|made in|(?:that|which)\s+(?:came|come|have come)\s+out\s+in)\s+(?P<y>(?:19|20)\d{2})\b"
 )
 NARRATIVE = re.compile(
     r"\b(grew up|growing up|came out|comes out|coming out|come out|came|was made|were made|was released|"
@@ -242,7 +242,8 @@ WISH = re.compile(
     r"\b(looking for|look for|looking to|seeking|seek|hunting for|want|wanna|in the mood|mood for|recommend|recommendation|recommendations|"
     r"suggest|suggestion|suggestions|give me|show me|find me|need|would like|i'?d like|how about|what about|"
     r"feel like|any good|something|anything|some|any|searching|hoping|prefer|preferably|ideally|please|only|just|"
-    r"maybe|watch a|watch some|to watch|ideas|options|can you|could you|got any|have any|is there|are there)\b"
+    r"maybe|watch a|watch some|to watch|to see|would love|'d love|ideas|options|can you|could you|got any|have any|"
+    r"is there|are there)\b"
 )
 TASTE = re.compile(
     r"\b(like|likes|love|loves|enjoy|enjoys|fan of|into|favou?rite|adore|big on|prefer|usually|mostly|always|"
@@ -264,6 +265,9 @@ SOFT_NEG = re.compile(
     rf"not (?:really |very |too )?into|not (?:really |too |very )?big on|never (?:liked|enjoyed|cared for|been into)|"
     rf"not crazy about|not a huge|tired of|sick of|had enough of|not much for|not really|aren'?t my thing|not my thing|"
     rf"not (?:really |very |that |too )?interested in|not for|not (?:a )?(?:big |huge )?(?:horror |movie )?person for)\s+{_FILL}$"
+)
+CONDITIONAL_NEG = re.compile(
+    rf"\b(?:as long as|so long as|provided|if|unless)\s+it\s*(?:'s|'re|is|are|isn'?t|aren'?t)\s*(?:not\s+)?{_FILL}$"
 )
 HARD_POS = re.compile(
     rf"\b(?:only|just|strictly|purely|exclusively|nothing but|has to be|must be|needs to be|got to be|gotta be|"
@@ -309,6 +313,11 @@ def _clause_bounds(low: str, pos: int) -> tuple[int, int]:
             end = m.start()
             break
     return start, end
+
+
+def _sentence_of(low: str, pos: int) -> str:
+    s, e = _sentence_bounds(low, pos)
+    return low[s:e]
 
 
 def _sentence_bounds(low: str, pos: int) -> tuple[int, int]:
@@ -606,12 +615,13 @@ def _read_genres(
         before = low[base:start]
         sentence_before = low[s_start:start]
         scary = [h for h in group if h[3] in ("scary", "spooky")]
-        neg = HARD_NEG.search(before) or SOFT_NEG.search(before)
+        conditional = CONDITIONAL_NEG.search(before)  # "as long as it is not horror", "if it's not horror I'm open"
+        neg = conditional or HARD_NEG.search(before) or SOFT_NEG.search(before)
         if neg and re.search(r"\b(?:not|nothing)\s+(?:too|so|very|overly|that)\s+\w+\s+$", before):
             neg = None  # "not too gory horror": the negation is about the adjective (a critique), not the genre
         if neg:
-            hard = bool(HARD_NEG.search(before)) and not SOFT_NEG.search(before)
-            if hard and _descriptive(before):
+            hard = bool(conditional) or (bool(HARD_NEG.search(before)) and not SOFT_NEG.search(before))
+            if hard and not conditional and _descriptive(before):
                 continue  # "horror movies today are not scary": a description, nothing against horror
             for genre, s, e, word in group:
                 if word in ("scary", "spooky"):
@@ -705,6 +715,8 @@ def _read_years(low: str, u: Understanding, drop: list[tuple[int, int]]) -> None
         elif m["early"] == "mid":
             lo, hi = start + 3, start + 7
         tail = low[m.end() : m.end() + 30]
+        if re.match(r"\s*-?(?:type|style|kind|vibe|feel|esque|like)\b", tail):
+            continue  # "a funny 90's type movie": a style, not a release window
         if re.match(r"\s*(?:(?:up )?(?:till|until|to|through) (?:now|today|the present|present)|(?:and|or) "
                     r"(?:later|after|newer|up|on|beyond|since)|onwards?|on\b|and up|\+)", tail):
             hi = None  # "from the 90s up till now": open-ended
@@ -718,7 +730,9 @@ def _read_years(low: str, u: Understanding, drop: list[tuple[int, int]]) -> None
         if all(d[1] is not None for d in decades):
             add("year_max", max(d[1] for d in decades), decades[-1][2])
     for m in IN_YEAR.finditer(low):
-        if _spans_overlap(m.span(), used) or narrative(m.start()) or not wish(m.start()):
+        s_start, s_end = _sentence_bounds(low, m.start())
+        rest = low[s_start : m.start()] + " " + low[m.end() : s_end]  # "movies that came out in 2016" is the wish itself
+        if _spans_overlap(m.span(), used) or NARRATIVE.search(rest) or not wish(m.start()):
             continue
         add("year_min", int(m["y"]), m)
         add("year_max", int(m["y"]), m)
@@ -742,6 +756,13 @@ def _read_critiques_and_topics(
                 continue
             if _descriptive(low[max(0, m.start() - 40) : m.start()]) and m.group(0).startswith("not"):
                 continue
+            lead = low[max(0, m.start() - 25) : m.start()]
+            if attr == "recency" and re.search(r"\b(the|that|this|those|these|most|his|her|their)\s+$", lead):
+                continue  # "the new one", "that recent movie": a specific film, not a wish
+            if re.search(r"\bnot (necessarily |really |exactly )?$", lead) and not m.group(0).startswith(("not", "no", "less")):
+                continue  # "not necessarily for kids"
+            if attr == "recency" and "classic" in m.group(0) and not (WISH.search(_sentence_of(low, m.start())) or "classics" in m.group(0)):
+                continue  # "Another classic!": praise for a film, not a wish for old ones
             u.critiques.append(Critique(attribute=attr, direction=direction))
             seen_attrs.add(attr)
             drop.append(m.span())

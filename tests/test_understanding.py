@@ -319,3 +319,17 @@ def test_negated_adjectives_are_critiques_not_genre_exclusions(catalog_tools):
 @pytest.mark.parametrize("message", ["yes, even the bad 2000's ones", "2000's movies are okay too"])
 def test_inclusive_decades_are_not_restrictions(catalog_tools, message):
     assert read(catalog_tools, message).hard == []
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("Can you recommend me some movies that came out in 2016?", {"year_min": 2016, "year_max": 2016}),
+        ("If it's not horror I'm open.", {"exclude_genre": "Horror"}),
+        ("I might check it out as long as it is not horror", {"exclude_genre": "Horror"}),
+        ("I'm in the mood for a funny 90's type movie", {}),
+        ("I would love to see a good 80's flick!", {"year_min": 1980, "year_max": 1989}),
+    ],
+)
+def test_wishes_conditions_and_styles(catalog_tools, message, expected):
+    assert hard(read(catalog_tools, message)) == expected
