@@ -83,7 +83,7 @@ class FusionSettings(_Strict):
         1.0, ge=0, description="in a conversation: how often ReDial train recommenders suggested each movie"
     )
     comention_half_life: float = Field(2.0, ge=0, description="a liked movie's weight halves this many back")
-    critique_strength: float = Field(0.15, ge=0, description="re-rank shift per standard deviation of an attribute")
+    critique_strength: float = Field(0.2, ge=0, description="re-rank shift per standard deviation of an attribute")
     genre_strength: float = Field(0.15, ge=0, description="re-rank shift for a soft genre of weight 1")
     topic_strength: float = Field(0.1, ge=0, description="re-rank shift per standard deviation of topic similarity")
     avoid_strength: float = Field(0.3, ge=0, description="re-rank penalty for closeness to an avoided item")
