@@ -264,6 +264,7 @@ def notes(summary: dict[str, dict], metrics: list[str]) -> list[str]:
 
 
 def run_redial_chat(config: EvalConfig, protocol: RedialChatProtocol, settings: Settings, show_progress: bool = True):
+    from recagent.evals.runs import RunData
     from recagent.recommender import Recommender
 
     data = protocol.load(settings.shared_data)  # DatasetMissing when absent
