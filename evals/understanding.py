@@ -337,9 +337,13 @@ def markdown(summary: dict[str, dict], labels_path: Path, n: int) -> str:
         "| field | " + " | ".join(f"{r} P / R / F1" for r in readers) + " | gold |",
         "|---|" + "---:|" * (len(readers) + 1),
     ]
+    def cell(v: dict) -> str:
+        if not v["gold"]:  # nothing to find: recall and F1 say nothing, the false positives do
+            return f"none in gold, {v['predicted']} predicted"
+        return f"{v['precision']:.2f} / {v['recall']:.2f} / {v['f1']:.2f}"
+
     for f in TABLE_FIELDS:
-        cells = [f"{summary[r][f]['precision']:.2f} / {summary[r][f]['recall']:.2f} / {summary[r][f]['f1']:.2f}"
-                 for r in readers]  # fmt: skip
+        cells = [cell(summary[r][f]) for r in readers]
         lines.append(f"| {f} | " + " | ".join(cells) + f" | {summary[readers[0]][f]['gold']} |")
     acc = ["-" if summary[r]["mentions"]["stance_accuracy"] is None else f"{summary[r]['mentions']['stance_accuracy']:.2f}"
            for r in readers]  # fmt: skip

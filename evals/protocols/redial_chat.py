@@ -52,7 +52,6 @@ from recagent.settings import Settings
 
 if TYPE_CHECKING:
     from recagent.evals.config import EvalConfig
-    from recagent.evals.runs import RunData
     from recagent.recommender import Recommender
 
 DEPTH = 50
