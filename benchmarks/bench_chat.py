@@ -4,6 +4,7 @@ Run from the repository root (after `recagent index`, or it indexes into a temp 
 
     .venv/bin/python benchmarks/bench_chat.py              # ~10 minutes on 2 cores
     .venv/bin/python benchmarks/bench_chat.py --quick      # a smoke run
+    .venv/bin/python benchmarks/bench_chat.py --contention # only 4.: llama.cpp threads under a competing load
 
 Figures (median and p95):
 
@@ -11,14 +12,19 @@ Figures (median and p95):
    (a new Recommender: models loaded on the first turn) and warm, over scripted conversations;
 2. prompt tokens per rerank with 20 candidates, per mode (target: under 800);
 3. reranking the same candidate sets in scoring mode (one forward pass) and generative mode
-   (JSON with explanations), and scoring with a bootstrap of 3 permutations.
+   (JSON with explanations), and scoring with a bootstrap of 3 permutations;
+4. the warm chat turn with llama.cpp at the old thread default (every core) and at the new one
+   (physical cores minus one), on an idle machine and beside busy-loop processes that each hold a
+   core, in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,8 +45,9 @@ from benchmarks.common import (  # noqa: E402
     write_results,
 )
 from recagent.recommender import Recommender  # noqa: E402
-from recagent.settings import Settings  # noqa: E402
 from recagent.retrieval.base import RetrievalQuery  # noqa: E402
+from recagent.settings import LLMSettings, Settings  # noqa: E402
+from recagent.threads import blas_limit, default_llm_threads, usable_cores  # noqa: E402
 
 CONVERSATION = [
     "something like Heat but less violent, from the 90s",
@@ -121,13 +128,80 @@ def bench_rerank_modes(report: Report, rec: Recommender, n: int, rng: random.Ran
     report.note(f"generative / scoring latency ratio (p50): {ratio:.1f}x")
 
 
+BUSY_LOOP = "while True: pass"
+
+
+def start_competitors(n: int) -> list[subprocess.Popen]:
+    """``n`` CPU-bound processes, one core each: other work on the machine."""
+    return [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(n)]
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+def warm_turns(rec: Recommender, turns: int) -> list[float]:
+    """A warm-up turn, then ``turns`` turns of the scripted conversation (repeated if needed), in ms."""
+    rec.chat(f"contention-warm-{time.time_ns()}", "a funny movie please")
+    sid = f"contention-{time.time_ns()}"
+    out = []
+    for j in range(turns):
+        t0 = time.perf_counter()
+        rec.chat(sid, CONVERSATION[j % len(CONVERSATION)])
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def bench_thread_contention(report: Report, data_dir: Path, turns: int, competitors: int) -> None:
+    """Warm chat turns with llama.cpp at every core (the old default) and at the new default, idle
+    and beside ``competitors`` busy loops; one Recommender per thread count, sharing the retrieval."""
+    sec = "threads"
+    cores = usable_cores()
+    settings = {
+        f"old default, {cores} threads (all cores)": cores,
+        f"new default, {default_llm_threads()} thread(s) (physical cores - 1)": default_llm_threads(),
+    }
+    heading(f"4. {sec}: warm chat turn, {turns} turns each, idle and beside {competitors} busy loop(s)")
+    base = new_recommender(data_dir)
+    parts = {name: getattr(base, name) for name in ("embedder", "store", "mf", "popularity", "ease", "sequential")}
+    recs = {}
+    for label, threads in settings.items():
+        s = base.settings.model_copy(update={"llm": LLMSettings(threads=threads)})
+        recs[label] = Recommender.from_parts(s, dataset=base.dataset, **parts)
+    p50s = {}
+    for load in ("idle", f"{competitors} busy loop(s)"):
+        procs = start_competitors(competitors) if load != "idle" else []
+        try:
+            time.sleep(0.5 if procs else 0)  # let the busy loops get going
+            for label, rec in recs.items():
+                samples = warm_turns(rec, turns)
+                p50, p95 = percentiles(samples)
+                report.add(Figure(sec, f"warm turn, {load}: {label}", len(samples), p50, p95))
+                p50s[(load, label)] = p50
+                print(f"  {load:>16} | {label}: p50 {p50:,.0f} ms, p95 {p95:,.0f} ms")
+        finally:
+            stop(procs)
+    old, new = settings
+    for load in ("idle", f"{competitors} busy loop(s)"):
+        ratio = p50s[(load, old)] / p50s[(load, new)]
+        report.note(f"{load}: the old default's p50 is {ratio:.2f}x the new default's")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--data-dir", type=Path, default=None, help="an indexed data dir to reuse (default: a temp dir)")
     p.add_argument("--out", type=Path, default=Path("bench-results"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--contention", action="store_true", help="run only 4. (threads under a competing load)")
+    p.add_argument("--turns", type=int, default=6, help="4.: timed warm turns per setting and load")
+    p.add_argument(
+        "--competitors", type=int, default=max(1, (os.cpu_count() or 2) // 2), help="4.: busy-loop processes"
+    )
     args = p.parse_args(argv)
+    blas_limit(Settings().blas_threads)  # as the CLI and the server serve
     machine = machine_info()
     print_machine(machine)
     tmp = None
@@ -141,13 +215,17 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     started = time.perf_counter()
     try:
-        rec = bench_chat_turns(report, data_dir, sessions, cold)
-        bench_rerank_modes(report, rec, n_sets, random.Random(args.seed))
+        if not args.contention:
+            rec = bench_chat_turns(report, data_dir, sessions, cold)
+            bench_rerank_modes(report, rec, n_sets, random.Random(args.seed))
+        bench_thread_contention(report, data_dir, 2 if args.quick else args.turns, args.competitors)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
     config = {
         "quick": args.quick,
+        "contention_only": args.contention,
+        "contention": {"turns": args.turns, "competitors": args.competitors, "busy_loop": BUSY_LOOP},
         "sessions": sessions,
         "cold": cold,
         "candidate_sets": n_sets,
@@ -155,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         "total_seconds": round(time.perf_counter() - started, 1),
     }
     print(f"\n{markdown_table(report.figures)}")
-    write_results(args.out, report, machine, config, name="chat")
+    write_results(args.out, report, machine, config, name="chat_threads" if args.contention else "chat")
     return 0
 
 

@@ -60,6 +60,7 @@ from recagent.retrieval.loaders import Dataset, load_dataset  # noqa: E402
 from recagent.retrieval.mf import MFRetriever  # noqa: E402
 from recagent.retrieval.progress import progress_bar  # noqa: E402
 from recagent.retrieval.vector_store import VectorStore, connect  # noqa: E402
+from recagent.threads import blas_limit  # noqa: E402
 
 ML_100K = REPO_ROOT.parent / "shared" / "data" / "ml-100k"
 GENRES = [
@@ -367,7 +368,7 @@ def bench_mf_scale(report: Report, sizes: Sizes, repeats: int, rng: np.random.Ge
         target_ms=50,
     )
 
-    # the rows above run as served: Recommender sets one BLAS thread (Settings.blas_threads)
+    # the rows above run as served: main() sets Settings.blas_threads (one), as the CLI and the server do
     with threadpool_limits(os.cpu_count(), "blas"):
         report.latency(
             sec,
@@ -457,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="recagent-bench-"))
     print(f"\nmode {'quick' if args.quick else 'full'}, {repeats} timed calls per latency figure, temp dir {tmp}")
 
+    blas_limit(Settings().blas_threads)  # as served: the CLI and the server set it, not the Recommender
     report = Report()
     config: dict = {"quick": args.quick, "repeats": repeats, "seed": args.seed, "k": K, "sizes": asdict(sizes)}
     started = time.perf_counter()

@@ -67,10 +67,18 @@ def settings(slice_dir, data_dir) -> Settings:
 @pytest.fixture(scope="session")
 def rec(settings, embedder) -> Recommender:
     """A Recommender on the slice, indexed once for the whole session (real Chroma, MiniLM, ALS)."""
-    r = Recommender(settings)
-    r.__dict__["embedder"] = embedder  # share the loaded model across fixtures
+    r = Recommender.from_parts(settings, embedder=embedder)  # share the loaded model across fixtures
     r.index()
     return r
+
+
+RETRIEVAL_PARTS = ("embedder", "store", "mf", "popularity", "ease", "sequential", "hybrid", "resolver")
+
+
+def retrieval_parts(rec: Recommender) -> dict:
+    """``rec``'s loaded retrieval components (index, ALS, EASE, next-item, MiniLM), to build another
+    Recommender on the same data with :meth:`Recommender.from_parts` without loading them again."""
+    return {name: getattr(rec, name) for name in RETRIEVAL_PARTS}
 
 
 def free_port() -> int:
@@ -124,14 +132,19 @@ def llama():
 
 @pytest.fixture(scope="session")
 def llm_rec(rec, llama):
-    """The slice Recommender with the real llama.cpp backend for reranking and understanding."""
+    """A Recommender on the slice with the real llama.cpp backend for reranking and understanding.
+
+    It shares ``rec``'s loaded retrieval parts and data dir (so its sessions database) but is its own
+    object: ``rec`` itself never gets an LLM."""
     from recagent.agent.backends.llama_cpp import LlamaCppBackend
 
-    rec.__dict__["backend"] = llama
-    rec.__dict__["aux_backend"] = LlamaCppBackend("bundled", context=2048)
     # the tests on this fixture exercise the LLM path: pin the pre-calibration weight, since the shipped
     # calibration gives the bundled model weight 0 (no LLM call; tests/test_calibration.py covers that)
-    rec.settings = rec.settings.model_copy(update={"rerank": rec.settings.rerank.model_copy(update={"llm_weight": 0.5})})
-    for lazy in ("reranker", "agent"):
-        rec.__dict__.pop(lazy, None)
-    return rec
+    pinned = rec.settings.model_copy(update={"rerank": rec.settings.rerank.model_copy(update={"llm_weight": 0.5})})
+    return Recommender.from_parts(
+        pinned,
+        dataset=rec.dataset,
+        **retrieval_parts(rec),
+        backend=llama,
+        aux_backend=LlamaCppBackend("bundled", context=2048),
+    )

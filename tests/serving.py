@@ -9,14 +9,13 @@ import time
 import urllib.request
 
 from recagent.recommender import Recommender
-from tests.conftest import free_port
-
-SHARED = ("embedder", "backend", "aux_backend", "store", "mf", "popularity", "hybrid", "resolver")
+from tests.conftest import free_port, retrieval_parts
 
 
-def fast_chat_recommender(llm_rec: Recommender, **rerank) -> Recommender:
+def fast_chat_recommender(llm_rec: Recommender, backend=None, **rerank) -> Recommender:
     """The slice Recommender's loaded parts (index, ALS, MiniLM, the real llama.cpp), with parser-only
-    understanding and deterministic history summaries, so a chat turn is one scoring pass."""
+    understanding and deterministic history summaries, so a chat turn is one scoring pass.
+    ``backend`` replaces the reranker's LLM backend; ``rerank`` updates the rerank settings."""
     s = llm_rec.settings
     s = s.model_copy(
         update={
@@ -24,9 +23,8 @@ def fast_chat_recommender(llm_rec: Recommender, **rerank) -> Recommender:
             "rerank": s.rerank.model_copy(update={"history_summary": "deterministic", "mode": "scoring", **rerank}),
         }
     )
-    rec = Recommender(s, dataset=llm_rec.dataset)
-    rec.__dict__.update({k: llm_rec.__dict__[k] if k in llm_rec.__dict__ else getattr(llm_rec, k) for k in SHARED})
-    return rec
+    llm = {"backend": backend or llm_rec.backend, "aux_backend": llm_rec.aux_backend}
+    return Recommender.from_parts(s, dataset=llm_rec.dataset, **retrieval_parts(llm_rec), **llm)
 
 
 @contextlib.contextmanager

@@ -235,6 +235,7 @@ class _Counting(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow  # nine LLM calls through a proxy in front of the llama.cpp server
 def test_hosted_eval_runs_cases_concurrently_within_the_bound(llama_server):
     """An eval LLM variant on the OpenAI-compatible path keeps `concurrency` requests in flight, no more."""
     from recagent.agent.rerank import Reranker

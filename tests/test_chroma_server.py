@@ -28,10 +28,10 @@ def chroma_server(tmp_path_factory):
         yield port
 
 
+@pytest.mark.slow  # a real `chroma run` server (scale-out)
 def test_server_mode_matches_embedded(chroma_server, rec, slice_dir, tmp_path, embedder):
     settings = Settings(catalog=str(slice_dir), data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=chroma_server)
-    server = Recommender(settings)
-    server.__dict__["embedder"] = embedder
+    server = Recommender.from_parts(settings, embedder=embedder)
     report = server.index().vector
     assert report.embedded == len(server.catalog)
     assert server.index().vector.embedded == 0, "incremental against the server too"

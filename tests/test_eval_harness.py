@@ -36,14 +36,14 @@ def test_config_errors_are_clear(tmp_path):
     assert res.exit_code == 1 and "eval config not found" in res.stderr
 
 
-def test_demo_run_writes_its_report(tmp_path):
+def test_demo_run_writes_its_report(tmp_path, data_dir):
     cfg = tmp_path / "demo.yaml"
     cfg.write_text(
         "name: demo smoke\nprotocol: demo\nusers: 40\nmetrics: [recall@10, ndcg@10]\n"
         "variants:\n  - {name: popularity, retriever: popularity}\n  - {name: als, retriever: als}\n"
     )
     out = tmp_path / "run"
-    res = runner.invoke(app, ["eval", "run", str(cfg), "--out", str(out), "--data-dir", str(tmp_path / "d"), "--json"])
+    res = runner.invoke(app, ["eval", "run", str(cfg), "--out", str(out), "--data-dir", str(data_dir), "--json"])
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["variants"]) == {"popularity", "als"}
@@ -56,6 +56,7 @@ def test_demo_run_writes_its_report(tmp_path):
     assert (out / "metrics.png").stat().st_size > 5000
 
 
+@pytest.mark.slow  # the full ml100k-loo protocol: 943 users
 def test_ml100k_loo_matches_the_published_popularity_anchor(tmp_path):
     shared_dataset("ml-100k")
     cfg = tmp_path / "loo.yaml"

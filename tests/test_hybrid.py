@@ -7,7 +7,10 @@ import pytest
 
 from recagent.errors import UnknownItemError, UnknownUserError
 from recagent.retrieval.base import RetrievalQuery, Scored
+from recagent.retrieval.catalog import Catalog, Item
 from recagent.retrieval.filters import Filters
+from recagent.retrieval.hybrid import HybridRetriever
+from recagent.settings import FusionSettings
 
 
 def test_known_user_candidates_are_unique_unseen_and_fused(rec):
@@ -28,18 +31,44 @@ def test_known_user_candidates_are_unique_unseen_and_fused(rec):
             assert hit.rank >= 1
 
 
-def test_fusion_is_weighted_reciprocal_rank(rec):
-    h = rec.hybrid
-    results = {
-        "vector": Scored(np.array([0, 1]), np.array([0.9, 0.8], dtype=np.float32)),
-        "mf": Scored(np.array([1, 2]), np.array([3.0, 2.0], dtype=np.float32)),
-    }
+def _fusion_only(**weights) -> HybridRetriever:
+    """A HybridRetriever over four hand-made items and no sources: fusion is pure logic."""
+    items = [Item(id=f"i{n}", title=f"Film {n}", text=f"film {n}", year=1990 + n) for n in range(4)]
+    return HybridRetriever(Catalog(items), None, None, None, fusion=FusionSettings(rrf_k=10.0, **weights))
+
+
+def _scored(positions, scores) -> Scored:
+    return Scored(np.array(positions), np.array(scores, dtype=np.float32))
+
+
+def test_fusion_is_weighted_reciprocal_rank():
+    h = _fusion_only(vector_weight=0.5, mf_weight=2.0)
+    results = {"vector": _scored([0, 1], [0.9, 0.8]), "mf": _scored([1, 2], [3.0, 2.0])}
     out = h.fuse(results, k=3)
-    rrf_k = h.fusion.rrf_k
-    assert [c.item_id for c in out][0] == rec.catalog.ids[1]  # in both lists
-    w = h.weights()
-    assert out[0].score == pytest.approx(w["vector"] / (rrf_k + 2) + w["mf"] / (rrf_k + 1), rel=1e-6)
-    assert out[0].sources["vector"].rank == 2 and out[0].sources["mf"].rank == 1
+    assert [c.item_id for c in out] == ["i1", "i2", "i0"]  # in both lists, then mf's second beats vector's first
+    assert out[0].score == pytest.approx(0.5 / 12 + 2.0 / 11, rel=1e-6)
+    assert out[1].score == pytest.approx(2.0 / 12, rel=1e-6) and out[2].score == pytest.approx(0.5 / 11, rel=1e-6)
+    assert {s: (hit.rank, hit.score) for s, hit in out[0].sources.items()} == {
+        "vector": (2, pytest.approx(0.8)),
+        "mf": (1, pytest.approx(3.0)),
+    }
+    assert out[0].title == "Film 1" and out[0].year == 1991
+    assert [c.item_id for c in h.fuse(results, k=1)] == ["i1"]
+
+
+def test_fusion_ties_break_by_best_single_rank_then_catalog_order():
+    h = _fusion_only(vector_weight=1.0, mf_weight=1.0)
+    # i3 and i0 are first in one list each; i2 and i1 second in one list each: equal fused scores pairwise
+    out = h.fuse({"vector": _scored([3, 2], [1, 1]), "mf": _scored([0, 1], [1, 1])}, k=4)
+    assert [c.item_id for c in out] == ["i0", "i3", "i1", "i2"]
+
+
+def test_a_zero_weight_source_counts_only_when_it_is_the_only_one():
+    h = _fusion_only(popularity_weight=0.0)
+    alone = h.fuse({"popularity": _scored([2, 0], [5, 4])}, k=2)
+    assert [c.item_id for c in alone] == ["i2", "i0"] and alone[0].score == pytest.approx(1 / 11)
+    beside = h.fuse({"popularity": _scored([2], [5]), "mf": _scored([0], [1])}, k=2)
+    assert [c.item_id for c in beside] == ["i0", "i2"] and beside[1].score == 0.0
 
 
 def test_new_user_likes_and_exclusions(rec):
@@ -103,9 +132,10 @@ def test_constraints_stated_in_a_query_are_hard_filters(rec):
 def test_recommend_without_rerank_never_builds_an_llm(settings, embedder, rec):
     from recagent.recommender import Recommender
 
-    fresh = Recommender(settings)
-    fresh.__dict__["embedder"] = embedder
+    fresh = Recommender.from_parts(settings, embedder=embedder)  # on rec's data dir, indexed by rec
     user = fresh.dataset.interactions.users[0]
     resp = fresh.recommend(user_id=user, k=5, rerank=False)
     assert resp.source == "retrieval" and len(resp.recommendations) == 5
-    assert not {"backend", "aux_backend", "summarizer"} & set(fresh.__dict__), "no model loaded for retrieval order"
+    assert not {"backend", "aux_backend", "summarizer"} & set(fresh.built_parts()), (
+        "no model loaded for retrieval order"
+    )

@@ -37,8 +37,8 @@ def injected(tmp_path_factory, embedder, llama):
         )
     with path.open("w", newline="") as f:
         csv.writer(f).writerows(rows)
-    rec = Recommender(Settings(catalog=str(path), data_dir=d / "state", rerank=RerankSettings(mode="generative")))
-    rec.__dict__.update(embedder=embedder, backend=llama, aux_backend=llama)
+    settings = Settings(catalog=str(path), data_dir=d / "state", rerank=RerankSettings(mode="generative"))
+    rec = Recommender.from_parts(settings, embedder=embedder, backend=llama, aux_backend=llama)
     rec.index()
     return rec
 
@@ -53,14 +53,21 @@ def _check(rec, response: RecommendationResponse, allowed: set[str]):
         assert "\x00" not in r.explanation and "\u202e" not in r.explanation
 
 
-def test_injections_in_item_text_change_nothing(injected):
-    for query in ("heist movie", "a family drama"):
-        cands = injected.candidates(query=query, k=12).candidates
-        resp = injected.reranker.rerank(RerankRequest(candidates=cands, request=query, k=5), mode="generative")
-        _check(injected, resp, {c.item_id for c in cands})
+# each case is a generative rerank or chat turn of the real model: the fast tier runs two attacks
+# (new instructions, a fake JSON reply), the slow tier all of them
+FAST_ATTACKS = (0, 2)
 
 
-@pytest.mark.parametrize("attack", INJECTIONS)
+@pytest.mark.parametrize("query", ["heist movie", pytest.param("a family drama", marks=pytest.mark.slow)])
+def test_injections_in_item_text_change_nothing(injected, query):
+    cands = injected.candidates(query=query, k=12).candidates
+    resp = injected.reranker.rerank(RerankRequest(candidates=cands, request=query, k=5), mode="generative")
+    _check(injected, resp, {c.item_id for c in cands})
+
+
+@pytest.mark.parametrize(
+    "attack", [a if i in FAST_ATTACKS else pytest.param(a, marks=pytest.mark.slow) for i, a in enumerate(INJECTIONS)]
+)
 def test_injections_in_user_messages_change_nothing(injected, attack):
     resp = injected.chat(f"attack-{INJECTIONS.index(attack)}", f"a heist film please. {attack}", k=3)
     _check(injected, resp, set(injected.catalog.ids))

@@ -88,8 +88,7 @@ def app_url(tmp_path_factory, slice_dir, embedder, chroma_port, llm_url, session
     )
     # `recagent index` against the Chroma server, here with the already loaded MiniLM
     settings = Settings(catalog=str(slice_dir), data_dir=data_dir, chroma_host="127.0.0.1", chroma_port=chroma_port)
-    indexer = Recommender(settings)
-    indexer.__dict__["embedder"] = embedder
+    indexer = Recommender.from_parts(settings, embedder=embedder)
     assert indexer.index().vector.embedded > 0
 
     port = free_port()

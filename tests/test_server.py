@@ -78,8 +78,7 @@ def test_readyz_is_503_until_the_index_and_model_are_loaded(server_rec):
 def test_a_failed_load_is_reported_by_readyz(slice_dir, tmp_path, embedder):
     from recagent.settings import Settings
 
-    rec = Recommender(Settings(catalog=str(slice_dir), data_dir=tmp_path))  # nothing indexed here
-    rec.__dict__["embedder"] = embedder
+    rec = Recommender.from_parts(Settings(catalog=str(slice_dir), data_dir=tmp_path), embedder=embedder)  # not indexed
     with TestClient(create_app(rec.settings, recommender=rec), raise_server_exceptions=False) as c:
         deadline = time.monotonic() + 30
         while (r := c.get("/readyz")).json()["error"]["code"] == "not_ready" and time.monotonic() < deadline:
@@ -378,7 +377,7 @@ def test_a_request_waiting_past_the_queue_timeout_gets_503(server_rec, monkeypat
         t.join(30)
 
 
-def test_a_dead_session_store_is_a_503_that_names_no_path(client, server_rec, monkeypatch, tmp_path):
+def test_a_dead_session_store_is_a_503_that_names_no_path(server_rec, tmp_path):
     """The store's own message names the database file (or host): the API answers in general terms."""
     import shutil
 
@@ -389,9 +388,11 @@ def test_a_dead_session_store_is_a_503_that_names_no_path(client, server_rec, mo
     dead = SessionStore(folder / "s.sqlite")
     dead._engine.dispose()
     shutil.rmtree(folder)  # the database is gone: every new connection fails
-    monkeypatch.setitem(server_rec.__dict__, "sessions", dead)
-    monkeypatch.setattr(server_rec.agent, "store", dead)
-    r = client.get("/v1/sessions/anything")
+    parts = {k: v for k, v in server_rec.built_parts().items() if k not in ("sessions", "agent")}
+    rec = Recommender.from_parts(server_rec.settings, dataset=server_rec.dataset, **parts, sessions=dead)
+    with app_for(rec) as client:
+        wait_ready(client)
+        r = client.get("/v1/sessions/anything")
     err = error_of(r)
     assert r.status_code == 503 and err["code"] == "session_store_error", r.text
     assert "private-sessions-dir" not in r.text and "session store is unavailable" in err["message"]

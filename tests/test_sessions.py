@@ -305,6 +305,7 @@ def postgres():
         yield server
 
 
+@pytest.mark.slow  # a real PostgreSQL server (scale-out)
 class TestPostgresSessions(SessionStoreContract):
     @pytest.fixture
     def url(self, postgres) -> str:

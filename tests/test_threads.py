@@ -25,9 +25,7 @@ def test_building_and_using_a_recommender_leaves_blas_threads_alone(settings, em
         assert set(blas_threads()) == {3}
 
 
-def test_the_server_factory_limits_blas_and_create_app_with_a_recommender_does_not(
-    settings, embedder, monkeypatch
-):
+def test_the_server_factory_limits_blas_and_create_app_with_a_recommender_does_not(settings, embedder, monkeypatch):
     from recagent.server.app import create_app
 
     with threadpool_limits(3, "blas"):

@@ -16,7 +16,10 @@ from tests.serving import fast_chat_recommender, uvicorn_server
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (scripts/install_system.sh)")
+pytestmark = [
+    pytest.mark.slow,  # a browser and a uvicorn server
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (scripts/install_system.sh)"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +53,11 @@ def test_chat_cards_and_dislike(browser, llm_rec):
         assert len(cards) == 5
         first = cards[0]
         item = rec.catalog.get(first.get_attribute("data-item-id"))
-        assert first.locator("h3").inner_text().endswith(item.title)
+        assert item.title.endswith(f" ({item.year})"), "MovieLens titles carry the year"
+        assert first.locator("h3").inner_text().endswith(item.title.removesuffix(f" ({item.year})"))
         assert first.locator(".year").inner_text() == str(item.year)
+        heading = first.locator("h3").inner_text() + " " + first.locator(".year").inner_text()
+        assert heading.count(str(item.year)) == 1, "the year is shown once"
         assert [g.inner_text() for g in first.locator(".genre").all()] == list(item.genres)
         assert "Comedy" in item.genres and first.locator(".why").inner_text().strip()
         assert page.locator(".turn.assistant .badge.fallback").count() == 0
@@ -83,8 +89,9 @@ def test_a_fallback_answer_is_marked(browser, llm_rec):
     retrieval order and the page says so."""
     from recagent.agent.backends.llama_cpp import LlamaCppBackend
 
-    rec = fast_chat_recommender(llm_rec, mode="generative")
-    rec.__dict__["backend"] = LlamaCppBackend("bundled", context=2048, timeout=0.01)
+    rec = fast_chat_recommender(
+        llm_rec, backend=LlamaCppBackend("bundled", context=2048, timeout=0.01), mode="generative"
+    )
     with uvicorn_server(create_app(rec.settings, recommender=rec)) as base:
         page = browser.new_page()
         page.goto(base + "/")

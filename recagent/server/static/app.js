@@ -77,7 +77,14 @@ async function feedback(card, itemId, kind) {
   }
 }
 
+// MovieLens titles carry the year ("Heat (1995)"); the card shows it once, on its own line
+function titleWithoutYear(title, year) {
+  const suffix = ` (${year})`;
+  return year && title.endsWith(suffix) ? title.slice(0, -suffix.length) : title;
+}
+
 function card(rec, item, state) {
+  const year = item && item.year ? item.year : null;
   const genres = el("div", { class: "genres" });
   for (const g of (item && item.genres) || []) genres.append(el("span", { class: "genre", text: g }));
   const like = el("button", { type: "button", class: "like", "aria-label": `like ${rec.title}`, text: "Like" });
@@ -85,8 +92,8 @@ function card(rec, item, state) {
   const node = el(
     "article",
     { class: "card", "data-item-id": rec.item_id, "data-title": rec.title },
-    el("h3", {}, el("span", { class: "rank", text: `${rec.rank}.` }), document.createTextNode(rec.title)),
-    el("span", { class: "year", text: item && item.year ? String(item.year) : "" }),
+    el("h3", {}, el("span", { class: "rank", text: `${rec.rank}.` }), document.createTextNode(titleWithoutYear(rec.title, year))),
+    el("span", { class: "year", text: year ? String(year) : "" }),
     genres,
     el("p", { class: "why", text: rec.explanation }),
     el("div", { class: "actions" }, like, dislike),
