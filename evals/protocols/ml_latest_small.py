@@ -61,7 +61,7 @@ def five_core(users: np.ndarray, items: np.ndarray, min_user: int, min_item: int
         keep[idx[counts[inv] < min_user]] = False
         _, item_counts = np.unique(items[keep], return_counts=True)
         _, user_counts = np.unique(users[keep], return_counts=True)
-        if item_counts.min() >= min_item and user_counts.min() >= min_user:
+        if not keep.any() or (item_counts.min() >= min_item and user_counts.min() >= min_user):
             return keep
 
 
