@@ -87,9 +87,19 @@ class RetrieverBench:
             self._store.sync(show_progress=show_progress)
         return self._store
 
+    @staticmethod
+    def _key(variant: RetrieverVariant) -> str:
+        """Variants with the same retriever and settings share their fitted models (names and LLMs aside)."""
+        return variant.model_dump_json(include={"retriever", "mf", "ease", "sequential", "fusion"})
+
+    def forget(self, variant: RetrieverVariant) -> None:
+        """Drop the variant's fitted models (their dense weights can be large)."""
+        self._hybrids.pop(self._key(variant), None)
+
     def hybrid(self, variant: RetrieverVariant) -> HybridRetriever:
         """The variant's fitted models (fitted on first use)."""
-        if variant.name not in self._hybrids:
+        key = self._key(variant)
+        if key not in self._hybrids:
             r, f = variant.retriever, variant.fusion
             needs_mf = r in ("als", "hybrid")
             needs_ease = r == "ease" or (r == "hybrid" and f.ease_weight > 0)
@@ -102,7 +112,7 @@ class RetrieverBench:
                 mf = mf and _with_inputs(mf, self.log)
                 ease = ease and _with_inputs(ease, self.log, variant.ease)
                 seq = seq and _with_inputs(seq, self.log, variant.sequential)
-            self._hybrids[variant.name] = HybridRetriever(
+            self._hybrids[key] = HybridRetriever(
                 self.catalog,
                 self.store if needs_vector else None,
                 mf,
@@ -112,7 +122,7 @@ class RetrieverBench:
                 ease=ease,
                 sequential=seq,
             )
-        return self._hybrids[variant.name]
+        return self._hybrids[key]
 
     def ranking(self, variant: RetrieverVariant, user: str, depth: int = DEPTH) -> Scored:
         """The user's ranking of the catalog (history excluded), best first."""
