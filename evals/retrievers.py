@@ -71,20 +71,40 @@ class RetrieverBench:
         self.fit_log, self.targets = split.stage(stage)
         self.log = split.inputs(stage)
         self.catalog = self.log.catalog
-        self.store = VectorStore(
-            connect(path=str(data_dir / "chroma")), f"eval-{self.catalog.name}", self.catalog, embedder
-        )
-        self.store.sync(show_progress=show_progress)
+        self._store_from = (data_dir, embedder, show_progress)
+        self._store: VectorStore | None = None
         self.popularity = PopularityRetriever.from_log(self.fit_log, self.catalog)
         self._hybrids: dict[str, HybridRetriever] = {}
 
+    @property
+    def store(self) -> VectorStore:
+        """The catalog's vector store, embedded on first use (variants without the vector source never wait)."""
+        if self._store is None:
+            data_dir, embedder, show_progress = self._store_from
+            self._store = VectorStore(
+                connect(path=str(data_dir / "chroma")), f"eval-{self.catalog.name}", self.catalog, embedder
+            )
+            self._store.sync(show_progress=show_progress)
+        return self._store
+
+    @staticmethod
+    def _key(variant: RetrieverVariant) -> str:
+        """Variants with the same retriever and settings share their fitted models (names and LLMs aside)."""
+        return variant.model_dump_json(include={"retriever", "mf", "ease", "sequential", "fusion"})
+
+    def forget(self, variant: RetrieverVariant) -> None:
+        """Drop the variant's fitted models (their dense weights can be large)."""
+        self._hybrids.pop(self._key(variant), None)
+
     def hybrid(self, variant: RetrieverVariant) -> HybridRetriever:
         """The variant's fitted models (fitted on first use)."""
-        if variant.name not in self._hybrids:
+        key = self._key(variant)
+        if key not in self._hybrids:
             r, f = variant.retriever, variant.fusion
             needs_mf = r in ("als", "hybrid")
             needs_ease = r == "ease" or (r == "hybrid" and f.ease_weight > 0)
             needs_seq = r == "sequential" or (r == "hybrid" and f.sequential_weight > 0)
+            needs_vector = r == "vector" or (r == "hybrid" and f.vector_weight > 0)
             mf = MFRetriever.fit(self.fit_log, variant.mf, show_progress=False) if needs_mf else None
             ease = EASERetriever.fit(self.fit_log, variant.ease, show_progress=False) if needs_ease else None
             seq = SequentialRetriever.fit(self.fit_log, variant.sequential, show_progress=False) if needs_seq else None
@@ -92,10 +112,17 @@ class RetrieverBench:
                 mf = mf and _with_inputs(mf, self.log)
                 ease = ease and _with_inputs(ease, self.log, variant.ease)
                 seq = seq and _with_inputs(seq, self.log, variant.sequential)
-            self._hybrids[variant.name] = HybridRetriever(
-                self.catalog, self.store, mf, self.popularity, self.log, variant.fusion, ease=ease, sequential=seq
+            self._hybrids[key] = HybridRetriever(
+                self.catalog,
+                self.store if needs_vector else None,
+                mf,
+                self.popularity,
+                self.log,
+                variant.fusion,
+                ease=ease,
+                sequential=seq,
             )
-        return self._hybrids[variant.name]
+        return self._hybrids[key]
 
     def ranking(self, variant: RetrieverVariant, user: str, depth: int = DEPTH) -> Scored:
         """The user's ranking of the catalog (history excluded), best first."""

@@ -37,7 +37,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
 from recagent.evals.protocols import Protocol
 from recagent.retrieval.catalog import Catalog, InteractionLog
 from recagent.retrieval.loaders import BUNDLED_CATALOG, Dataset, load_dataset
@@ -61,7 +60,7 @@ def five_core(users: np.ndarray, items: np.ndarray, min_user: int, min_item: int
         keep[idx[counts[inv] < min_user]] = False
         _, item_counts = np.unique(items[keep], return_counts=True)
         _, user_counts = np.unique(users[keep], return_counts=True)
-        if item_counts.min() >= min_item and user_counts.min() >= min_user:
+        if not keep.any() or (item_counts.min() >= min_item and user_counts.min() >= min_user):
             return keep
 
 
@@ -88,7 +87,12 @@ def load_ml_latest_small_5core(folder: Path = BUNDLED_CATALOG) -> Dataset:
     positions = np.array([number[int(m)] for m in movie_ids[rows]], dtype=np.int64)
     users, times = user_ids[rows], log.timestamps[rows]
     by_user_time = np.lexsort((positions, times, users))
-    rows, positions, users, times = rows[by_user_time], positions[by_user_time], users[by_user_time], times[by_user_time]
+    rows, positions, users, times = (
+        rows[by_user_time],
+        positions[by_user_time],
+        users[by_user_time],
+        times[by_user_time],
+    )
     filtered = InteractionLog(catalog, [str(u) for u in users], positions, log.values[rows], times)
     return Dataset(catalog, filtered, Path(folder))
 
