@@ -169,7 +169,8 @@ class HybridRetriever:
     def fuse(self, results: dict[str, Scored], k: int, query: RetrievalQuery | None = None) -> list[Candidate]:
         """Weighted reciprocal-rank fusion; the query's soft preferences, if any, re-rank the fused pool."""
         weights = self.weights()
-        rrf_k = self.fusion.rrf_k
+        said = query is not None and bool(query.preferences.context or query.preferences.topics)
+        rrf_k = self.fusion.conversational_rrf_k if said else self.fusion.rrf_k
         fused: dict[int, float] = {}
         hits: dict[int, dict[str, tuple[int, float]]] = {}
         for source, scored in results.items():

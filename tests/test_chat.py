@@ -33,8 +33,14 @@ def test_follow_ups_change_the_results_as_asked(llm_rec):
 
     older = rec.chat(sid, "something older", k=5)
     cutoff = min(it.year for it in _items(rec, first))
-    assert older.recommendations
-    assert all(it.year < cutoff and "Comedy" in it.genres for it in _items(rec, older))
+    assert len(older.recommendations) == 5
+    assert all("Comedy" in it.genres for it in _items(rec, older)), "the hard genre constraint stands"
+    shown = {r.item_id for r in first.recommendations}
+    eligible = [it for it in rec.catalog.items if "Comedy" in it.genres and it.year and it.year < cutoff]
+    if len([it for it in eligible if it.id not in shown]) >= 5:
+        assert all(it.year < cutoff for it in _items(rec, older))
+    else:  # the 600-item slice is mostly 1995-96: too few older comedies, so "older" is relaxed, and said
+        assert "relaxed" in older.message and "older" in older.message
 
     second = older.recommendations[1].item_id
     more = rec.chat(sid, "more like the second one", k=5)

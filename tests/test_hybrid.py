@@ -104,7 +104,7 @@ def test_cold_start_falls_back_to_popularity(rec):
 def test_text_only_query(rec):
     cands = rec.candidates(query="toys that come alive", k=10).candidates
     assert "Toy Story (1995)" in [c.title for c in cands[:3]]
-    assert "vector" in cands[0].sources
+    assert "text" in cands[0].sources  # free text is the text source's: MiniLM cosine plus the popularity prior
 
 
 def test_unknown_user_and_item(rec):

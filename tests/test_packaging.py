@@ -58,7 +58,9 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(wheel, tmp_path):
             check=True, capture_output=True, text=True,
         ).stdout.strip()
     )
-    (site / "_deps_from_parent.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # every site-packages folder this interpreter sees (a venv's own, and any a .pth line adds)
+    parents = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
+    (site / "_deps_from_parent.pth").write_text("\n".join(dict.fromkeys([sysconfig.get_paths()["purelib"], *parents])) + "\n")
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q", str(wheel)],
         check=True, capture_output=True, cwd=tmp_path,
