@@ -53,11 +53,14 @@ def test_the_checker_flags_what_is_untrue(catalog, grounding):
     assert grounding.check("Lots of heat and speed in this one.", ronin.id).ok
 
 
-def test_deterministic_explanations_are_grounded_for_every_bundled_item(catalog, grounding):
-    """Every explanation explain() can write, for every item of the bundled catalog, with a random liked
-    anchor: whatever it names is true."""
+@pytest.mark.parametrize(
+    "stride", [pytest.param(5, id="every-5th-item"), pytest.param(1, id="every-item", marks=pytest.mark.slow)]
+)
+def test_deterministic_explanations_are_grounded_for_every_bundled_item(catalog, grounding, stride):
+    """Every explanation explain() can write, for every item of the bundled catalog (every 5th in the
+    fast tier, all 9,742 in the slow tier), with a random liked anchor: whatever it names is true."""
     rng = random.Random(0)
-    items = catalog.items
+    items = catalog.items[::stride]
     sources = [{"vector": SourceHit(rank=1, score=0.5)}, {"mf": SourceHit(rank=1, score=0.5)},
                {"sequential": SourceHit(rank=1, score=0.5)}, {"ease": SourceHit(rank=1, score=0.5)}, {}]  # fmt: skip
     failures = []
@@ -73,7 +76,7 @@ def test_deterministic_explanations_are_grounded_for_every_bundled_item(catalog,
         if not report.ok:
             failures.append((it.title, text, report.problems))
     assert not failures, failures[:5]
-    assert len(items) > 9000
+    assert len(items) * stride > 9000
 
 
 def test_deterministic_explanations_through_the_recommender(rec):
