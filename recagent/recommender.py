@@ -463,7 +463,7 @@ class Recommender:
 
         t0 = time.perf_counter()
         if query:
-            query = clean_message(query, 1_000_000)
+            query = clean_message(query, self.settings.max_query_chars)  # MessageTooLongError past it
             if len(query) > self.settings.max_message_chars:  # a whole dialogue: recent turns as text, older likes as ids
                 query, older_likes = self.fold_dialogue(query)
                 liked_ids = [*map(str, liked_ids), *older_likes]

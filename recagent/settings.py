@@ -220,6 +220,12 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("openai_base_url", "RECAGENT_OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
     max_message_chars: int = Field(2000, ge=10, description="longer chat messages are rejected")
+    max_query_chars: int = Field(
+        60000,
+        ge=10,
+        description="a recommend query (which may be a whole dialogue) longer than this is rejected; one longer "
+        "than max_message_chars is folded to its recent turns (the HTTP body limit still applies)",
+    )
     shared_data: Path = Field(Path("../shared/data"), description="where evals find ml-100k, ReDial, TMDB")
     understanding: Literal["parser", "hybrid", "llm"] = Field(
         "parser",

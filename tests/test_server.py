@@ -128,7 +128,16 @@ def test_recommend_errors_are_structured(client):
     err = error_of(r)
     assert r.status_code == 422 and err["code"] == "invalid_request" and err["details"][0]["field"] == "kk"
 
-    r = client.post("/v1/recommend", json={"query": "x" * 2001, "rerank": False})
+    # a whole dialogue as the query is folded to its recent turns, not refused (the chat keeps its
+    # per-message limit); only a query past max_query_chars is
+    dialogue = "\n".join(["I loved Toy Story (1995), it is one of my favourites."] * 30 + ["any good comedies?"])
+    assert len(dialogue) > 1500
+    r = client.post("/v1/recommend", json={"query": dialogue + " " + "y" * 600, "rerank": False, "k": 5})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["recommendations"]) == 5
+    assert "1" not in [x["item_id"] for x in body["recommendations"]]  # the liked Toy Story is not recommended back
+    r = client.post("/v1/recommend", json={"query": "x" * 60001, "rerank": False})
     assert r.status_code == 422 and error_of(r)["code"] == "message_too_long"
 
 

@@ -181,6 +181,12 @@ def create_app(
 
         return clean_message(message, settings.max_message_chars)  # before queueing: MessageTooLongError
 
+    def check_query(query: str) -> str:
+        """A recommend query may be a whole dialogue: the recommender folds one over the message limit."""
+        from recagent.agent.safety import clean_message
+
+        return clean_message(query, settings.max_query_chars)
+
     # ------------------------------------------------------------------ probes and page
 
     @app.get("/healthz", response_model=Health, tags=["probes"])
@@ -207,7 +213,7 @@ def create_app(
         """Recommendations for a known user, liked titles or ids, and/or a request in words."""
         readiness.check()
         if body.query:
-            check_message(body.query)
+            check_query(body.query)
 
         def work():
             return rec.recommend(
