@@ -9,7 +9,9 @@ Run from the repository root (after `recagent index`, or it indexes into a temp 
 Figures (median and p95):
 
 1. a chat turn end to end (understanding, retrieval, history, rerank, session writes), cold
-   (a new Recommender: models loaded on the first turn) and warm, over scripted conversations;
+   (a new Recommender: models loaded on the first turn) and warm, over scripted conversations,
+   with the product defaults and with the LLM forced into every turn (hybrid understanding,
+   rerank weight 0.5);
 2. prompt tokens per rerank with 20 candidates, per mode (target: under 800);
 3. reranking the same candidate sets in scoring mode (one forward pass) and generative mode
    (JSON with explanations), and scoring with a bootstrap of 3 permutations;
@@ -34,6 +36,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from recagent.agent.rerank import RerankRequest  # noqa: E402
+from recagent.retrieval.base import RetrievalQuery  # noqa: E402
+
 from benchmarks.common import (  # noqa: E402
     Figure,
     Report,
@@ -45,8 +49,7 @@ from benchmarks.common import (  # noqa: E402
     write_results,
 )
 from recagent.recommender import Recommender  # noqa: E402
-from recagent.retrieval.base import RetrievalQuery  # noqa: E402
-from recagent.settings import LLMSettings, Settings  # noqa: E402
+from recagent.settings import Settings  # noqa: E402
 from recagent.threads import blas_limit, default_llm_threads, usable_cores  # noqa: E402
 
 CONVERSATION = [
@@ -59,11 +62,24 @@ CONVERSATION = [
 ]
 
 
+FORCED_WEIGHT = 0.5  # the bundled model's calibrated weight is 0 (never called): the LLM sections force one
+
+
 def new_recommender(data_dir: Path) -> Recommender:
     return Recommender(Settings(data_dir=data_dir))
 
 
-def bench_chat_turns(report: Report, data_dir: Path, sessions: int, cold: int) -> None:
+def llm_forced(settings: Settings, **llm) -> Settings:
+    """``settings`` with the LLM reranker called on every turn (and ``llm`` overrides, e.g. threads)."""
+    update = {"rerank": settings.rerank.model_copy(update={"llm_weight": FORCED_WEIGHT})}
+    if llm:
+        update["llm"] = settings.llm.model_copy(update=llm)
+    return settings.model_copy(update=update)
+
+
+def bench_chat_turns(report: Report, data_dir: Path, sessions: int, cold: int) -> Recommender:
+    """Cold and warm turns of the product's default chat, then warm turns with the LLM forced into
+    every turn (rerank weight 0.5, LLM understanding): the default's cost and a capable setup's."""
     sec = "chat"
     heading(f"1. {sec}: {len(CONVERSATION)}-turn conversations, bundled SmolLM2-135M")
     cold_ms = []
@@ -74,24 +90,32 @@ def bench_chat_turns(report: Report, data_dir: Path, sessions: int, cold: int) -
         cold_ms.append((time.perf_counter() - t0) * 1000)
     p50, p95 = percentiles(cold_ms)
     report.add(Figure(sec, "cold turn (new Recommender: models load on it)", cold, p50, p95))
-
-    rec.chat("warm-up", "a funny movie please")  # the last cold Recommender is now warm
-    first, follow = [], []
-    for s in range(sessions):
-        sid = f"bench-{s}-{time.time_ns()}"
-        for j, msg in enumerate(CONVERSATION):
-            t0 = time.perf_counter()
-            rec.chat(sid, msg)
-            (first if j in (0, 5) else follow).append((time.perf_counter() - t0) * 1000)
-    every = first + follow
-    for name, samples, target in (
-        ("warm turn, all turns", every, 3000.0),
-        ("warm turn, requests in words (LLM understanding)", first, None),
-        ("warm turn, follow-ups (parser only)", follow, None),
-    ):
-        p50, p95 = percentiles(samples)
-        report.add(Figure(sec, name, len(samples), p50, p95, target=target))
-    return rec
+    default = rec  # the last cold Recommender, warm from here on
+    parts = {name: getattr(default, name) for name in ("embedder", "store", "mf", "popularity", "ease", "sequential")}
+    forced = Recommender.from_parts(llm_forced(default.settings), dataset=default.dataset, **parts)
+    s = default.settings
+    setups = {
+        f"default (understanding {s.understanding}, calibrated LLM rerank weight "
+        f"{default.reranker.weight().value:g})": default,
+        f"LLM forced (understanding {s.understanding}, rerank weight {FORCED_WEIGHT})": forced,
+    }
+    for label, r in setups.items():
+        r.chat(f"warm-up-{time.time_ns()}", "a funny movie please")
+        first, follow = [], []
+        for n in range(sessions):
+            sid = f"bench-{n}-{time.time_ns()}"
+            for j, msg in enumerate(CONVERSATION):
+                t0 = time.perf_counter()
+                r.chat(sid, msg)
+                (first if j in (0, 5) else follow).append((time.perf_counter() - t0) * 1000)
+        for name, samples, target in (
+            ("warm turn, all turns", first + follow, 3000.0),
+            ("warm turn, requests in words", first, None),
+            ("warm turn, follow-ups", follow, None),
+        ):
+            p50, p95 = percentiles(samples)
+            report.add(Figure(sec, f"{label}: {name}", len(samples), p50, p95, target=target))
+    return forced
 
 
 def candidate_sets(rec: Recommender, n: int, rng: random.Random) -> list:
@@ -115,12 +139,18 @@ def bench_rerank_modes(report: Report, rec: Recommender, n: int, rng: random.Ran
                 bootstrap=kw.get("bootstrap", 1),
             )
             lat.append(resp.latency_ms)
-            tokens.append(resp.tokens.prompt_tokens / max(1, resp.attempts))  # per call: bootstrap makes B calls
+            if resp.tokens.prompt_tokens:  # a call that timed out reports no usage: not a 0-token prompt
+                tokens.append(resp.tokens.prompt_tokens / max(1, resp.attempts))  # per call: bootstrap makes B calls
             fallbacks += resp.source != "llm"
         p50, p95 = percentiles(lat)
         report.add(Figure(sec, f"{name}: latency", n, p50, p95, extra={"fallbacks": fallbacks}))
-        t50, t95 = percentiles(tokens)
-        report.add(Figure(sec, f"{name}: prompt tokens per rerank call", n, t50, t95, unit="tokens", target=800.0))
+        if tokens:
+            t50, t95 = percentiles(tokens)
+            report.add(
+                Figure(
+                    sec, f"{name}: prompt tokens per rerank call", len(tokens), t50, t95, unit="tokens", target=800.0
+                )
+            )
         if fallbacks:
             report.note(f"{name}: {fallbacks}/{n} reranks fell back to retrieval order")
     by = {f.metric: f.p50 for f in report.figures if f.section == sec}
@@ -156,7 +186,8 @@ def warm_turns(rec: Recommender, turns: int) -> list[float]:
 
 def bench_thread_contention(report: Report, data_dir: Path, turns: int, competitors: int) -> None:
     """Warm chat turns with llama.cpp at every core (the old default) and at the new default, idle
-    and beside ``competitors`` busy loops; one Recommender per thread count, sharing the retrieval."""
+    and beside ``competitors`` busy loops; one Recommender per thread count, sharing the retrieval,
+    with the LLM reranker forced (weight 0.5) so that every turn runs llama.cpp."""
     sec = "threads"
     cores = usable_cores()
     settings = {
@@ -168,8 +199,7 @@ def bench_thread_contention(report: Report, data_dir: Path, turns: int, competit
     parts = {name: getattr(base, name) for name in ("embedder", "store", "mf", "popularity", "ease", "sequential")}
     recs = {}
     for label, threads in settings.items():
-        s = base.settings.model_copy(update={"llm": LLMSettings(threads=threads)})
-        recs[label] = Recommender.from_parts(s, dataset=base.dataset, **parts)
+        recs[label] = Recommender.from_parts(llm_forced(base.settings, threads=threads), dataset=base.dataset, **parts)
     p50s = {}
     for load in ("idle", f"{competitors} busy loop(s)"):
         procs = start_competitors(competitors) if load != "idle" else []
@@ -216,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         if not args.contention:
-            rec = bench_chat_turns(report, data_dir, sessions, cold)
-            bench_rerank_modes(report, rec, n_sets, random.Random(args.seed))
+            forced = bench_chat_turns(report, data_dir, sessions, cold)
+            bench_rerank_modes(report, forced, n_sets, random.Random(args.seed))  # the LLM's own cost
         bench_thread_contention(report, data_dir, 2 if args.quick else args.turns, args.competitors)
     finally:
         if tmp is not None:
