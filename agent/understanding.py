@@ -181,6 +181,7 @@ _BEFORE_STANCE: list[tuple[str, str]] = [
 _AFTER_STANCE: list[tuple[str, str]] = [
     ("want", r"sounds? (good|great|interesting|awesome|fun|cool|amazing)|looks? (good|great|interesting)|(is )?a must[- ]see|"
              r"looks like it (will|would|'ll|could) be (\w+ )?(good|great|fun|funny|awesome|interesting)|"
+             r"(sounds|looks) like a (really )?(good|great|fun|nice) (one|suggestion|pick|choice|movie|film|idea)|"
              r"i'?ll (check|look|watch)|will (check|look|watch)|want to (see|watch)|is on my list"),
     ("disliked", r"(was|is|were|are|seemed) (so |really |pretty |too |kind of |kinda )?"
                  r"(bad|terrible|awful|boring|horrible|meh|overrated|disappointing|dumb|stupid|slow|weird|not good|"
@@ -251,13 +252,23 @@ THIRD_PERSON = re.compile(
 )
 FIRST_PERSON_WISH = re.compile(
     r"\b(i|i'm|i'd|we|me|us)\b.*\b(want|looking|like to|love to|need|prefer|hoping|in the mood|wish)\b|"
-    r"\b(can you|could you|do you have|got any|any (?:good )?suggestions?|recommend|suggest)\b"
+    r"\b(can you|could you|do you have|got any|any (?:good )?(?:suggestions?|ideas?|recommendations?)|recommend|suggest|"
+    r"ideas for|something for (?:him|her|them))\b"
 )
 # a time word that the user opens up in the same message ("A more modern comedy is good too though!")
 TIME_RELAXED = re.compile(
     r"\b(?:more modern|modern|newer|more recent|recent|older|any (?:decade|era|year)s?|other decades?)\b"
     r"[^.!?]{0,40}\b(?:too|also|as well|is fine|are fine|works|is ok|is okay|would be (?:good|fine|ok|okay))\b"
     r"|\b(?:any|whatever)\s+(?:decade|era|year)s?\b|\b(?:doesn'?t|does not|don'?t) (?:have|need) to be\b"
+)
+# tolerance, not a wish: "I will also watch new films", "a more modern comedy is good too"
+TOLERANCE = re.compile(
+    r"\b(?:will also watch|would also watch|also watch|(?:is|are|would be) (?:also )?(?:okay|ok|fine|good) (?:too|also|as well)|"
+    r"don'?t mind|wouldn'?t mind|open to)\b"
+)
+# a qualifier that makes a genre word a sub-kind the labels do not read as the genre ("foreign horror", "asian horror")
+QUALIFIER = re.compile(
+    r"\b(?:foreign|asian|korean|japanese|chinese|french|italian|spanish|german|indian|bollywood|british|european)\s+$"
 )
 WISH = re.compile(
     r"\b(looking for|look for|looking to|seeking|seek|hunting for|want|wanna|in the mood|mood for|recommend|recommendation|recommendations|"
@@ -276,7 +287,7 @@ TASTE = re.compile(
 _FILL = (
     r"(?:(?:a|an|any|the|more|really|real|too|much|big|huge|of|that|those|these|many|super|very|kind of|type of|"
     r"sort of|movies?|films?|stuff|genre|either|so|good|great|some|scary|cheesy|old|new|gory|dumb|stupid|silly|typical|"
-    r"foreign|asian|american|british|french|korean|japanese|indie|independent|classic|modern|recent|cheap|low budget|b)\s+){0,3}"
+    r"indie|independent|classic|modern|recent|cheap|low budget|b)\s+){0,3}"
 )
 HARD_NEG = re.compile(
     rf"\b(?:no more|no|not|nothing|without|anything but|anything except|anything other than|except|except for|besides|"
@@ -287,7 +298,8 @@ HARD_NEG = re.compile(
 SOFT_NEG = re.compile(
     rf"\b(?:not (?:a |an |the )?(?:big |huge |real |great |much of a |really )?fans? of|(?:don|doesn)'?t (?:really |usually |much )?"
     rf"(?:like|enjoy|care (?:much |too much )?for|do|love|watch)|(?:do|does) not (?:like|enjoy|care (?:much )?for)|hate|hates|hated|dislike|dislikes|can'?t stand|"
-    rf"not (?:really |very |too )?into|not (?:really |too |very )?big on|never (?:liked|enjoyed|cared for|been into)|"
+    rf"not (?:(?:really|very|too|that|all that|big|huge|so|much) )*into|not (?:really |too |very )?big on|"
+    rf"never (?:liked|enjoyed|cared for|been into)|(?:didn'?t|did not|never) (?:really )?(?:like|enjoy|care for|love)|"
     rf"not crazy about|not a huge|tired of|sick of|had enough of|not much for|not really|aren'?t my thing|not my thing|"
     rf"not (?:really |very |that |too )?interested in|not for|not (?:a )?(?:big |huge )?(?:horror |movie )?person for)\s+{_FILL}$"
 )
@@ -312,7 +324,7 @@ GENRE_NOUN_AFTER = re.compile(
 PREDICATE_AFTER = re.compile(r"^\s*(?:on|to|at|about|because|when|in retrospect|in hindsight|looking back)\b")
 HARD_POS = re.compile(
     rf"\b(?:only|just|strictly|purely|exclusively|nothing but|has to be|must be|needs to be|got to be|gotta be|"
-    rf"it should be|should be|only want)\s+{_FILL}$"
+    rf"it should be|should be|only want|stick to|stick with|keep it to|limit it to)\s+{_FILL}$"
 )
 GENRE_JOIN = re.compile(r"^(?:\s*(?:,|/|&|\+|\band\b|\bor\b|\bnor\b|\bor even\b|\bmovies?\b|\bfilms?\b|\beither\b|\bstuff\b))*\s*$")
 
@@ -458,9 +470,10 @@ def _adjacent(low: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
     return bool(re.fullmatch(r"[\s'-]*", gap))
 
 
-def _about_someone_else(sentence_before: str) -> bool:
-    """The sentence so far is about another person ("He has some classics from the 90's"), with no wish of the user's."""
-    return bool(THIRD_PERSON.search(sentence_before)) and not FIRST_PERSON_WISH.search(sentence_before)
+def _about_someone_else(sentence_before: str, message: str = "") -> bool:
+    """The sentence so far is about another person ("He has some classics from the 90's") and ``message`` (that
+    sentence when not given) asks for nothing ("He likes adventure ... Any ideas?" asks for him)."""
+    return bool(THIRD_PERSON.search(sentence_before)) and not FIRST_PERSON_WISH.search(message or sentence_before)
 
 
 def _descriptive(before: str) -> bool:
@@ -584,6 +597,12 @@ def _read_titles(
             )
             if (len(words) == 1 or not capital) and not listed and _stance(low, sp.start, sp.end) == "neutral":
                 continue
+            tail = low[sp.end : sp.end + 12]
+            if not capital and re.match(r"\s+(?:movies|films|flicks|stuff)\b", tail) and (
+                any(w in genre_words for w in (" ".join(words[-1:]) + tail.split()[0], words[-1] + " " + tail.split()[0]))
+                or any(p.search(low[sp.start : sp.end + len(tail)]) for p, _, _ in CRITIQUES)
+            ):
+                continue  # "the war movies", "old school movies": a kind of film, not the film called so
             if len(words) == 1 and not capital and re.search(
                 r"\b(the|a|an|my|your|his|her|our|their|this|that|those|these)\s+$", low[max(0, sp.start - 8) : sp.start]
             ):
@@ -692,6 +711,8 @@ def _read_genres(
             r"\b(?:with|for)\s+(?:my|the|our|his|her)\s+$", before
         ):
             continue  # "movies with my children": who watches (the family critique), not a genre word
+        if QUALIFIER.search(before):
+            continue  # "not really into the foreign horror", "my favorite asian horror": a sub-kind, not the genre
         if IF_NOT.search(before):
             continue  # "if not horror, any good comedies?": an alternative, nothing against horror
         # "preferably, something that is not animated", "nothing with romance if possible"
@@ -731,7 +752,9 @@ def _read_genres(
         if re.match(r"\s*(?:movies?|films?)?\s*(?:are|is|would be)\s+(?:also\s+)?(?:okay|ok|fine|good|great)\s+(?:too|also|as well)\b",
                     low[group[-1][2] :]):
             weight = max(weight, 0.7)  # "romantic comedies are okay too": an opening, a liked genre
-        if _about_someone_else(sentence_before):
+        if _descriptive(before) and not WISH.search(before):
+            weight = min(weight, 0.3)  # "that's an action/adventure movie": about a film, a hint at most
+        if _about_someone_else(sentence_before, low):
             weight = min(weight, 0.3)  # "She made some great comedies": about her films, a faint hint at most
         if scary and len(group) == 1:
             weight = max(weight, 0.5)  # "something scary": a wish for horror, if not a stated one
@@ -868,13 +891,19 @@ def _read_critiques_and_topics(
                 continue  # "He has some classics": about the actor's films, not a wish
             if attr == "recency" and any(_adjacent(low, m.span(), span) for span in year_spans):
                 continue  # "older 80's comedies", "80's classics": part of the decade asked for, already a filter
-            if attr == "recency" and any(r.start() <= m.start() < r.end() for r in TIME_RELAXED.finditer(low)):
-                continue  # "a more modern comedy is good too": an opening, not a wish for recent films
+            c_start, c_end = _clause_bounds(low, m.start())
+            if attr == "recency" and TOLERANCE.search(low[c_start:c_end]):
+                continue  # "a more modern comedy is good too", "I will also watch new films": an opening, not a wish
             plural = bool(re.search(r"(classics|movies|films|ones)$", m.group(0))) or bool(
                 re.match(r"\s+(?:\w+\s+)?(?:movies|films|ones|stuff)\b", low[m.end() : m.end() + 20])
-            )  # "the classics", "his older movies": a kind of film, not one film
-            if attr == "recency" and not plural and re.search(r"\b(the|that|this|those|these|most|his|her|their)\s+$", lead):
-                continue  # "the new one", "that recent movie": a specific film, not a wish
+            )
+            # "the classics", "the classic ones", "his older movies": a kind of film; "the new ones", "that recent
+            # movie": specific films
+            kind_of_film = plural and ("classic" in m.group(0) or bool(re.search(r"\b(his|her|their)\s+$", lead)))
+            if attr == "recency" and not kind_of_film and re.search(
+                r"\b(the|that|this|those|these|most|his|her|their)\s+$", lead
+            ):
+                continue
             if re.search(r"\b(?:not|no|without|anything but) (necessarily |really |exactly |more )?$", lead) and not m.group(
                 0
             ).startswith(("not", "no", "less")):

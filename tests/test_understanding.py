@@ -460,7 +460,10 @@ def test_a_decade_asked_for_carries_its_classics(catalog_tools):
 @pytest.mark.parametrize(
     "message, liked, disliked",
     [
-        ("Not really into the foreign horror.", set(), {"Horror"}),
+        ("Not really into the foreign horror.", set(), set()),  # a sub-kind, not horror as a whole
+        ("My favorite asian horror is The Wailing", set(), set()),
+        ("thats an action/adventure movie I am actually interested in comedies", {"Comedy"}, set()),
+        ("He likes adventure but I don't want too much violence. Any ideas?", {"Adventure"}, set()),  # asks for him
         ("I understand. I just do not like scary movies that much.", set(), {"Horror"}),
         ("MY DAUGHTER DOESNT CARE MUCH FOR ANIMATED FILMS.", set(), {"Animation"}),
         ("I'm interested in seeing a romantic comedy", {"Comedy", "Romance"}, set()),
@@ -488,6 +491,9 @@ def test_soft_genres(catalog_tools, message, liked, disliked):
         ("I do like old classic movies,", {("recency", -1)}),
         ("I like his older movies like The Longest Yard and Click .", {("recency", -1)}),
         ("Another classic!", set()),  # praise for one film
+        ("its okay I love older movies too, I'm a 90's baby", {("recency", -1)}),
+        ("I like classics, but I will also watch new films.", {("recency", -1)}),  # tolerance, not a wish
+        ("I'll check out both of the new ones. Thank you so much!", set()),  # specific films
         ("the new one is great", set()),
         ("Not too much action", {("violence", -1)}),
         ("He likes adventure but I don't want too much violence. Any ideas?", {("violence", -1)}),
@@ -522,3 +528,32 @@ def test_more_stances(catalog_tools, message, expected):
 
 def test_anything_else_is_not_a_title(catalog_tools):
     assert read(catalog_tools, "Can you recommend anything else?").mentions == []
+
+
+# ---------------------------------------------------------------- found on unlabelled ReDial train utterances
+
+
+@pytest.mark.parametrize(
+    "message, disliked",
+    [
+        ("I'm not big into thrillers, but Gravity sounds like a good suggestion", "Thriller"),
+        ("Hmm that was a funny movie. I'm not all that into animated movies", "Animation"),
+        ("I did not like the war movies that are not in english", "War"),
+    ],
+)
+def test_negated_tastes_are_dislikes_never_likes(catalog_tools, message, disliked):
+    u = read(catalog_tools, message)
+    assert u.hard == [] and soft_labels(u) == (set(), {disliked})
+
+
+def test_a_genre_phrase_is_not_a_title(catalog_tools):
+    assert read(catalog_tools, "I did not like the war movies that are not in english").mentions == []
+    assert read(catalog_tools, "No. I am not a fan of old school movies.").mentions == []
+    assert stances(read(catalog_tools, "I'm not big into thrillers, but Gravity sounds like a good suggestion")) == {
+        "Gravity (2013)": "want"
+    }
+
+
+def test_stick_to_is_a_restriction(catalog_tools):
+    u = read(catalog_tools, "Not sure, can you stick to action comedies?")
+    assert [(c.kind, c.value) for c in u.hard] == [("genre", "Action"), ("genre", "Comedy")]
