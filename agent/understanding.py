@@ -173,7 +173,7 @@ _BEFORE_STANCE: list[tuple[str, str]] = [
                r"tell me about|anything like|recommend"),
     ("liked", r"(like|love|enjoy) to (watch|see|rewatch)|(re-?watching|re-?watched|re-?watch)|"
               r"loved|love|liked|like|enjoyed|enjoy|adore|adored|fan of|into|favou?rites?( include| are| is)?|"
-              r"favou?rite (movies?|films?|ones?)( include| are| is| was| were)?|"
+              r"favou?rite (movies?|films?|ones?)( include| are| is| was| were)?|favou?rite (\w+ ){1,2}(include|are|is|was|were)|"
               r"similar to|in the vein of|such as|as good as|reminds me of|a lot like|big on|obsessed with|"
               r"grew up (on|with|watching)|fond of|appreciated|recommended"),
     ("seen", r"seen|saw|watched|have seen|'ve seen|already seen|watched|caught"),
@@ -192,9 +192,11 @@ _AFTER_STANCE: list[tuple[str, str]] = [
               r"(great|amazing|awesome|good|fantastic|excellent|brilliant|fun|funny|hilarious|perfect|wonderful|"
               r"incredible|classic|masterpiece|favou?rite|one of my|the best|beautiful|cool|nice|gold|gem|epic|legendary|"
               r"hilarious|a must)|rocks|rocked|"
-              r"(loved|liked|enjoyed|love|like|adore) (it|that|them|this)|(is|was) one of my"),
+              r"(loved|liked|enjoyed|love|like|adore) (it|that|them|this)|(is|was) one of my|"
+              r"(many|several|multiple|countless|so many|a (few|million|hundred|thousand|bunch of|lot of)) (of )?times|"
+              r"(over and over|never get tired of)"),
 ]
-BEFORE_STANCE = [(s, re.compile(rf"\b(?:{p})\s+(?:(?:the|a|an|movie|film|called|it|all|of|so|too|much|really|"
+BEFORE_STANCE = [(s, re.compile(rf"\b(?:{p})\s+(?:(?:the|a|an|movies?|films?|called|it|all|of|so|too|much|really|"
                                 rf"original|first|new|old|whole|that|this|was|is|were|are)\s+){{0,3}}$")) for s, p in _BEFORE_STANCE]
 AFTER_STANCE = [(s, re.compile(rf"^[\s,.!…]*(?:(?:i|it|that|and|but|which|too|also|really|just|though)\s+){{0,3}}(?:{p})\b"))
                 for s, p in _AFTER_STANCE]

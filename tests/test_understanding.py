@@ -520,6 +520,11 @@ def test_more_critiques(catalog_tools, message, expected):
         ("I have not seen Arrival yet", {"Arrival (2016)": "want"}),
         ("I don't like movies like Scary Movie . Don't like nasty jokes", {"Scary Movie (2000)": "disliked"}),
         ("I would like to watch Heat", {"Heat (1995)": "want"}),
+        ("I really enjoyed the movies The Notebook", {"Notebook, The (2004)": "liked"}),
+        ("My favorite asian horror is The Wailing", {"The Wailing (2016)": "liked"}),
+        ("I've seen Singin' in the Rain many of times.", {"Singin' in the Rain (1952)": "liked"}),
+        ("I have seen Dear John and never get tired of it", {"Dear John (2010)": "liked"}),
+        ("I have seen Heat", {"Heat (1995)": "seen"}),
     ],
 )
 def test_more_stances(catalog_tools, message, expected):
