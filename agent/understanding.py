@@ -311,11 +311,10 @@ CONDITIONAL_NEG = re.compile(
 # "if not horror, any good comedies?": an alternative, not an exclusion (nothing is said against horror)
 IF_NOT = re.compile(rf"\b(?:if|or|and if|but if)\s+not\s+{_FILL}$")
 # hedges make a stated constraint a preference: "preferably something that is not animated", "ideally from the 90s"
-# ("maybe" is no hedge: "An 80's comedy maybe?" is how people ask for one)
+# ("maybe" is no hedge: "An 80's comedy maybe?" is how people ask for one; nor are polite forms: "no horror would be great")
 HEDGE = re.compile(
     r"\b(preferably|preferable|ideally|if possible|if you can|i'?d prefer|i would prefer|"
-    r"i'?d rather|i would rather|rather not|would be nice|would be great|bonus if|not necessarily|doesn'?t have to|"
-    r"does not have to|not a must|either way)\b"
+    r"i'?d rather|i would rather|bonus if|not necessarily|doesn'?t have to|does not have to|not a must)\b"
 )
 # an adjective genre word is a genre only next to a noun it describes ("only funny movies"), not as a predicate
 ADJECTIVE_GENRE_WORDS = {"funny", "scary", "spooky", "romantic", "suspenseful", "animated", "comedic"}

@@ -562,3 +562,8 @@ def test_a_genre_phrase_is_not_a_title(catalog_tools):
 def test_stick_to_is_a_restriction(catalog_tools):
     u = read(catalog_tools, "Not sure, can you stick to action comedies?")
     assert [(c.kind, c.value) for c in u.hard] == [("genre", "Action"), ("genre", "Comedy")]
+
+
+def test_polite_forms_are_no_hedge(catalog_tools):
+    assert hard(read(catalog_tools, "no horror would be great")) == {"exclude_genre": "Horror"}
+    assert hard(read(catalog_tools, "something from the 90s would be nice")) == {"year_min": 1990, "year_max": 1999}
