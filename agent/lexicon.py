@@ -102,6 +102,9 @@ TOPICS: dict[str, str] = {
     "disaster": r"disaster movies?|natural disasters?|end of the world|apocalyp\w*",
     "martial arts": r"martial arts|kung ?fu|karate",
     "war": r"world war( ii| 2| two| i| 1| one)?|vietnam war|wwii|ww2",
+    "historical": r"historical|period (pieces?|dramas?|movies?|films?)",
+    "psychological": r"psychological",
+    "date movie": r"date (movies?|night|films?)",
 }
 
 # function and very frequent words: a title found in free text needs more than these

@@ -567,3 +567,15 @@ def test_stick_to_is_a_restriction(catalog_tools):
 def test_polite_forms_are_no_hedge(catalog_tools):
     assert hard(read(catalog_tools, "no horror would be great")) == {"exclude_genre": "Horror"}
     assert hard(read(catalog_tools, "something from the 90s would be nice")) == {"year_min": 1990, "year_max": 1999}
+
+
+@pytest.mark.parametrize(
+    "message, topics",
+    [
+        ("Looking for a historical drama to watch. Something like Lincoln.", ["historical"]),
+        ("I like thriller movies, preferable psychological.", ["psychological"]),
+        ("Well, a good date movie matters more.", ["date movie"]),
+    ],
+)
+def test_more_topics(catalog_tools, message, topics):
+    assert read(catalog_tools, message).topics == topics
