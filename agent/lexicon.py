@@ -17,17 +17,19 @@ GENRE_WORDS: dict[str, list[str]] = {
     "Adventure": ["adventure", "adventures"],
     "Animation": ["animation", "animated", "cartoon", "cartoons", "anime"],
     "Children": ["children's", "children", "kids movie", "kids movies", "kid movies", "family movie", "family movies"],
-    "Comedy": ["comedy", "comedies", "funny", "comedic", "rom-com", "romcom", "romcoms", "rom-coms"],
+    "Comedy": ["comedy", "comedies", "funny", "comedic", "rom-com", "romcom", "romcoms", "rom-coms", "rom com", "rom coms",
+               "romantic comedy", "romantic comedies"],
     "Crime": ["crime", "gangster", "gangsters", "mafia", "mob movie", "mob movies"],
     "Documentary": ["documentary", "documentaries", "docs"],
     "Drama": ["drama", "dramas"],
     "Fantasy": ["fantasy"],
-    "Film-Noir": ["noir", "film-noir", "film noir"],
+    "Film-Noir": ["noir", "film-noir", "film noir", "films noir", "film noirs"],
     "Horror": ["horror", "horrors", "slasher", "slashers", "scary", "spooky"],
     "IMAX": ["imax"],
     "Musical": ["musical", "musicals"],
     "Mystery": ["mystery", "mysteries", "whodunit", "whodunits"],
-    "Romance": ["romance", "romances", "romantic", "love story", "love stories", "rom-com", "romcom"],
+    "Romance": ["romance", "romances", "romantic", "love story", "love stories", "rom-com", "romcom",
+                "rom-coms", "romcoms", "rom com", "rom coms", "romantic comedy", "romantic comedies", "chick flick", "chick flicks"],
     "Sci-Fi": ["sci-fi", "scifi", "sci fi", "science fiction", "science-fiction", "syfy"],
     "Thriller": ["thriller", "thrillers", "suspense", "suspenseful"],
     "War": ["war movie", "war movies", "war film", "war films", "war drama", "war dramas", "war flick"],
@@ -45,7 +47,8 @@ GENRE_CONTEXT = re.compile(
 CRITIQUES: list[tuple[str, str, int]] = [
     (r"less violen(t|ce)|not (too |so |very |that |overly )?violent|non-?violent|no (graphic )?violence|"
      r"without (much |a lot of |too much )?violence|less gory|not (too )?gory|gentler|less brutal|"
-     r"not (too |so )?much (gore|violence|blood)|too (bloody|gory|violent)|less gore|no gore|is it (gory|violent|bloody)", "violence", -1),
+     r"not (too |so )?much (gore|violence|blood)|too (bloody|gory|violent)|less gore|no gore|is it (gory|violent|bloody)|"
+     r"too much (violence|gore|blood|action)|not (too |so )?much action|less action", "violence", -1),
     (r"more (action|intense|violent|violence|brutal)|action-?packed|more intensity|gory (movies|films|ones|stuff)|"
      r"lots of (gore|blood)", "violence", 1),
     (r"lighter|less dark|not (too |so |very |that |overly )?dark|nothing (too |so |very )?dark|feel-?good|uplifting|"
@@ -63,7 +66,7 @@ CRITIQUES: list[tuple[str, str, int]] = [
      r"children'?s (movies?|films?)", "family", 1),
     (r"more recent|newer|recent|new (movies?|films?|ones?|releases?)|something new|latest|modern|contemporary|"
      r"came out (this|last) year|in theaters now", "recency", 1),
-    (r"older|classics|(something|some|a|any) classic( (movies?|films?|comedy|comedies|drama|horror))?|classic (movies|films)|"
+    (r"older|classics|(something|some|a|any) classic( (movies?|films?|comedy|comedies|drama|horror))?|classic (movies|films|ones)|"
      r"old-?school|old school|vintage|old (\w+ )?(movies|films|ones|dramas|comedies|westerns|thrillers|stuff)|something old|"
      r"an old (movie|film|one)|golden age", "recency", -1),
     (r"less known|lesser[- ]known|hidden gems?|underrated|obscure|under the radar|not (so |very )?(popular|well[- ]known)|"
@@ -112,7 +115,7 @@ COMMON_WORDS = set(
     movie movies film films show time day night life man men woman women girl boy home way world thing things
     something anything nothing everything lot yes yeah ok okay sure thanks thank hi hello hey well maybe
     think know get got go going make made say said tell look looking let lets let's would could might must
-    sound sounds fun funny cool nice kind sort type much many lol lmao omg haha hehe btw""".split()
+    sound sounds fun funny cool nice kind sort type much many lol lmao omg haha hehe btw else""".split()
 )
 
 # people: the catalog has no cast or crew columns, so names are recognised to be kept out of titles and

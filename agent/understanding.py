@@ -128,9 +128,11 @@ class Understanding(BaseModel):
                 "year_min": self.year_min,
                 "year_max": self.year_max,
             },
-            "soft": {
-                "liked_genres": [g for g, w in self.genres.items() if w >= 0.5],
-                "disliked_genres": [g for g, w in self.genres.items() if w < 0],
+            "soft": {  # a genre that is a hard constraint is reported there only
+                "liked_genres": [g for g, w in self.genres.items() if w >= 0.5 and g not in self.hard_values("genre")],
+                "disliked_genres": [
+                    g for g, w in self.genres.items() if w < 0 and g not in self.hard_values("exclude_genre")
+                ],
             },
             "mentions": [{"title": m.title or m.text, "item_id": m.item_id, "stance": m.stance} for m in self.mentions],
             "critiques": [{"attribute": c.attribute, "direction": c.direction} for c in self.critiques],
@@ -164,38 +166,44 @@ _BEFORE_STANCE: list[tuple[str, str]] = [
              r"on my (watch ?)?list|add(ed)? to my list|interested in (seeing|watching)"),
     ("disliked", r"hated|hate|disliked|dislike|didn'?t (like|enjoy|care for|love)|did not (like|enjoy|care for)|"
                  r"not a (big |huge )?fan of|can'?t stand|couldn'?t stand|wasn'?t (into|a fan of)|not into|"
-                 r"never liked|don'?t (like|care for)|do not like|disappointed by|not crazy about"),
+                 r"never liked|don'?t (like|care for)|do not like|disappointed by|not crazy about|"
+                 r"(don'?t|do not|didn'?t|did not|never) (like|enjoy|love) (movies?|films?|stuff|things|ones) like|boycotting"),
     ("asking", r"have you (ever )?(seen|watched|heard of)|did you (see|watch|like)|ever seen|heard of|"
                r"what (is|was|'s|about)|what'?s|how about|what about|do you (know|like)|are you familiar with|"
                r"tell me about|anything like|recommend"),
-    ("liked", r"loved|love|liked|like|enjoyed|enjoy|adore|adored|fan of|into|favou?rites?( include| are| is)?|"
-              r"favou?rite (movies?|films?|ones?)( include| are| is| was| were)?|"
+    ("liked", r"(like|love|enjoy) to (watch|see|rewatch)|(re-?watching|re-?watched|re-?watch)|"
+              r"loved|love|liked|like|enjoyed|enjoy|adore|adored|fan of|into|favou?rites?( include| are| is)?|"
+              r"favou?rite (movies?|films?|ones?)( include| are| is| was| were)?|favou?rite (\w+ ){1,2}(include|are|is|was|were)|"
               r"similar to|in the vein of|such as|as good as|reminds me of|a lot like|big on|obsessed with|"
               r"grew up (on|with|watching)|fond of|appreciated|recommended"),
     ("seen", r"seen|saw|watched|have seen|'ve seen|already seen|watched|caught"),
 ]
 _AFTER_STANCE: list[tuple[str, str]] = [
     ("want", r"sounds? (good|great|interesting|awesome|fun|cool|amazing)|looks? (good|great|interesting)|(is )?a must[- ]see|"
+             r"looks like it (will|would|'ll|could) be (\w+ )?(good|great|fun|funny|awesome|interesting)|"
+             r"(sounds|looks) like a (really )?(good|great|fun|nice) (one|suggestion|pick|choice|movie|film|idea)|"
              r"i'?ll (check|look|watch)|will (check|look|watch)|want to (see|watch)|is on my list"),
     ("disliked", r"(was|is|were|are|seemed) (so |really |pretty |too |kind of |kinda )?"
                  r"(bad|terrible|awful|boring|horrible|meh|overrated|disappointing|dumb|stupid|slow|weird|not good|"
                  r"not great|not for me|too (long|slow|violent|scary|dark))|sucked|sucks|wasn'?t (good|great|for me)|"
                  r"(hated|didn'?t like|didn'?t enjoy|not a fan of) (it|that|them)"),
-    ("liked", r"(was|is|were|are) (so |really |pretty |very |just |absolutely |such |my |also |still |always |definitely |"
-              r"truly |totally )?(a |my |an |one of the )?"
+    ("liked", r"(was|is|were|are) ((so|really|pretty|very|just|absolutely|such|my|also|still|always|definitely|"
+              r"truly|totally) ){0,2}(a |my |an |one of the )?"
               r"(great|amazing|awesome|good|fantastic|excellent|brilliant|fun|funny|hilarious|perfect|wonderful|"
               r"incredible|classic|masterpiece|favou?rite|one of my|the best|beautiful|cool|nice|gold|gem|epic|legendary|"
               r"hilarious|a must)|rocks|rocked|"
-              r"(loved|liked|enjoyed|love|like|adore) (it|that|them|this)|(is|was) one of my"),
+              r"(loved|liked|enjoyed|love|like|adore) (it|that|them|this)|(is|was) one of my|"
+              r"(many|several|multiple|countless|so many|a (few|million|hundred|thousand|bunch of|lot of)) (of )?times|"
+              r"(over and over|never get tired of)"),
 ]
-BEFORE_STANCE = [(s, re.compile(rf"\b(?:{p})\s+(?:(?:the|a|an|movie|film|called|it|all|of|so|too|much|really|"
+BEFORE_STANCE = [(s, re.compile(rf"\b(?:{p})\s+(?:(?:the|a|an|movies?|films?|called|it|all|of|so|too|much|really|"
                                 rf"original|first|new|old|whole|that|this|was|is|were|are)\s+){{0,3}}$")) for s, p in _BEFORE_STANCE]
 AFTER_STANCE = [(s, re.compile(rf"^[\s,.!…]*(?:(?:i|it|that|and|but|which|too|also|really|just|though)\s+){{0,3}}(?:{p})\b"))
                 for s, p in _AFTER_STANCE]
 NOT_SEEN = re.compile(r"\b(haven'?t|have not|never|not|didn'?t|did not|hasn'?t|yet to)\s+(ever\s+)?(seen|see|watched|watch)\b")
 WANT_ANY = re.compile(
     r"\b(want to|wanna|would like to|'d like to|will|i'll|plan to|going to|gonna|need to|should|have to)\s+(check|see|watch|"
-    r"look|give|try|find|get)|\bmust[- ]see\b|\bi want to\b|\bbut i want\b|\bon my list\b|\bsounds? (good|great|interesting)\b|\blooks? (good|great)\b"
+    r"look|give|try|find|get)|\b(seen|watched) (it|that|this|that one|this one|\w+)? ?yet\b|\bmust[- ]see\b|\bi want to\b|\bbut i want\b|\bon my list\b|\bsounds? (good|great|interesting)\b|\blooks? (good|great)\b"
 )
 
 # follow-up moves on the last list
@@ -238,21 +246,51 @@ NARRATIVE = re.compile(
     r"it is from|in theaters|release|released|reboot|version|i remember|remember|set in|setting|settings|takes place|"
     r"taking place|took place|era)\b"
 )
+# a sentence about someone else ("He has some classics from the 90's"): no wish of the user's
+THIRD_PERSON = re.compile(
+    r"^\W*(?:(?:and|but|so|well|also|oh|yeah|yes|plus)\W+)*(?:he|she|they|his|her|their|he'?s|she'?s|they'?re)\b"
+    r"|\b(?:he|she|they)\s+(?:has|had|have|did|does|do|made|makes|make|was|were|is|are|'s|'re|starred|directed|"
+    r"played|acted|did)\b"
+)
+FIRST_PERSON_WISH = re.compile(
+    r"\b(i|i'm|i'd|we|me|us)\b.*\b(want|looking|like to|love to|need|prefer|hoping|in the mood|wish)\b|"
+    r"\b(can you|could you|do you have|got any|any (?:good )?(?:suggestions?|ideas?|recommendations?)|recommend|suggest|"
+    r"ideas for|something for (?:him|her|them))\b"
+)
+# a time word that the user opens up in the same message ("A more modern comedy is good too though!")
+TIME_RELAXED = re.compile(
+    r"\b(?:more modern|modern|newer|more recent|recent|older|any (?:decade|era|year)s?|other decades?)\b"
+    r"[^.!?]{0,40}\b(?:too|also|as well|is fine|are fine|works|is ok|is okay|would be (?:good|fine|ok|okay))\b"
+    r"|\b(?:any|whatever)\s+(?:decade|era|year)s?\b|\b(?:doesn'?t|does not|don'?t) (?:have|need) to be\b"
+)
+# tolerance, not a wish: "I will also watch new films", "a more modern comedy is good too"
+TOLERANCE = re.compile(
+    r"\b(?:will also watch|would also watch|also watch|(?:is|are|would be) (?:also )?(?:okay|ok|fine|good) (?:too|also|as well)|"
+    r"don'?t mind|wouldn'?t mind|open to)\b"
+)
+# a qualifier that makes a genre word a sub-kind the labels do not read as the genre ("foreign horror", "asian horror")
+QUALIFIER = re.compile(
+    r"\b(?:foreign|asian|korean|japanese|chinese|french|italian|spanish|german|indian|bollywood|british|european)\s+$"
+)
 WISH = re.compile(
     r"\b(looking for|look for|looking to|seeking|seek|hunting for|want|wanna|in the mood|mood for|recommend|recommendation|recommendations|"
     r"suggest|suggestion|suggestions|give me|show me|find me|need|would like|i'?d like|how about|what about|"
-    r"feel like|any good|something|anything|some|any|searching|hoping|prefer|preferably|ideally|please|only|just|"
+    r"feel like|any good|something|anything|some|any|searching|hoping|prefer|preferably|ideally|please|only|just|interested in|"
+    r"do you know|know of|know any|"
     r"maybe|watch a|watch some|to watch|to see|would love|'d love|ideas|options|can you|could you|got any|have any|"
     r"is there|are there)\b"
 )
 TASTE = re.compile(
-    r"\b(like|likes|love|loves|enjoy|enjoys|fan of|into|favou?rite|adore|big on|prefer|usually|mostly|always|"
+    r"\b(like|likes|liking|love|loves|loving|enjoy|enjoys|enjoying|fan of|into|favou?rite|adore|big on|prefer|usually|mostly|always|"
     r"watch a lot of|i'?m a|kind of person|type of person|grew up)\b"
 )
 
 # genre cues, anchored at the end of the text before a genre (or a coordinated list of genres)
-_FILL = r"(?:(?:a|an|any|the|more|really|real|too|much|big|huge|of|that|those|these|many|super|very|kind of|type of|" \
-        r"sort of|movies?|films?|stuff|genre|either|so|good|great|some|scary|cheesy|old|new|gory|dumb|stupid|silly|typical)\s+){0,3}"
+_FILL = (
+    r"(?:(?:a|an|any|the|more|really|real|too|much|big|huge|of|that|those|these|many|super|very|kind of|type of|"
+    r"sort of|movies?|films?|stuff|genre|either|so|good|great|some|scary|cheesy|old|new|gory|dumb|stupid|silly|typical|"
+    r"indie|independent|classic|modern|recent|cheap|low budget|b)\s+){0,3}"
+)
 HARD_NEG = re.compile(
     rf"\b(?:no more|no|not|nothing|without|anything but|anything except|anything other than|except|except for|besides|"
     rf"other than|apart from|avoid|avoiding|skip|"
@@ -260,18 +298,34 @@ HARD_NEG = re.compile(
     rf"don'?t show me|nothing with|not another)\s+{_FILL}$"
 )
 SOFT_NEG = re.compile(
-    rf"\b(?:not (?:a |an |the )?(?:big |huge |real |great |much of a |really )?fans? of|don'?t (?:really |usually |much )?"
-    rf"(?:like|enjoy|care for|do|love|watch)|do not (?:like|enjoy|care for)|hate|hates|hated|dislike|dislikes|can'?t stand|"
-    rf"not (?:really |very |too )?into|not (?:really |too |very )?big on|never (?:liked|enjoyed|cared for|been into)|"
+    rf"\b(?:not (?:a |an |the )?(?:big |huge |real |great |much of a |really )?fans? of|(?:don|doesn)'?t (?:really |usually |much )?"
+    rf"(?:like|enjoy|care (?:much |too much )?for|do|love|watch)|(?:do|does) not (?:like|enjoy|care (?:much )?for)|hate|hates|hated|dislike|dislikes|can'?t stand|"
+    rf"not (?:(?:really|very|too|that|all that|big|huge|so|much) )*into|not (?:really |too |very )?big on|"
+    rf"never (?:liked|enjoyed|cared for|been into)|(?:didn'?t|did not|never) (?:really )?(?:like|enjoy|care for|love)|"
     rf"not crazy about|not a huge|tired of|sick of|had enough of|not much for|not really|aren'?t my thing|not my thing|"
     rf"not (?:really |very |that |too )?interested in|not for|not (?:a )?(?:big |huge )?(?:horror |movie )?person for)\s+{_FILL}$"
 )
 CONDITIONAL_NEG = re.compile(
     rf"\b(?:as long as|so long as|provided|if|unless)\s+it\s*(?:'s|'re|is|are|isn'?t|aren'?t)\s*(?:not\s+)?{_FILL}$"
 )
+# "if not horror, any good comedies?": an alternative, not an exclusion (nothing is said against horror)
+IF_NOT = re.compile(rf"\b(?:if|or|and if|but if)\s+not\s+{_FILL}$")
+# hedges make a stated constraint a preference: "preferably something that is not animated", "ideally from the 90s"
+# ("maybe" is no hedge: "An 80's comedy maybe?" is how people ask for one; nor are polite forms: "no horror would be great")
+HEDGE = re.compile(
+    r"\b(preferably|preferable|ideally|if possible|if you can|i'?d prefer|i would prefer|"
+    r"i'?d rather|i would rather|bonus if|not necessarily|doesn'?t have to|does not have to|not a must)\b"
+)
+# an adjective genre word is a genre only next to a noun it describes ("only funny movies"), not as a predicate
+ADJECTIVE_GENRE_WORDS = {"funny", "scary", "spooky", "romantic", "suspenseful", "animated", "comedic"}
+GENRE_NOUN_AFTER = re.compile(
+    r"^\s*(?:and\s+\w+\s+|or\s+\w+\s+|,\s*\w+\s+)?(?:movies?|films?|flicks?|ones?|stuff|shows?|comedy|comedies|"
+    r"thrillers?|dramas?|horror|animations?|cartoons?|romance|romances|kind|type|sort)\b"
+)
+PREDICATE_AFTER = re.compile(r"^\s*(?:on|to|at|about|because|when|in retrospect|in hindsight|looking back)\b")
 HARD_POS = re.compile(
     rf"\b(?:only|just|strictly|purely|exclusively|nothing but|has to be|must be|needs to be|got to be|gotta be|"
-    rf"it should be|should be|only want)\s+{_FILL}$"
+    rf"it should be|should be|only want|stick to|stick with|keep it to|limit it to)\s+{_FILL}$"
 )
 GENRE_JOIN = re.compile(r"^(?:\s*(?:,|/|&|\+|\band\b|\bor\b|\bnor\b|\bor even\b|\bmovies?\b|\bfilms?\b|\beither\b|\bstuff\b))*\s*$")
 
@@ -369,7 +423,9 @@ def find_people(text: str) -> list[tuple[str, int, int]]:
     return out
 
 
-def _genre_hits(low: str, vocab: list[str], blocked: list[tuple[int, int]]) -> list[tuple[str, int, int, str]]:
+def _genre_hits(
+    low: str, vocab: list[str], blocked: list[tuple[int, int]], original: str = ""
+) -> list[tuple[str, int, int, str]]:
     """(genre, start, end, word) for each genre word outside titles and names; longest words first."""
     present = {g.lower(): g for g in vocab}
     words: list[tuple[str, str]] = []
@@ -381,11 +437,16 @@ def _genre_hits(low: str, vocab: list[str], blocked: list[tuple[int, int]]) -> l
             words.append((g.lower(), g))
     hits: list[tuple[str, int, int, str]] = []
     taken: list[tuple[int, int]] = list(blocked)
-    for word, genre in sorted(set(words), key=lambda w: -len(w[0])):
+    for word, genre in sorted(set(words), key=lambda w: (-len(w[0]), w)):
         for m in re.finditer(rf"(?<![\w-]){re.escape(word)}(?![\w-])", low):
             span = (m.start(), m.end())
+            if any(h[1:] == (*span, word) for h in hits):
+                hits.append((genre, m.start(), m.end(), word))  # "rom-com": one word, two genres
+                continue
             if _spans_overlap(span, taken):
                 continue
+            if word in lx.AMBIGUOUS_GENRE_WORDS and re.match(r"[A-Z]\w*\s+[A-Z]", original[m.start() :]):
+                continue  # "Mystery Science Theater": a name, not the genre
             if word in lx.AMBIGUOUS_GENRE_WORDS:
                 around = low[max(0, m.start() - 15) : m.start()] + " " + low[m.end() : m.end() + 12]
                 if not lx.GENRE_CONTEXT.search(around):
@@ -402,6 +463,18 @@ def _wishful(sentence: str) -> bool:
     """A wish: a wish word ("looking for", "something", "please"), or a bare request fragment with no
     subject of its own ("a sci-fi movie from the 1980s without romance", "funny animated films for kids")."""
     return bool(WISH.search(sentence)) or not SUBJECT.search(sentence)
+
+
+def _adjacent(low: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Two spans with at most spaces or an apostrophe between them ("80's classics", "older 80's comedies")."""
+    gap = low[a[1] : b[0]] if a[1] <= b[0] else low[b[1] : a[0]] if b[1] <= a[0] else ""
+    return bool(re.fullmatch(r"[\s'-]*", gap))
+
+
+def _about_someone_else(sentence_before: str, message: str = "") -> bool:
+    """The sentence so far is about another person ("He has some classics from the 90's") and ``message`` (that
+    sentence when not given) asks for nothing ("He likes adventure ... Any ideas?" asks for him)."""
+    return bool(THIRD_PERSON.search(sentence_before)) and not FIRST_PERSON_WISH.search(message or sentence_before)
 
 
 def _descriptive(before: str) -> bool:
@@ -428,9 +501,9 @@ def parse_message(message: str, genre_vocab: list[str], spot: Spotter | None = N
     title_spans = [(m.start, m.start + len(m.text)) for m in u.mentions if m.start >= 0]
     _read_references(low, u, title_spans)
     drop: list[tuple[int, int]] = list(blocked)
-    _read_genres(low, genre_vocab, blocked + title_spans, u, drop)
-    _read_years(low, u, drop)
-    _read_critiques_and_topics(low, blocked + title_spans, u, drop)
+    _read_genres(low, genre_vocab, blocked + title_spans, u, drop, text)
+    year_spans = _read_years(low, u, drop)
+    _read_critiques_and_topics(low, blocked + title_spans, u, drop, year_spans)
     u.search_text = _without(text, drop)
 
     u.reset = bool(RESET.search(low))
@@ -455,6 +528,9 @@ def _stance(low: str, start: int, end: int) -> Stance:
     if not_seen:
         return "want" if WANT_ANY.search(sentence + low[s_end : s_end + 60]) else "neutral"
     found: Stance | None = None
+    if re.match(r"\s*(?:fan|fanatic|person)\b", after) and re.search(r"\b(?:a|an)\s+(?:\w+\s+)?$", before):
+        # "Not a Star Wars fan", "I'm a huge Star Wars fan"
+        return "disliked" if re.search(r"\b(?:not|never been|wasn'?t|isn'?t)\s+(?:really\s+)?(?:a|an)\s+(?:\w+\s+)?$", before) else "liked"
     for stance, pat in BEFORE_STANCE:
         if pat.search(before):
             found = stance  # type: ignore[assignment]
@@ -522,6 +598,12 @@ def _read_titles(
             )
             if (len(words) == 1 or not capital) and not listed and _stance(low, sp.start, sp.end) == "neutral":
                 continue
+            tail = low[sp.end : sp.end + 12]
+            if not capital and re.match(r"\s+(?:movies|films|flicks|stuff)\b", tail) and (
+                any(w in genre_words for w in (" ".join(words[-1:]) + tail.split()[0], words[-1] + " " + tail.split()[0]))
+                or any(p.search(low[sp.start : sp.end + len(tail)]) for p, _, _ in CRITIQUES)
+            ):
+                continue  # "the war movies", "old school movies": a kind of film, not the film called so
             if len(words) == 1 and not capital and re.search(
                 r"\b(the|a|an|my|your|his|her|our|their|this|that|those|these)\s+$", low[max(0, sp.start - 8) : sp.start]
             ):
@@ -598,9 +680,14 @@ def _without(text: str, spans: list[tuple[int, int]]) -> str | None:
 
 
 def _read_genres(
-    low: str, vocab: list[str], blocked: list[tuple[int, int]], u: Understanding, drop: list[tuple[int, int]]
+    low: str,
+    vocab: list[str],
+    blocked: list[tuple[int, int]],
+    u: Understanding,
+    drop: list[tuple[int, int]],
+    text: str = "",
 ) -> None:
-    hits = _genre_hits(low, vocab, blocked)
+    hits = _genre_hits(low, vocab, blocked, text)
     groups: list[list[tuple[str, int, int, str]]] = []
     for h in hits:
         if groups and GENRE_JOIN.match(low[groups[-1][-1][2] : h[1]]):
@@ -615,17 +702,34 @@ def _read_genres(
         before = low[base:start]
         sentence_before = low[s_start:start]
         scary = [h for h in group if h[3] in ("scary", "spooky")]
+        after = low[group[-1][2] : group[-1][2] + 30]
+        adjective = all(h[3] in ADJECTIVE_GENRE_WORDS for h in group)
+        if adjective and PREDICATE_AFTER.match(after):
+            continue  # "only funny on oneself in retrospect": a predicate about something, no genre wish
+        if re.search(r"\b(?:too much|less|not much|not a lot of|not so much)\s+$", before):
+            continue  # "not too much action": an amount (a critique), not the genre
+        if any(h[3] in ("children", "kids movie", "kids movies", "kid movies") for h in group) and re.search(
+            r"\b(?:with|for)\s+(?:my|the|our|his|her)\s+$", before
+        ):
+            continue  # "movies with my children": who watches (the family critique), not a genre word
+        if QUALIFIER.search(before):
+            continue  # "not really into the foreign horror", "my favorite asian horror": a sub-kind, not the genre
+        if IF_NOT.search(before):
+            continue  # "if not horror, any good comedies?": an alternative, nothing against horror
+        # "preferably, something that is not animated", "nothing with romance if possible"
+        hedged = bool(HEDGE.search(sentence_before) or HEDGE.search(low[group[-1][2] : _clause_bounds(low, group[-1][2])[1]]))
         conditional = CONDITIONAL_NEG.search(before)  # "as long as it is not horror", "if it's not horror I'm open"
         neg = conditional or HARD_NEG.search(before) or SOFT_NEG.search(before)
         if neg and re.search(r"\b(?:not|nothing)\s+(?:too|so|very|overly|that)\s+\w+\s+$", before):
             neg = None  # "not too gory horror": the negation is about the adjective (a critique), not the genre
         if neg:
             hard = bool(conditional) or (bool(HARD_NEG.search(before)) and not SOFT_NEG.search(before))
+            hard = hard and not hedged
             if hard and not conditional and _descriptive(before):
                 continue  # "horror movies today are not scary": a description, nothing against horror
             for genre, s, e, word in group:
-                if word in ("scary", "spooky"):
-                    continue  # "nothing scary" is the critique (scariness, -1), read with the critiques
+                if word in ("scary", "spooky") and hard:
+                    continue  # "nothing scary" is the critique (scariness, -1); "I don't like scary movies" a taste
                 if hard:
                     u.hard.append(HardConstraint(kind="exclude_genre", value=genre, phrase=low[c_start:e].strip()))
                 u.genres[genre] = -1.0 if hard else -0.7
@@ -633,7 +737,7 @@ def _read_genres(
             continue
         if _descriptive(before) and all(h[3] in ("funny", "scary", "spooky", "romantic", "suspenseful", "animated") for h in group):
             continue  # "it was funny": about a movie, not a wish
-        if HARD_POS.search(before):
+        if HARD_POS.search(before) and not hedged and not (adjective and not GENRE_NOUN_AFTER.match(after)):
             for genre, s, e, word in group:
                 if genre not in (c.value for c in u.hard if c.kind == "genre"):
                     u.hard.append(HardConstraint(kind="genre", value=genre, phrase=low[c_start:e].strip()))
@@ -646,6 +750,13 @@ def _read_genres(
             else 1.0 if _wishful(low[s_start:s_end])
             else 0.3
         )
+        if re.match(r"\s*(?:movies?|films?)?\s*(?:are|is|would be)\s+(?:also\s+)?(?:okay|ok|fine|good|great)\s+(?:too|also|as well)\b",
+                    low[group[-1][2] :]):
+            weight = max(weight, 0.7)  # "romantic comedies are okay too": an opening, a liked genre
+        if _descriptive(before) and not WISH.search(before):
+            weight = min(weight, 0.3)  # "that's an action/adventure movie": about a film, a hint at most
+        if _about_someone_else(sentence_before, low):
+            weight = min(weight, 0.3)  # "She made some great comedies": about her films, a faint hint at most
         if scary and len(group) == 1:
             weight = max(weight, 0.5)  # "something scary": a wish for horror, if not a stated one
         for genre, *_ in group:
@@ -653,19 +764,33 @@ def _read_genres(
                 u.genres[genre] = max(u.genres.get(genre, 0.0), weight)
 
 
-def _read_years(low: str, u: Understanding, drop: list[tuple[int, int]]) -> None:
-    def narrative(pos: int) -> bool:
-        s, e = _sentence_bounds(low, pos)
-        return bool(NARRATIVE.search(low[s:e]))
-
+def _read_years(low: str, u: Understanding, drop: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Hard year constraints into ``u``; returns the spans they were read from."""
     def wish(pos: int) -> bool:
         s, e = _sentence_bounds(low, pos)
         sentence = low[s:e]
         return _wishful(sentence)
 
+    relaxed = bool(TIME_RELAXED.search(low))  # "... 80s movies? A more modern comedy is good too though!"
+
+    def soft(pos: int) -> bool:
+        """A year said with a hedge, about someone else, or opened up elsewhere in the message is no filter."""
+        s, _ = _sentence_bounds(low, pos)
+        before = low[s:pos]
+        if HEDGE.search(before) or relaxed:
+            return True
+        return _about_someone_else(before)
+
+    def narrative(pos: int) -> bool:
+        s, e = _sentence_bounds(low, pos)
+        return bool(NARRATIVE.search(low[s:e])) or soft(pos)
+
+    spans: list[tuple[int, int]] = []
+
     def add(kind: str, value: int, m: re.Match) -> None:
         u.hard.append(HardConstraint(kind=kind, value=value, phrase=m.group(0).strip()))
         drop.append(m.span())
+        spans.append(m.span())
 
     used: list[tuple[int, int]] = []
     for m in BETWEEN.finditer(low):
@@ -725,6 +850,7 @@ def _read_years(low: str, u: Understanding, drop: list[tuple[int, int]]) -> None
         decades.append((lo, hi, m))
         used.append(m.span())
     if decades:  # "the 1970s or 1980s": one range over all of them
+        spans.extend(d[2].span() for d in decades)
         if all(d[0] is not None for d in decades):
             add("year_min", min(d[0] for d in decades), decades[0][2])
         if all(d[1] is not None for d in decades):
@@ -742,10 +868,15 @@ def _read_years(low: str, u: Understanding, drop: list[tuple[int, int]]) -> None
             u.older = True
         else:
             u.newer = True
+    return spans
 
 
 def _read_critiques_and_topics(
-    low: str, blocked: list[tuple[int, int]], u: Understanding, drop: list[tuple[int, int]]
+    low: str,
+    blocked: list[tuple[int, int]],
+    u: Understanding,
+    drop: list[tuple[int, int]],
+    year_spans: list[tuple[int, int]] = (),
 ) -> None:
     seen_attrs: set[str] = set()
     for pat, attr, direction in CRITIQUES:
@@ -757,11 +888,28 @@ def _read_critiques_and_topics(
             if _descriptive(low[max(0, m.start() - 40) : m.start()]) and m.group(0).startswith("not"):
                 continue
             lead = low[max(0, m.start() - 25) : m.start()]
-            if attr == "recency" and re.search(r"\b(the|that|this|those|these|most|his|her|their)\s+$", lead):
-                continue  # "the new one", "that recent movie": a specific film, not a wish
-            if re.search(r"\bnot (necessarily |really |exactly )?$", lead) and not m.group(0).startswith(("not", "no", "less")):
-                continue  # "not necessarily for kids"
-            if attr == "recency" and "classic" in m.group(0) and not (WISH.search(_sentence_of(low, m.start())) or "classics" in m.group(0)):
+            if _about_someone_else(low[_sentence_bounds(low, m.start())[0] : m.start()]):
+                continue  # "He has some classics": about the actor's films, not a wish
+            if attr == "recency" and any(_adjacent(low, m.span(), span) for span in year_spans):
+                continue  # "older 80's comedies", "80's classics": part of the decade asked for, already a filter
+            c_start, c_end = _clause_bounds(low, m.start())
+            if attr == "recency" and TOLERANCE.search(low[c_start:c_end]):
+                continue  # "a more modern comedy is good too", "I will also watch new films": an opening, not a wish
+            plural = bool(re.search(r"(classics|movies|films|ones)$", m.group(0))) or bool(
+                re.match(r"\s+(?:\w+\s+)?(?:movies|films|ones|stuff)\b", low[m.end() : m.end() + 20])
+            )
+            # "the classics", "the classic ones", "his older movies": a kind of film; "the new ones", "that recent
+            # movie": specific films
+            kind_of_film = plural and ("classic" in m.group(0) or bool(re.search(r"\b(his|her|their)\s+$", lead)))
+            if attr == "recency" and not kind_of_film and re.search(
+                r"\b(the|that|this|those|these|most|his|her|their)\s+$", lead
+            ):
+                continue
+            if re.search(r"\b(?:not|no|without|anything but) (necessarily |really |exactly |more )?$", lead) and not m.group(
+                0
+            ).startswith(("not", "no", "less")):
+                continue  # "not necessarily for kids", "no kids movies": not a wish in that direction
+            if attr == "recency" and "classic" in m.group(0) and not (WISH.search(_sentence_of(low, m.start())) or plural):
                 continue  # "Another classic!": praise for a film, not a wish for old ones
             u.critiques.append(Critique(attribute=attr, direction=direction))
             seen_attrs.add(attr)

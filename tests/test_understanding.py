@@ -250,7 +250,8 @@ def test_the_parser_runs_without_a_catalog():
 def test_as_labels_uses_the_label_schema(catalog_tools):
     labels = read(catalog_tools, "no horror, something like Heat but funnier").as_labels()
     assert labels["hard"] == {"genres": [], "exclude_genres": ["Horror"], "year_min": None, "year_max": None}
-    assert labels["soft"]["disliked_genres"] == ["Horror"] and labels["critiques"] == [{"attribute": "humor", "direction": 1}]
+    # a hard exclusion is reported as hard only (the labels never repeat it as a soft dislike)
+    assert labels["soft"]["disliked_genres"] == [] and labels["critiques"] == [{"attribute": "humor", "direction": 1}]
     assert labels["mentions"] == [{"title": "Heat (1995)", "item_id": "6", "stance": "liked"}]
 
 
@@ -333,3 +334,236 @@ def test_inclusive_decades_are_not_restrictions(catalog_tools, message):
 )
 def test_wishes_conditions_and_styles(catalog_tools, message, expected):
     assert hard(read(catalog_tools, message)) == expected
+
+
+# ---------------------------------------------------------------- no hard filter from a passing mention
+# (the five utterances the understanding eval found the parser inventing a filter for, and their kin)
+
+
+def soft_labels(u):
+    s = u.as_labels()["soft"]
+    return set(s["liked_genres"]), set(s["disliked_genres"])
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Yes, only funny on oneself in retrospect.",  # "only" scoped to a predicate, not a genre wish
+        "it is only funny to me because I was there",
+    ],
+)
+def test_only_before_a_predicate_adjective_is_no_genre(catalog_tools, message):
+    u = read(catalog_tools, message)
+    assert u.hard == [] and u.genres == {}
+
+
+def test_only_scopes_to_the_genre_it_is_said_of(catalog_tools):
+    assert hard(read(catalog_tools, "only funny movies please")) == {"genre": "Comedy"}
+    assert hard(read(catalog_tools, "just comedies")) == {"genre": "Comedy"}
+    u = read(catalog_tools, "I want something only funny")  # an adjective with no noun: a wish, not a filter
+    assert u.hard == [] and u.genres == {"Comedy": 1.0}
+
+
+@pytest.mark.parametrize(
+    "message, disliked",
+    [
+        ("Preferably, something that is not animated", "Animation"),
+        ("ideally no horror", "Horror"),
+        ("nothing with romance if possible", "Romance"),
+    ],
+)
+def test_hedged_exclusions_are_soft(catalog_tools, message, disliked):
+    u = read(catalog_tools, message)
+    assert u.hard == [], u.hard
+    assert soft_labels(u) == (set(), {disliked})
+
+
+def test_unhedged_exclusions_stay_hard(catalog_tools):
+    assert hard(read(catalog_tools, "something that is not animated")) == {"exclude_genre": "Animation"}
+    assert hard(read(catalog_tools, "no horror please")) == {"exclude_genre": "Horror"}
+
+
+@pytest.mark.parametrize(
+    "message, liked",
+    [
+        ("If not horror you know any good comedies?", {"Comedy"}),  # an alternative, nothing against horror
+        ("if not a thriller, maybe a drama", {"Drama"}),
+    ],
+)
+def test_if_not_is_an_alternative_not_an_exclusion(catalog_tools, message, liked):
+    u = read(catalog_tools, message)
+    assert u.hard == [] and soft_labels(u) == (liked, set())
+
+
+def test_conditions_on_it_stay_hard(catalog_tools):
+    """'as long as it is not horror' is a condition the user sets: hard, and reported only as hard."""
+    for message in ["I might check it out as long as it is not horror.", "If it's not horror I'm open."]:
+        u = read(catalog_tools, message)
+        assert hard(u) == {"exclude_genre": "Horror"} and soft_labels(u) == (set(), set())
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "He has some classics from the 90's",  # about an actor's films
+        "She made some great comedies in the 90s",
+        "they did a lot of horror in the 80s",
+    ],
+)
+def test_decades_about_someone_else_are_not_filters(catalog_tools, message):
+    u = read(catalog_tools, message)
+    assert u.year_min is None and u.year_max is None, u.hard
+    assert u.critiques == [] and all(w < 0.5 for w in u.genres.values()), "at most a faint hint"
+
+
+def test_a_decade_the_user_opens_up_in_the_same_message_is_no_filter(catalog_tools):
+    u = read(
+        catalog_tools,
+        "Yes! Could you suggest any good funny 80s movies? I really love National Lampoon's Vacation and "
+        "Fast Times at Ridgemont High ! A more modern comedy is good too though!",
+    )
+    assert u.hard == [] and u.genres == {"Comedy": 1.0}
+    assert u.critiques == [], "'a more modern comedy is good too' opens the window, it asks for nothing newer"
+    assert set(stances(u).values()) == {"liked"} and len(u.mentions) == 2
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("any good funny 80s movies?", {"year_min": 1980, "year_max": 1989}),
+        ("An 80's comedy maybe?", {"year_min": 1980, "year_max": 1989}),  # "maybe" is how people ask, no hedge
+        ("I would love to watch a 90's comedy.", {"year_min": 1990, "year_max": 1999}),
+        ("He likes comedies, can you recommend some from the 90s?", {"year_min": 1990, "year_max": 1999}),
+    ],
+)
+def test_decade_wishes_stay_hard(catalog_tools, message, expected):
+    assert hard(read(catalog_tools, message)) == expected
+
+
+def test_ideally_a_decade_is_no_filter(catalog_tools):
+    u = read(catalog_tools, "ideally something from the 90s")
+    assert u.year_min is None and u.year_max is None
+
+
+def test_a_decade_asked_for_carries_its_classics(catalog_tools):
+    """'80's classics' / 'older 80's comedies' are the decade asked for, not an extra 'older' critique."""
+    for message in ["Im looking for some good 80's classics", "I am looking for recommendations for older 80's Comedies"]:
+        u = read(catalog_tools, message)
+        assert hard(u) == {"year_min": 1980, "year_max": 1989} and u.critiques == []
+    u = read(catalog_tools, "Maybe a movie that is a bit more recent, from the 90s up till now")
+    assert hard(u) == {"year_min": 1990} and crits(u) == {("recency", 1)}
+
+
+# ---------------------------------------------------------------- soft genres and critiques the eval found
+
+
+@pytest.mark.parametrize(
+    "message, liked, disliked",
+    [
+        ("Not really into the foreign horror.", set(), set()),  # a sub-kind, not horror as a whole
+        ("My favorite asian horror is The Wailing", set(), set()),
+        ("thats an action/adventure movie I am actually interested in comedies", {"Comedy"}, set()),
+        ("He likes adventure but I don't want too much violence. Any ideas?", {"Adventure"}, set()),  # asks for him
+        ("I understand. I just do not like scary movies that much.", set(), {"Horror"}),
+        ("MY DAUGHTER DOESNT CARE MUCH FOR ANIMATED FILMS.", set(), {"Animation"}),
+        ("I'm interested in seeing a romantic comedy", {"Comedy", "Romance"}, set()),
+        ("I want a romcom", {"Comedy", "Romance"}, set()),
+        ("or romantic comedies are okay too", {"Comedy", "Romance"}, set()),
+        ("cause sometimes i want to watch a chick flick", {"Romance"}, set()),
+        ("I am actually interested in comedies like The Hangover", {"Comedy"}, set()),
+        ("I'm really enjoying documentaries.", {"Documentary"}, set()),
+        ("Do you know of a good kids movie for my daughter?", {"Children"}, set()),
+        ("like watching movies with my children.", set(), set()),  # who watches: the family critique
+        ("Great stuff for Mystery Science Theater.", set(), set()),  # a name, not the genre
+        ("Not too much action", set(), set()),  # an amount: the violence critique
+        ("But no kids movies! lol", set(), set()),  # hard only
+    ],
+)
+def test_soft_genres(catalog_tools, message, liked, disliked):
+    assert soft_labels(read(catalog_tools, message)) == (liked, disliked)
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("I love the classics", {("recency", -1)}),
+        ("I do like the classic ones though.", {("recency", -1)}),
+        ("I do like old classic movies,", {("recency", -1)}),
+        ("I like his older movies like The Longest Yard and Click .", {("recency", -1)}),
+        ("Another classic!", set()),  # praise for one film
+        ("its okay I love older movies too, I'm a 90's baby", {("recency", -1)}),
+        ("I like classics, but I will also watch new films.", {("recency", -1)}),  # tolerance, not a wish
+        ("I'll check out both of the new ones. Thank you so much!", set()),  # specific films
+        ("the new one is great", set()),
+        ("Not too much action", {("violence", -1)}),
+        ("He likes adventure but I don't want too much violence. Any ideas?", {("violence", -1)}),
+        ("But no kids movies! lol", set()),  # against kids' films: no wish for family ones
+        ("like watching movies with my children.", {("family", 1)}),
+    ],
+)
+def test_more_critiques(catalog_tools, message, expected):
+    assert crits(read(catalog_tools, message)) == expected
+
+
+# ---------------------------------------------------------------- stances the eval found
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("Not a Star Wars fan", {"Star Wars": "disliked"}),
+        ("I'm a huge Star Wars fan", {"Star Wars": "liked"}),
+        ("I like to watch Jurassic World", {"Jurassic World (2015)": "liked"}),
+        ("I found myself rewatching Moana just to listen to the songs lol", {"Moana (2016)": "liked"}),
+        ("The Fugitive was also really good", {"Fugitive, The (1993)": "liked"}),
+        ("Rough Night looks like it will be really good also!", {"Rough Night (2017)": "want"}),
+        ("I have not seen Arrival yet", {"Arrival (2016)": "want"}),
+        ("I don't like movies like Scary Movie . Don't like nasty jokes", {"Scary Movie (2000)": "disliked"}),
+        ("I would like to watch Heat", {"Heat (1995)": "want"}),
+        ("I really enjoyed the movies The Notebook", {"Notebook, The (2004)": "liked"}),
+        ("My favorite asian horror is The Wailing", {"The Wailing (2016)": "liked"}),
+        ("I've seen Singin' in the Rain many of times.", {"Singin' in the Rain (1952)": "liked"}),
+        ("I have seen Dear John and never get tired of it", {"Dear John (2010)": "liked"}),
+        ("I have seen Heat", {"Heat (1995)": "seen"}),
+    ],
+)
+def test_more_stances(catalog_tools, message, expected):
+    assert stances(read(catalog_tools, message)) == expected
+
+
+def test_anything_else_is_not_a_title(catalog_tools):
+    assert read(catalog_tools, "Can you recommend anything else?").mentions == []
+
+
+# ---------------------------------------------------------------- found on unlabelled ReDial train utterances
+
+
+@pytest.mark.parametrize(
+    "message, disliked",
+    [
+        ("I'm not big into thrillers, but Gravity sounds like a good suggestion", "Thriller"),
+        ("Hmm that was a funny movie. I'm not all that into animated movies", "Animation"),
+        ("I did not like the war movies that are not in english", "War"),
+    ],
+)
+def test_negated_tastes_are_dislikes_never_likes(catalog_tools, message, disliked):
+    u = read(catalog_tools, message)
+    assert u.hard == [] and soft_labels(u) == (set(), {disliked})
+
+
+def test_a_genre_phrase_is_not_a_title(catalog_tools):
+    assert read(catalog_tools, "I did not like the war movies that are not in english").mentions == []
+    assert read(catalog_tools, "No. I am not a fan of old school movies.").mentions == []
+    assert stances(read(catalog_tools, "I'm not big into thrillers, but Gravity sounds like a good suggestion")) == {
+        "Gravity (2013)": "want"
+    }
+
+
+def test_stick_to_is_a_restriction(catalog_tools):
+    u = read(catalog_tools, "Not sure, can you stick to action comedies?")
+    assert [(c.kind, c.value) for c in u.hard] == [("genre", "Action"), ("genre", "Comedy")]
+
+
+def test_polite_forms_are_no_hedge(catalog_tools):
+    assert hard(read(catalog_tools, "no horror would be great")) == {"exclude_genre": "Horror"}
+    assert hard(read(catalog_tools, "something from the 90s would be nice")) == {"year_min": 1990, "year_max": 1999}
