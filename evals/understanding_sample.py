@@ -14,6 +14,8 @@ the seeker's own form (``initiatorQuestions``) as a hint for the annotator; the 
 hand into ``labels.jsonl`` (see ``evals/data/understanding/README.md``).
 
     python -m recagent.evals.understanding_sample --redial ../shared/data/redial --seed 9
+    python -m recagent.evals.understanding_sample --redial ../shared/data/redial --seed 91 \\
+        --exclude evals/data/understanding/labels.jsonl      # the held-out set
 """
 
 from __future__ import annotations
@@ -72,6 +74,22 @@ CRITIQUE_EXTRA = (
     r"more (action|intense|violent)|classics?\b|well.?known|popular|lesser known|heist|true story|set in|based on"
 )
 CRITIQUE_EXTRA_N = 45
+# The held-out set (``--exclude labels.jsonl``, seed 91): drawn after the 390 labelled rows were used to fix the
+# parser, from what they left. They took every year/decade and every restrictive cue, so the held-out strata
+# add two cues the first draw had no stratum for: a negation next to a genre word ("anything besides scifi",
+# "not big into thrillers") and time words ("current movies", "the new one"), then the usual strata.
+NEGATION = r"\bnot\b|n'?t\b|\bno\b|\bnever\b|\bnone\b|\bbesides\b"
+HELDOUT_STRATA: list[tuple[str, str, int | None]] = [
+    ("year", STRATA[0][1], None),
+    ("restrictive", STRATA[1][1], None),
+    ("negation-genre", r"(?=.*(" + NEGATION + r"))(?=.*(" + GENRE + r"))", None),
+    ("critique", STRATA[2][1], 18),
+    ("time", r"\bnew\b|latest|this year|last year|\bold\b|modern|\bera\b|current|lately|theaters?\b|theatre", 8),
+    ("genre", GENRE, 15),
+    ("people", STRATA[4][1], 5),
+    ("mention", STRATA[5][1], 8),
+]
+HELDOUT_ORDINARY = 33
 
 
 def _seeker_utterances(redial_dir: Path, split: str, titles: dict[str, str]) -> list[dict]:
@@ -108,34 +126,58 @@ def _seeker_utterances(redial_dir: Path, split: str, titles: dict[str, str]) -> 
     return out
 
 
-def _stratum(utt: dict) -> str | None:
-    for name, pattern, _ in STRATA:
+def _stratum(utt: dict, strata: list[tuple[str, str, int | None]] = STRATA) -> str | None:
+    for name, pattern, _ in strata:
         flags = 0 if name == "people" else re.IGNORECASE
         if re.search(pattern, utt["raw"], flags):
             return name
     return None
 
 
-def draw(redial_dir: Path, seed: int = 9, splits: tuple[str, ...] = ("train", "valid")) -> list[dict]:
-    """The stratified sample, in a seeded shuffled order (so any prefix is itself a mixed sample)."""
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+
+def draw(
+    redial_dir: Path, seed: int = 9, splits: tuple[str, ...] = ("train", "valid"), exclude: Path | None = None
+) -> list[dict]:
+    """The stratified sample, in a seeded shuffled order (so any prefix is itself a mixed sample).
+
+    With ``exclude`` (a labelled JSONL file), the held-out draw: every utterance whose id, or whose text
+    (lowercased, punctuation dropped), is in that file is left out, and the held-out strata are used.
+    """
     if "test" in splits:
         raise ValueError("the understanding set never draws from the ReDial test split")
     catalog = load_catalog(redial_dir)
     ml = {catalog.ids[pos]: ml_id for pos, ml_id in match_movielens(catalog).items()}
     plain_titles = {it.id: it.title for it in catalog}
     utts = [u for split in splits for u in _seeker_utterances(redial_dir, split, plain_titles)]
+    strata, ordinary_min = STRATA, ORDINARY
+    if exclude is not None:
+        with exclude.open(encoding="utf-8") as f:
+            labelled = [json.loads(line) for line in f if line.strip()]
+        ids, texts = {r["id"] for r in labelled}, {_norm(r["text"]) for r in labelled}
+        kept = []
+        for u in utts:  # also one row per distinct text (repeated messages would count twice)
+            if u["id"] not in ids and _norm(u["text"]) not in texts:
+                texts.add(_norm(u["text"]))
+                kept.append(u)
+        utts = kept
+        strata, ordinary_min = HELDOUT_STRATA, HELDOUT_ORDINARY
     rng = random.Random(seed)
     by_stratum: dict[str, list[dict]] = {}
     for u in utts:
-        u["stratum"] = _stratum(u) or "ordinary"
+        u["stratum"] = _stratum(u, strata) or "ordinary"
         by_stratum.setdefault(u["stratum"], []).append(u)
     chosen: list[dict] = []
-    for name, _, quota in STRATA:
+    for name, _, quota in strata:
         pool = by_stratum.get(name, [])
         chosen += pool if quota is None or quota >= len(pool) else rng.sample(pool, quota)
-    ordinary = max(ORDINARY, round(ORDINARY_MIN_SHARE * len(chosen) / (1 - ORDINARY_MIN_SHARE)))
+    ordinary = max(ordinary_min, round(ORDINARY_MIN_SHARE * len(chosen) / (1 - ORDINARY_MIN_SHARE)))
     chosen += rng.sample(by_stratum["ordinary"], ordinary)
     rng.shuffle(chosen)
+    if exclude is not None:
+        return _rows(chosen, catalog, ml)
     taken = {u["id"] for u in chosen}
     rest = [u for u in utts if u["id"] not in taken]
     hard = [dict(u, stratum="hard-extra") for u in rest if re.search(HARD_EXTRA, u["raw"], re.IGNORECASE)]
@@ -145,6 +187,10 @@ def draw(redial_dir: Path, seed: int = 9, splits: tuple[str, ...] = ("train", "v
     second = hard + critique
     rng.shuffle(second)
     chosen += second
+    return _rows(chosen, catalog, ml)
+
+
+def _rows(chosen: list[dict], catalog, ml: dict) -> list[dict]:
     rows = []
     for u in chosen:
         mentions = [
@@ -173,9 +219,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--redial", type=Path, default=Path("../shared/data/redial"))
     ap.add_argument("--seed", type=int, default=9)
-    ap.add_argument("--out", type=Path, default=OUT_DIR / "sample.jsonl")
+    ap.add_argument("--out", type=Path, default=None, help="default: sample.jsonl, or heldout-sample.jsonl")
+    ap.add_argument("--exclude", type=Path, default=None, help="labelled JSONL whose ids and texts to leave out")
     args = ap.parse_args()
-    rows = draw(args.redial, args.seed)
+    rows = draw(args.redial, args.seed, exclude=args.exclude)
+    if args.out is None:
+        args.out = OUT_DIR / ("sample.jsonl" if args.exclude is None else "heldout-sample.jsonl")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as f:
         for row in rows:

@@ -1,0 +1,65 @@
+"""The held-out understanding set (evals/data/understanding/heldout.jsonl) is valid and disjoint from labels.jsonl.
+
+Fast: the held-out rows parse against the same pydantic model as the labelled set, none shares an id (or a
+text) with labels.jsonl, each is a row of its sample, and where ../shared/data/redial is present each is a
+real seeker message of the train/valid file it names, never a test conversation, with bridged mentions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from .conftest import shared_dataset
+from .test_understanding_labels import SET_DIR, Label
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+
+@pytest.fixture(scope="module")
+def heldout() -> list[Label]:
+    with open(SET_DIR / "heldout.jsonl", encoding="utf-8") as f:
+        return [Label.model_validate_json(line) for line in f if line.strip()]
+
+
+def test_the_heldout_set_parses_and_is_disjoint_from_the_labelled_set(heldout):
+    assert len(heldout) >= 120
+    ids = [lab.id for lab in heldout]
+    assert len(set(ids)) == len(ids), "duplicate utterance ids"
+    with open(SET_DIR / "labels.jsonl", encoding="utf-8") as f:
+        labelled = [json.loads(line) for line in f if line.strip()]
+    assert not set(ids) & {row["id"] for row in labelled}, "held-out ids also in labels.jsonl"
+    assert not {_norm(lab.text) for lab in heldout} & {_norm(row["text"]) for row in labelled}, "shared texts"
+
+
+def test_every_heldout_row_is_in_its_sample(heldout):
+    with open(SET_DIR / "heldout-sample.jsonl", encoding="utf-8") as f:
+        sample = {row["id"]: row for row in map(json.loads, f)}
+    for lab in heldout:
+        assert lab.id in sample, lab.id
+        assert (lab.text, lab.context) == (sample[lab.id]["text"], sample[lab.id]["context"]), lab.id
+        assert {m["redial_id"] for m in sample[lab.id]["mentions"]} <= {m.redial_id for m in lab.mentions}, lab.id
+
+
+def test_heldout_rows_are_real_seeker_messages_from_train_or_valid_never_test(heldout):
+    from recagent.evals.movielens_bridge import match_movielens
+    from recagent.evals.protocols.redial import SPLITS, display_title, load_catalog
+    from recagent.evals.understanding_sample import _seeker_utterances
+
+    redial = shared_dataset("redial")
+    with open(redial / SPLITS["test"], encoding="utf-8") as f:
+        test_ids = {str(json.loads(line)["conversationId"]) for line in f if line.strip()}
+    catalog = load_catalog(redial)
+    titles = {it.id: it.title for it in catalog}
+    real = {u["id"]: u for split in ("train", "valid") for u in _seeker_utterances(redial, split, titles)}
+    ml = {catalog.ids[pos]: ml_id for pos, ml_id in match_movielens(catalog).items()}
+    for lab in heldout:
+        assert lab.id.split(":")[1] not in test_ids, f"{lab.id} is a test conversation"
+        assert lab.id in real and lab.text == real[lab.id]["text"], lab.id
+        for m in lab.mentions:
+            assert m.title == display_title(catalog.get(m.redial_id))
+            assert m.ml_id == ml.get(m.redial_id), (lab.id, m.redial_id)
