@@ -225,3 +225,32 @@ def test_empty_preferences_change_nothing(rec):
 def test_a_new_user_with_only_preferences_gets_candidates(rec):
     q = RetrievalQuery(user_id="someone-new", preferences=Preferences(context=[ContextText(text="a funny movie")]))
     assert len(ranked(rec, q)) == 10
+
+
+@pytest.fixture(scope="module")
+def bundled_rec(tmp_path_factory, embedder):
+    """The whole bundled ml-latest-small (9,742 movies), indexed in a temp dir: minutes, hence slow."""
+    from recagent.agent.rerank import Reranker
+    from recagent.recommender import Recommender
+    from recagent.settings import Settings
+
+    root = tmp_path_factory.mktemp("bundled")
+    settings = Settings(data_dir=root / "data", sessions_url=str(root / "s.sqlite"), understanding="parser")
+    r = Recommender.from_parts(settings, embedder=embedder)
+    r.__dict__["reranker"] = Reranker(None, r.settings.rerank)  # the retrieval order, as with no LLM configured
+    r.index()
+    return r
+
+
+@pytest.mark.slow
+def test_the_web_page_example_keeps_heat_neighbourhood_on_the_bundled_catalog(bundled_rec):
+    """ "something like Heat but less violent, from the 90s" (the web page's own example) through the chat:
+    most of the top 10 are still crime, action or thrillers like Heat, and less violent than the plain
+    "something like Heat from the 90s" list (it used to answer The Lion King, Leaving Las Vegas, Sabrina)."""
+    rec = bundled_rec
+    plain = rec.chat("plain", "something like Heat from the 90s", k=10).recommendations
+    wish = rec.chat("wish", "something like Heat but less violent, from the 90s", k=10).recommendations
+    heat = set(rec.catalog.get(HEAT).genres)
+    assert len(wish) == 10 and all(1990 <= rec.catalog.get(r.item_id).year <= 1999 for r in wish)
+    assert sum(bool(heat & set(rec.catalog.get(r.item_id).genres)) for r in wish) >= 6, [r.title for r in wish]
+    assert mean_attribute(rec, wish, "violence") < mean_attribute(rec, plain, "violence") - 0.3
