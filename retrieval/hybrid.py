@@ -2,8 +2,9 @@
 
 Conversational input adds sources and a re-ranking step (``retrieval/preferences.py``): ``text`` (the
 recency-weighted context turns, with a popularity/quality prior), ``topics``, ``comentions`` (ReDial
-co-mentions of the liked movies, ``retrieval/comentions.py``); critiques, soft genres, topics and
-avoided items then re-rank the fused pool. Without such input the ranking is exactly as before.
+co-mentions of the liked movies, ``retrieval/comentions.py``), ``shown`` (co-mentions of the items
+shown so far that the user said nothing about), ``dialogue_popularity`` (leaning to the soft genres);
+critiques, soft genres, topics and avoided items then re-rank the fused pool. Without such input the ranking is exactly as before.
 
 ``HybridRetriever.candidates`` takes a user context (a known user id and/or
 liked ids and/or free text, plus filters) and returns fused, de-duplicated

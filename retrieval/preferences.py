@@ -4,13 +4,16 @@
 re-ranking step, all driven by ``RetrievalQuery.preferences``:
 
 * ``text``: each context turn embedded on its own (MiniLM keeps only the first 256 tokens of a text,
-  so a whole dialogue embedded as one string loses its latest turns), the vectors summed with the
-  turns' recency weights; items are scored by cosine plus a popularity/quality prior, so that an
-  obscure title sharing a word with the chat does not win;
+  so a whole dialogue embedded as one string loses its latest turns), without the titles of the movies
+  the query names (liked, disliked, shown: they are item-to-item anchors already), the vectors summed
+  with the turns' recency weights; items are scored by cosine plus a popularity/quality prior, so that
+  an obscure title sharing a word with the chat does not win;
 * ``topics``: the same for each topical wish ("a heist", "set in space"), one query per topic, plus
   ``TAG_HIT`` for an item whose user tags name the topic ("heist", "space");
 * ``adjust``: the fused scores of a candidate pool (normalised so the best is 1) plus
-  ``critique_strength x direction x attribute`` per critique (attributes: ``retrieval/attributes.py``),
+  ``critique_strength x direction x attribute`` per critique (attributes: ``retrieval/attributes.py``;
+  with liked movies in the query, a critique's lift is scaled by how strongly the liked-item sources
+  brought the candidate, so "like Heat but less violent" re-orders Heat's neighbourhood),
   ``genre_strength x weight`` per soft genre the item has, ``topic_strength x`` the similarity to
   the topics (standardised over the pool), and minus ``avoid_strength`` for closeness to an avoided item (minus 1
   more for the avoided item itself: it sinks below the top, but stays available). Nothing is filtered out.
