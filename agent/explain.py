@@ -30,4 +30,8 @@ def explain(candidate: Candidate, request: str | None = None) -> str:
         return f"Often watched next by people who watched what you watched recently{what}."
     if "ease" in src:
         return f"Often watched alongside titles you have seen{what}."
+    if "comentions" in src and anchor:
+        return f"Often brought up with {anchor} in movie conversations{what}."
+    if "shown" in src:
+        return f"Often brought up with the titles suggested earlier in this conversation{what}."
     return f"One of the most popular titles in the catalog{what}."

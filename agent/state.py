@@ -26,6 +26,7 @@ from recagent.retrieval.filters import Filters
 
 CONTEXT_TURNS = 6  # recent user turns kept as soft context
 CONTEXT_DECAY = 0.6  # a turn weighs this much of the one after it
+SHOWN_ANCHORS = 10  # the latest shown items kept as weak item-to-item anchors
 MAX_TOPICS = 5
 
 
@@ -262,7 +263,15 @@ def preferences(state: ChatState) -> Preferences:
         topics=list(state.topics),
         context=context,
         avoid_ids=list(state.avoid_ids),
+        shown_ids=shown_anchors(state),
     )
+
+
+def shown_anchors(state: ChatState) -> list[str]:
+    """The latest items shown in the session (by the agent or another party) that the user said nothing
+    about (a liked, disliked or seen one speaks for itself), newest last."""
+    said = set(state.liked_ids) | set(state.disliked_ids) | set(state.seen_ids) | set(state.want_ids)
+    return [i for i in state.shown_ids if i not in said][-SHOWN_ANCHORS:]
 
 
 def build_query(state: ChatState, allow_repeats: bool = False) -> RetrievalQuery:

@@ -88,11 +88,32 @@ class FusionSettings(_Strict):
         1.0, ge=0, description="in a conversation: how often ReDial train recommenders suggested each movie"
     )
     comention_half_life: float = Field(2.0, ge=0, description="a liked movie's weight halves this many back")
+    dialogue_popularity_genre_boost: float = Field(
+        1.0, ge=0, description="the dialogue-popularity prior scaled by 1 + this x the item's soft-genre match"
+    )
+    shown_weight: float = Field(
+        1.0, ge=0, description="co-mentions of the items shown so far that the user said nothing about"
+    )
+    # dialogue_popularity_genre_boost and shown_weight: chosen on ReDial valid_data_subset100 through the chat
+    # agent's own queries (scripts/chat_queries.py; new-item Recall@10 0.156 -> 0.185) and checked on half of
+    # train_data_subset500 scored against co-mentions built from the other half (never test)
     critique_strength: float = Field(0.2, ge=0, description="re-rank shift per standard deviation of an attribute")
     genre_strength: float = Field(0.15, ge=0, description="re-rank shift for a soft genre of weight 1")
     topic_strength: float = Field(0.1, ge=0, description="re-rank shift per standard deviation of topic similarity")
     avoid_strength: float = Field(0.3, ge=0, description="re-rank penalty for closeness to an avoided item")
     rerank_pool: int = Field(200, ge=1, description="fused candidates the soft preferences re-rank")
+    anchored_critiques: bool = Field(
+        True,
+        description="'like X but less violent': with liked items in the query, a critique's lift of a candidate is "
+        "scaled by how strongly the liked-item sources (vector, ALS, EASE, next-item, co-mentions) retrieved it "
+        "(what goes against the wish still sinks in full), so the critique re-orders X's neighbourhood instead of "
+        "replacing it",
+    )
+    context_without_titles: bool = Field(
+        True,
+        description="the text source embeds the context turns without the titles of the movies the query names "
+        "(liked, disliked, shown): those are item-to-item anchors, and their words pull look-alike titles",
+    )
     conversational_rrf_k: float = Field(
         30.0,
         gt=0,

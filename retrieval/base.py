@@ -62,6 +62,11 @@ class Preferences(BaseModel):
     avoid_ids: list[str] = Field(
         default_factory=list, description="items the user spoke against but that are not excluded outright"
     )
+    shown_ids: list[str] = Field(
+        default_factory=list,
+        description="items already shown in this conversation that the user gave no stance on, newest last: "
+        "weak item-to-item anchors (what the conversation is steering towards); never re-offered by this field",
+    )
 
     def is_empty(self) -> bool:
         return not (self.genres or self.critiques or self.topics or self.context or self.avoid_ids)

@@ -105,8 +105,10 @@ class CoMentionRetriever:
         k: int,
         exclude: np.ndarray | None = None,
         items: np.ndarray | None = None,
+        anchors: list[str] | None = None,
     ) -> Scored:
-        s = self.scores(query.liked_ids)
+        """Co-mentions of the liked items (or of ``anchors`` when given, e.g. the items shown so far)."""
+        s = self.scores(query.liked_ids if anchors is None else anchors)
         if s is None:
             return Scored.empty()
         mask = allowed_mask(len(self.catalog), query.filters.mask(self.catalog), exclude, items)
@@ -120,8 +122,21 @@ class CoMentionRetriever:
         k: int,
         exclude: np.ndarray | None = None,
         items: np.ndarray | None = None,
+        genre_boost: float = 0.0,
     ) -> Scored:
-        """The movies train recommenders suggested most (a conversation's popularity prior)."""
+        """The movies train recommenders suggested most (a conversation's popularity prior); with soft genres
+        in the query, each count is scaled by ``1 + genre_boost x`` the item's genre match (the sum of the
+        weights of its genres; the factor never below 0.1), so a comedy fan's prior leans to the often-suggested comedies."""
         mask = allowed_mask(len(self.catalog), query.filters.mask(self.catalog), exclude, items)
         mask = (self.suggested > 0) if mask is None else mask & (self.suggested > 0)
-        return top_k(self._popular, k, mask)
+        scores = self._popular
+        genres = query.preferences.genres
+        if genre_boost > 0 and genres:
+            col = {g: j for j, g in enumerate(self.catalog.genre_vocab)}
+            w = np.zeros(len(col))
+            for g, v in genres.items():
+                if g in col:
+                    w[col[g]] = v
+            match = self.catalog.genre_matrix.astype(np.float64) @ w
+            scores = scores * (1.0 + genre_boost * np.maximum(match, -0.9 / genre_boost))
+        return top_k(scores, k, mask)

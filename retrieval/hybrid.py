@@ -2,8 +2,9 @@
 
 Conversational input adds sources and a re-ranking step (``retrieval/preferences.py``): ``text`` (the
 recency-weighted context turns, with a popularity/quality prior), ``topics``, ``comentions`` (ReDial
-co-mentions of the liked movies, ``retrieval/comentions.py``); critiques, soft genres, topics and
-avoided items then re-rank the fused pool. Without such input the ranking is exactly as before.
+co-mentions of the liked movies, ``retrieval/comentions.py``), ``shown`` (co-mentions of the items
+shown so far that the user said nothing about), ``dialogue_popularity`` (leaning to the soft genres);
+critiques, soft genres, topics and avoided items then re-rank the fused pool. Without such input the ranking is exactly as before.
 
 ``HybridRetriever.candidates`` takes a user context (a known user id and/or
 liked ids and/or free text, plus filters) and returns fused, de-duplicated
@@ -27,6 +28,8 @@ from recagent.retrieval.popularity import PopularityRetriever
 from recagent.retrieval.preferences import PreferenceScorer
 from recagent.retrieval.vector_store import VectorStore
 
+# the sources that answer the liked (anchor) items, rather than what was said or what is popular
+ANCHORED_SOURCES = ("vector", "mf", "ease", "sequential", "comentions")
 HISTORY_ANCHORS = 10  # a known user's vector query averages their latest liked items
 
 
@@ -144,6 +147,7 @@ class HybridRetriever:
             "topics": f.topic_weight,
             "comentions": f.comention_weight,
             "dialogue_popularity": f.dialogue_popularity_weight,
+            "shown": f.shown_weight,
         }
 
     def _text_source(self, query: RetrievalQuery) -> bool:
@@ -161,7 +165,12 @@ class HybridRetriever:
         if self.comentions is not None and f.comention_weight > 0 and query.liked_ids:
             out["comentions"] = self.comentions.retrieve(query, per_source, exclude)
         if self.comentions is not None and f.dialogue_popularity_weight > 0 and query.preferences.context:
-            out["dialogue_popularity"] = self.comentions.popular(query, per_source, exclude)
+            out["dialogue_popularity"] = self.comentions.popular(
+                query, per_source, exclude, genre_boost=f.dialogue_popularity_genre_boost
+            )
+        shown = [i for i in query.preferences.shown_ids if i in self.catalog]
+        if self.comentions is not None and f.shown_weight > 0 and shown:
+            out["shown"] = self.comentions.retrieve(query, per_source, exclude, anchors=shown)
         return {name: scored for name, scored in out.items() if len(scored)}
 
     # ------------------------------------------------------------------ fusion
@@ -183,7 +192,13 @@ class HybridRetriever:
         prefs = None if query is None else query.preferences
         if self.preferences is not None and prefs is not None and PreferenceScorer.active(prefs) and order:
             pool = np.array(order[: max(self.fusion.rerank_pool, k)], dtype=np.int64)
-            adjusted = self.preferences.adjust(pool, np.array([fused[p] for p in pool]), prefs)
+            near = None
+            if self.fusion.anchored_critiques and query.liked_ids and prefs.critiques:
+                near = np.array([
+                    sum(weights.get(s, 0.0) / (rrf_k + r) for s, (r, _) in hits[p].items() if s in ANCHORED_SOURCES)
+                    for p in pool.tolist()
+                ])
+            adjusted = self.preferences.adjust(pool, np.array([fused[p] for p in pool]), prefs, near)
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
         order = order[:k]

@@ -4,13 +4,16 @@
 re-ranking step, all driven by ``RetrievalQuery.preferences``:
 
 * ``text``: each context turn embedded on its own (MiniLM keeps only the first 256 tokens of a text,
-  so a whole dialogue embedded as one string loses its latest turns), the vectors summed with the
-  turns' recency weights; items are scored by cosine plus a popularity/quality prior, so that an
-  obscure title sharing a word with the chat does not win;
+  so a whole dialogue embedded as one string loses its latest turns), without the titles of the movies
+  the query names (liked, disliked, shown: they are item-to-item anchors already), the vectors summed
+  with the turns' recency weights; items are scored by cosine plus a popularity/quality prior, so that
+  an obscure title sharing a word with the chat does not win;
 * ``topics``: the same for each topical wish ("a heist", "set in space"), one query per topic, plus
   ``TAG_HIT`` for an item whose user tags name the topic ("heist", "space");
 * ``adjust``: the fused scores of a candidate pool (normalised so the best is 1) plus
-  ``critique_strength x direction x attribute`` per critique (attributes: ``retrieval/attributes.py``),
+  ``critique_strength x direction x attribute`` per critique (attributes: ``retrieval/attributes.py``;
+  with liked movies in the query, a critique's lift is scaled by how strongly the liked-item sources
+  brought the candidate, so "like Heat but less violent" re-orders Heat's neighbourhood),
   ``genre_strength x weight`` per soft genre the item has, ``topic_strength x`` the similarity to
   the topics (standardised over the pool), and minus ``avoid_strength`` for closeness to an avoided item (minus 1
   more for the avoided item itself: it sinks below the top, but stays available). Nothing is filtered out.
@@ -20,8 +23,9 @@ Everything here is off when the preferences are empty: a query without them rank
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import cached_property
+import re
+from collections.abc import Callable, Iterable
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -30,10 +34,13 @@ from recagent.retrieval.attributes import ItemAttributes, standardise
 from recagent.retrieval.base import Preferences, RetrievalQuery, Scored, allowed_mask, top_k
 from recagent.retrieval.catalog import Catalog
 from recagent.retrieval.embeddings import Embedder
+from recagent.retrieval.titles import title_keys
 from recagent.retrieval.vector_store import EXACT_SEARCH_MAX, VectorStore
 
+UNGATED = ("recency", "popularity")  # not what kind of film: "older", "a hidden gem" apply to all alike
 AVOID_FLOOR = 0.5  # cosine to an avoided item below this costs nothing
 TAG_HIT = 0.15  # added to the topic source's score of an item whose user tags name the topic
+MIN_STRIP = 4  # a one-word title shorter than this ("It", "Up") stays in the text: it is an ordinary word too
 STOPWORDS = frozenset("a an the of in on at to for with about set based movie movies film films some any one".split())
 
 
@@ -46,6 +53,32 @@ def topic_phrases(topic: str) -> set[str]:
     words = topic.lower().replace("-", " ").split()
     grams = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)}
     return {g for g in grams if not set(g.split()) <= STOPWORDS}
+
+
+@lru_cache(maxsize=20_000)
+def title_pattern(title: str) -> re.Pattern | None:
+    """A pattern for a catalog title as typed in free text ("Matrix, The (1999)" -> "the matrix", "matrix");
+    None for a title too short to strip safely ("It", "Up")."""
+    keys = set()
+    for key in title_keys(title):
+        keys.add(key)
+        if key.startswith(("the ", "a ", "an ")):
+            keys.add(key.split(" ", 1)[1])
+    keys = [k for k in keys if len(k) >= MIN_STRIP or " " in k]
+    if not keys:
+        return None
+    alts = sorted((r"\W+".join(map(re.escape, k.split())) for k in keys), key=len, reverse=True)
+    return re.compile(rf"(?<!\w)(?:{'|'.join(alts)})(?!\w)", re.IGNORECASE)
+
+
+def without_titles(text: str, titles: Iterable[str]) -> str:
+    """The text with the titles of movies it refers to taken out: they are item-to-item anchors already,
+    and their words would otherwise pull other titles sharing them ("Heat" -> "Body Heat", "City Heat")."""
+    for title in titles:
+        pattern = title_pattern(title)
+        if pattern is not None:
+            text = pattern.sub(" ", text)
+    return " ".join(text.split())
 
 
 def _unit(v: np.ndarray) -> np.ndarray | None:
@@ -83,13 +116,17 @@ class PreferenceScorer:
 
     # ------------------------------------------------------------------ query vectors
 
-    def context_vector(self, prefs: Preferences) -> np.ndarray | None:
-        """The recency-weighted sum of the context turns' vectors, each turn embedded alone."""
-        turns = [c for c in prefs.context if c.text.strip()]
+    def context_vector(self, prefs: Preferences, mentioned: Iterable[str] = ()) -> np.ndarray | None:
+        """The recency-weighted sum of the context turns' vectors, each turn embedded alone, without the
+        titles of the ``mentioned`` items (ids)."""
+        titles = [self.catalog.get(i).title for i in dict.fromkeys(mentioned) if i in self.catalog]
+        if not self.fusion.context_without_titles:
+            titles = []
+        turns = [(c.weight, text) for c in prefs.context if (text := without_titles(c.text, titles))]
         if not turns:
             return None
-        vecs = self.embedder.embed_queries([c.text for c in turns])
-        return _unit(np.array([c.weight for c in turns], dtype=np.float32) @ vecs)
+        vecs = self.embedder.embed_queries([t for _, t in turns])
+        return _unit(np.array([w for w, _ in turns], dtype=np.float32) @ vecs)
 
     def topic_vectors(self, prefs: Preferences) -> np.ndarray | None:
         topics = [t for t in prefs.topics if t.strip()]
@@ -114,7 +151,8 @@ class PreferenceScorer:
         return sims
 
     def text_source(self, query: RetrievalQuery, k: int, exclude: np.ndarray | None = None) -> Scored:
-        vec = self.context_vector(query.preferences)
+        mentioned = [*query.liked_ids, *query.disliked_ids, *query.filters.exclude_ids, *query.preferences.avoid_ids]
+        vec = self.context_vector(query.preferences, mentioned)
         if vec is None:
             return Scored.empty()
         return self._with_prior(self._sims(vec, query, k, exclude), self.fusion.text_prior, query, k, exclude)
@@ -155,13 +193,33 @@ class PreferenceScorer:
     def active(prefs: Preferences) -> bool:
         return bool(prefs.critiques or prefs.genres or prefs.topics or prefs.avoid_ids)
 
-    def adjust(self, positions: np.ndarray, base: np.ndarray, prefs: Preferences) -> np.ndarray:
-        """Scores of a candidate pool after the soft preferences: ``base / max(base) + adjustments``."""
+    def adjust(
+        self,
+        positions: np.ndarray,
+        base: np.ndarray,
+        prefs: Preferences,
+        near: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Scores of a candidate pool after the soft preferences: ``base / max(base) + adjustments``.
+
+        ``near`` (one value per pool item, >= 0): how strongly the liked-item sources retrieved each (their
+        share of its fused score), when the user named movies to be like ("like Heat but less violent"). A
+        critique then re-orders within that neighbourhood: an item that goes against the wish sinks in
+        full, but a lift is scaled by ``sqrt(near / max(near))``, so an item unrelated to the anchor is not
+        lifted by the critique alone (The Lion King is not "like Heat", however gentle). ``recency`` and
+        ``popularity`` say nothing about the kind of film and are not scaled."""
         f = self.fusion
         top = float(base.max()) if len(base) else 1.0
         out = np.asarray(base, dtype=np.float64) / (top if top > 0 else 1.0)
+        gate = 1.0
+        if near is not None and len(near) and float(np.max(near)) > 0:
+            gate = np.sqrt(np.clip(np.asarray(near, dtype=np.float64) / float(np.max(near)), 0.0, 1.0))
         for c in prefs.critiques:
-            out += f.critique_strength * c.weight * c.direction * self.attributes[c.attribute][positions]
+            shift = f.critique_strength * c.weight * c.direction * self.attributes[c.attribute][positions]
+            if c.attribute in UNGATED:
+                out += shift
+            else:  # what goes against the wish always sinks; a lift is for items like the anchors
+                out += np.where(shift > 0, gate * shift, shift)
         if prefs.genres:
             col = {g: j for j, g in enumerate(self.catalog.genre_vocab)}
             m = self.catalog.genre_matrix[positions]

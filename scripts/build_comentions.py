@@ -30,7 +30,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--redial", type=Path, default=ROOT.parent / "shared" / "data" / "redial")
     ap.add_argument("--out", type=Path, default=DATA_DIR)
+    ap.add_argument("--holdout", default=None, metavar="K/N",
+                    help="development only: leave out train dialogues i with i %% N == K (scored on them instead, "
+                         "scripts/chat_queries.py --holdout), written to --out, never to the shipped folder")
     args = ap.parse_args()
+    if args.holdout and args.out.resolve() == DATA_DIR.resolve():
+        ap.error("--holdout needs an --out other than the shipped folder")
 
     catalog = load_catalog(args.redial)
     bridge = {catalog.ids[p]: ml for p, ml in match_movielens(catalog).items()}  # redial id -> ml movieId
@@ -43,6 +48,9 @@ def main() -> None:
     suggested: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
     train = load_dialogues(args.redial, "train")
+    if args.holdout:
+        k, n = map(int, args.holdout.split("/"))
+        train = [d for i, d in enumerate(train) if i % n != k]
     for d in train:
         movies = sorted({bridge[m] for t in d.turns for m in t.movies if m in bridge}, key=int)
         dialogues_of.update(movies)

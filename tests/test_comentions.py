@@ -78,3 +78,33 @@ def test_the_build_script_rebuilds_the_shipped_file(tmp_path):
     with np.load(tmp_path / PAIRS_FILE) as new, np.load(DATA_DIR / PAIRS_FILE) as shipped:
         for key in ("rows", "cols", "counts"):
             np.testing.assert_array_equal(new[key], shipped[key])
+
+
+def test_shown_items_anchor_a_co_mention_source(rec):
+    """Items shown in the conversation that the user said nothing about steer retrieval through their
+    co-mentions (``preferences.shown_ids``), and are themselves never re-offered (they are excluded)."""
+    from recagent.retrieval.base import Preferences
+    from recagent.retrieval.filters import Filters
+
+    com = rec.hybrid.comentions
+    shown = [m for m in ("1", "6", "47", "32", "50") if com.matrix[rec.catalog.position(m)].nnz][:2]
+    q = RetrievalQuery(filters=Filters(exclude_ids=shown), preferences=Preferences(shown_ids=shown))
+    cands = rec.hybrid.candidates(q, k=20)
+    assert "shown" in {s for c in cands for s in c.sources}
+    assert not set(shown) & {c.item_id for c in cands}
+    direct = com.retrieve(RetrievalQuery(liked_ids=shown), 5, exclude=rec.catalog.positions(shown))
+    np.testing.assert_array_equal(
+        com.retrieve(q, 5, exclude=rec.catalog.positions(shown), anchors=shown).positions, direct.positions
+    )
+    assert "shown" not in {s for c in rec.hybrid.candidates(RetrievalQuery(liked_ids=["1"]), k=20) for s in c.sources}
+
+
+def test_dialogue_popularity_leans_to_the_wanted_genres(rec):
+    from recagent.retrieval.base import ContextText, Preferences
+
+    com = rec.hybrid.comentions
+    plain = RetrievalQuery(preferences=Preferences(context=[ContextText(text="hi")]))
+    comedy = RetrievalQuery(preferences=Preferences(context=[ContextText(text="hi")], genres={"Comedy": 1.0}))
+    share = lambda got: np.mean(["Comedy" in rec.catalog.items[p].genres for p in got.positions])  # noqa: E731
+    assert share(com.popular(comedy, 20, genre_boost=1.0)) > share(com.popular(plain, 20, genre_boost=1.0))
+    np.testing.assert_array_equal(com.popular(comedy, 20).positions, com.popular(plain, 20).positions)

@@ -232,3 +232,15 @@ def test_the_retrieval_text_leaves_out_what_would_pull_the_opposite_way():
     q = build_query(s)
     assert "violent" not in q.text and "horror" not in q.text and "Heat" in q.text
     assert q.preferences.context[-1].text == "something like Heat but less violent, no horror", "context keeps the words"
+
+
+def test_shown_items_without_a_stance_become_weak_anchors():
+    state = ChatState(session_id="s")
+    state = shown(state, ["10", "11", "12"], role="recommender")
+    state, _ = apply(state, FeedbackEvent(item_id="11", kind="dislike"))
+    state, _ = apply(state, FeedbackEvent(item_id="12", kind="seen"))
+    q = build_query(state)
+    assert q.preferences.shown_ids == ["10"], "a disliked or seen item speaks for itself"
+    assert "10" in q.filters.exclude_ids, "and it is still not offered again"
+    many = shown(ChatState(session_id="t"), [str(i) for i in range(100, 130)])
+    assert build_query(many).preferences.shown_ids == [str(i) for i in range(120, 130)], "the latest ten"

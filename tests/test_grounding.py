@@ -62,7 +62,8 @@ def test_deterministic_explanations_are_grounded_for_every_bundled_item(catalog,
     rng = random.Random(0)
     items = catalog.items[::stride]
     sources = [{"vector": SourceHit(rank=1, score=0.5)}, {"mf": SourceHit(rank=1, score=0.5)},
-               {"sequential": SourceHit(rank=1, score=0.5)}, {"ease": SourceHit(rank=1, score=0.5)}, {}]  # fmt: skip
+               {"sequential": SourceHit(rank=1, score=0.5)}, {"ease": SourceHit(rank=1, score=0.5)},
+               {"comentions": SourceHit(rank=1, score=0.5)}, {"shown": SourceHit(rank=1, score=0.5)}, {}]  # fmt: skip
     failures = []
     for it in items:
         anchor = rng.choice(items)
