@@ -266,6 +266,19 @@ class Recommender:
             context=[ContextText(text=query)],
         )
 
+    def query_mentions(self, query: str | None) -> tuple[list[str], list[str]]:
+        """The catalog titles a one-shot query names, read as the chat reads a message: (ids the user
+        liked or wants, "something like Heat", which anchor the item-to-item sources; ids they disliked,
+        which are avoided). Titles only asked about ("have you seen Heat?") are neither."""
+        if not query:
+            return [], []
+        from recagent.agent.understanding import parse_message
+
+        u = parse_message(query, self.catalog.genre_vocab, self.resolver.spot)
+        liked = [m.item_id for m in u.mentions if m.item_id and m.stance in ("liked", "want")]
+        disliked = [m.item_id for m in u.mentions if m.item_id and m.stance == "disliked"]
+        return list(dict.fromkeys(liked)), [i for i in dict.fromkeys(disliked) if i not in liked]
+
     def understand(self, text: str, mode: str = "parser"):
         """The chat's reading of one message, with the catalog's titles spotted and resolved: an
         :class:`~recagent.agent.understanding.Understanding` (``.as_labels()`` gives the understanding-eval
@@ -317,7 +330,8 @@ class Recommender:
         k: int | None = None,
         filters: Filters | None = None,
     ) -> CandidateSet:
-        """Fused candidates for a known user, a new user's liked titles or ids, and/or a text query."""
+        """Fused candidates for a known user, a new user's liked titles or ids, and/or a text query (whose
+        named titles count as the chat counts them: liked ones anchor, disliked ones are avoided)."""
         t0 = time.perf_counter()
         if query and len(query) > self.settings.max_message_chars:  # a whole dialogue: see fold_dialogue
             query, older_likes = self.fold_dialogue(query)
@@ -327,9 +341,12 @@ class Recommender:
         ids = list(dict.fromkeys([*map(str, liked_ids), *(m.item_id for m in resolved)]))
         for iid in ids:
             self.catalog.get(iid)  # UnknownItemError for an id not in the catalog
+        said_liked, said_disliked = self.query_mentions(query)  # "like Heat": Heat anchors, as in the chat
+        ids = list(dict.fromkeys([*ids, *said_liked]))
         rq = RetrievalQuery(
             user_id=None if user_id is None else str(user_id),
             liked_ids=ids,
+            disliked_ids=[i for i in said_disliked if i not in ids],
             text=query or None,
             filters=filters or Filters(),
             preferences=self.query_preferences(query),

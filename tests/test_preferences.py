@@ -63,6 +63,27 @@ def test_like_x_but_a_critique_keeps_x_neighbourhood(rec):
     assert anchored(gated) >= anchored(ungated)
 
 
+def test_a_one_shot_query_anchors_on_the_titles_it_names(rec):
+    """``recommend(query=...)`` reads named titles as the chat does: "like Heat" anchors the item-to-item
+    sources (so "but less violent" re-orders Heat's neighbourhood), a disliked title is avoided, and a
+    title only asked about is neither."""
+    plain = rec.candidates(query="something like Heat from the 90s", k=10)
+    wish = rec.candidates(query="something like Heat but less violent, from the 90s", k=10)
+    for cs in (plain, wish):
+        assert cs.query.liked_ids == [HEAT]
+        assert HEAT not in [c.item_id for c in cs.candidates]
+        assert len(cs.candidates) == 10 and all(1990 <= c.year <= 1999 for c in cs.candidates)
+    assert mean_attribute(rec, wish.candidates, "violence") < mean_attribute(rec, plain.candidates, "violence") - 0.3
+    heat = set(rec.catalog.get(HEAT).genres)
+    assert sum(bool(heat & set(c.genres)) for c in wish.candidates) >= 5, "still like Heat"
+
+    asked = rec.candidates(query="have you seen Heat?", k=10)
+    assert asked.query.liked_ids == [] and asked.query.disliked_ids == []
+    hated = rec.candidates(query="I hated Toy Story, anything funny?", k=10)
+    assert hated.query.disliked_ids == [TOY_STORY] and hated.query.liked_ids == []
+    assert TOY_STORY not in [c.item_id for c in hated.candidates]
+
+
 @pytest.mark.parametrize(
     ("liked", "attribute", "direction"),
     [
