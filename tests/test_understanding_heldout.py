@@ -12,8 +12,7 @@ import re
 
 import pytest
 
-from .conftest import shared_dataset
-from .test_understanding_labels import SET_DIR, Label
+from .test_understanding_labels import SET_DIR, Label, assert_real_seeker_messages
 
 
 def _norm(text: str) -> str:
@@ -46,20 +45,4 @@ def test_every_heldout_row_is_in_its_sample(heldout):
 
 
 def test_heldout_rows_are_real_seeker_messages_from_train_or_valid_never_test(heldout):
-    from recagent.evals.movielens_bridge import match_movielens
-    from recagent.evals.protocols.redial import SPLITS, display_title, load_catalog
-    from recagent.evals.understanding_sample import _seeker_utterances
-
-    redial = shared_dataset("redial")
-    with open(redial / SPLITS["test"], encoding="utf-8") as f:
-        test_ids = {str(json.loads(line)["conversationId"]) for line in f if line.strip()}
-    catalog = load_catalog(redial)
-    titles = {it.id: it.title for it in catalog}
-    real = {u["id"]: u for split in ("train", "valid") for u in _seeker_utterances(redial, split, titles)}
-    ml = {catalog.ids[pos]: ml_id for pos, ml_id in match_movielens(catalog).items()}
-    for lab in heldout:
-        assert lab.id.split(":")[1] not in test_ids, f"{lab.id} is a test conversation"
-        assert lab.id in real and lab.text == real[lab.id]["text"], lab.id
-        for m in lab.mentions:
-            assert m.title == display_title(catalog.get(m.redial_id))
-            assert m.ml_id == ml.get(m.redial_id), (lab.id, m.redial_id)
+    assert_real_seeker_messages(heldout)

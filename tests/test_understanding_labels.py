@@ -113,7 +113,9 @@ def test_every_labelled_utterance_is_in_the_sample(labels):
         assert typed <= {m.redial_id for m in lab.mentions} or lab.notes, lab.id
 
 
-def test_utterances_are_real_seeker_messages_from_train_or_valid_never_test(labels):
+def assert_real_seeker_messages(labels: list[Label]) -> None:
+    """Each row is a seeker message of the ReDial train/valid file it names (its text rendered from it),
+    never a test conversation, and its mentions carry the bridged ids (needs ../shared/data/redial)."""
     from recagent.evals.movielens_bridge import match_movielens
     from recagent.evals.protocols.redial import SPLITS, display_title, load_catalog
     from recagent.evals.understanding_sample import _seeker_utterances
@@ -132,3 +134,7 @@ def test_utterances_are_real_seeker_messages_from_train_or_valid_never_test(labe
         for m in lab.mentions:
             assert m.title == display_title(catalog.get(m.redial_id))
             assert m.ml_id == ml.get(m.redial_id), (lab.id, m.redial_id)
+
+
+def test_utterances_are_real_seeker_messages_from_train_or_valid_never_test(labels):
+    assert_real_seeker_messages(labels)
