@@ -52,7 +52,7 @@ class Grounding:
             main = tuple(normalize(_PARENS.sub("", it.title)).split())
             # the title as people read it, alternative titles included: "Ringu (Ring)", "The City of Lost Children (...)"
             bare = _TRAILING_YEAR.sub("", it.title)
-            full = tuple(normalize(display_title(bare)).split())
+            full = tuple(normalize(display_title(bare), move_article=False).split())  # as explanations write it
             as_listed = tuple(normalize(bare.replace(",", " ")).split())  # "Jetée, La" as the catalog writes it
             if main:
                 self._title_of[iid] = main
@@ -165,7 +165,7 @@ def words_of(text: str) -> list[str]:
     """Normalised words; a semicolon separates ("Comedy, Romance; 1999" does not name "Romance (1999)")."""
     out: list[str] = []
     for part in text.split(";"):
-        out += [*normalize(part).split(), ";"]
+        out += [*normalize(part, move_article=False).split(), ";"]  # a sentence, not a catalog title
     return out[:-1]
 
 

@@ -51,11 +51,14 @@ class TitleMatch(BaseModel):
     method: str  # "exact", "prefix", "fuzzy" or "fuzzy+vector"
 
 
-def normalize(title: str) -> str:
+def normalize(title: str, move_article: bool = True) -> str:
+    """Lower-case ASCII words; with ``move_article``, a catalog-style trailing article moves to the front
+    ("Matrix, The" -> "the matrix"). Text that is not a catalog title (a sentence, a title already
+    displayed with its article in front) is normalised with ``move_article=False``."""
     text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
     text = re.sub(r"[^a-z0-9,'&:\- ]+", " ", text)
     text = re.sub(r"\s+", " ", text).strip(" ,:-")
-    m = _ARTICLE_SUFFIX.match(text)
+    m = _ARTICLE_SUFFIX.match(text) if move_article else None
     if m:
         text = f"{m.group(2)} {m.group(1)}"
     text = re.sub(r"[,':\-&]+", " ", text)

@@ -17,6 +17,7 @@ from recagent.agent.grounding import Grounding
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.retrieval.hybrid import Candidate, SourceHit
 from recagent.retrieval.loaders import load_dataset
+from recagent.retrieval.titles import display_title, normalize
 from recagent.settings import RerankSettings
 
 
@@ -51,6 +52,17 @@ def test_the_checker_flags_what_is_untrue(catalog, grounding):
     assert grounding.check("Matches what you asked for, “funny horror movies”.", ronin.id, request="funny horror movies").ok
     # one-word titles are ordinary words: "heat" alone is not a citation
     assert grounding.check("Lots of heat and speed in this one.", ronin.id).ok
+
+
+def test_a_displayed_title_that_contains_another_title_names_only_its_own_item(catalog, grounding):
+    """'Final Destination, The (Final Destination 4) (Final Destination in 3-D, The) (2009)', displayed with
+    its articles in front, is one citation of that film, not of Final Destination (2000) inside it."""
+    fd4 = by_title(catalog, "Final Destination, The (Final Destination 4) (Final Destination in 3-D, The) (2009)")
+    fd1 = by_title(catalog, "Final Destination (2000)")
+    text = f"Often brought up with {display_title(fd4.title)} in movie conversations."
+    report = grounding.check(text, fd1.id, liked_ids=[fd4.id])
+    assert report.ok and report.cited == [fd4.id], report.problems
+    assert normalize("Matrix, The") == "the matrix" and normalize("Matrix, The", move_article=False) == "matrix the"
 
 
 @pytest.mark.parametrize(
