@@ -240,31 +240,16 @@ def markdown(summary: dict, results: list[ProbeResult], probes: ProbeSet) -> str
 
 
 def plot(path: Path, summary: dict) -> Path | None:
-    try:
-        import matplotlib
+    from recagent.evals.report import grouped_bars
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    systems = list(summary)
     attrs = list(next(iter(summary.values()))["attributes"])
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    width = 0.8 / len(systems)
-    for i, s in enumerate(systems):
-        per = summary[s]["attributes"]
-        vals = [per[a]["moved"] / per[a]["judged"] if per[a]["judged"] else 0 for a in attrs]
-        ax.bar([j + i * width for j in range(len(attrs))], vals, width, label=s)
-    ax.axhline(0.8, linestyle="--", color="grey", linewidth=1, label="target 80%")
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(attrs))], attrs, rotation=25)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("share of probes moved the asked way")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    shares = {
+        s: [per[a]["moved"] / per[a]["judged"] if per[a]["judged"] else 0 for a in attrs]
+        for s, per in ((s, summary[s]["attributes"]) for s in summary)
+    }
+    return grouped_bars(
+        path, shares, attrs, "share of probes moved the asked way", target=(0.8, "target 80%"), rotation=25
+    )
 
 
 def run(settings, out: Path, probes_path: Path = PROBES, limit: int | None = None, show_progress: bool = True):

@@ -45,6 +45,38 @@ def _plt():
     return plt
 
 
+def grouped_bars(
+    path: Path,
+    values: dict[str, list[float]],
+    labels: list[str],
+    ylabel: str,
+    title: str | None = None,
+    target: tuple[float, str] | None = None,
+    rotation: int = 20,
+) -> Path | None:
+    """One bar group per label, one bar per series of ``values`` (e.g. per reader or system), in [0, 1]."""
+    plt = _plt()
+    if plt is None:
+        return None
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    width = 0.8 / len(values)
+    for i, (name, vals) in enumerate(values.items()):
+        ax.bar([j + i * width for j in range(len(labels))], vals, width, label=name)
+    if target is not None:
+        ax.axhline(target[0], linestyle="--", color="grey", linewidth=1, label=target[1])
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(labels))], labels, rotation=rotation)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_run(out: Path, config: EvalConfig, protocol: Protocol, data: RunData, machine: str) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = {"cases": out / "cases.jsonl", "summary": out / "summary.json", "report": out / "report.md"}

@@ -337,6 +337,7 @@ def markdown(summary: dict[str, dict], labels_path: Path, n: int) -> str:
         "| field | " + " | ".join(f"{r} P / R / F1" for r in readers) + " | gold |",
         "|---|" + "---:|" * (len(readers) + 1),
     ]
+
     def cell(v: dict) -> str:
         if not v["gold"]:  # nothing to find: recall and F1 say nothing, the false positives do
             return f"none in gold, {v['predicted']} predicted"
@@ -357,35 +358,21 @@ def markdown(summary: dict[str, dict], labels_path: Path, n: int) -> str:
 
 
 def plot(path: Path, summary: dict[str, dict]) -> Path | None:
-    try:
-        import matplotlib
+    from recagent.evals.report import grouped_bars
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    readers = list(summary)
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    width = 0.8 / len(readers)
-    for i, r in enumerate(readers):
-        xs = [j + i * width for j in range(len(TABLE_FIELDS))]
-        ax.bar(xs, [summary[r][f]["f1"] for f in TABLE_FIELDS], width, label=r)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(TABLE_FIELDS))], TABLE_FIELDS, rotation=20)
-    ax.set_ylabel("F1")
-    ax.set_ylim(0, 1.05)
-    ax.set_title("Understanding F1 per field")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    f1 = {r: [summary[r][f]["f1"] for f in TABLE_FIELDS] for r in summary}
+    return grouped_bars(path, f1, list(TABLE_FIELDS), "F1", title="Understanding F1 per field")
 
 
 def write(out: Path, summary: dict, cases: list[CaseScore], labels_path: Path, n: int) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = {"summary": out / "summary.json", "cases": out / "cases.jsonl", "report": out / "report.md"}
-    payload = {"labels": str(labels_path), "utterances": n, "readers": summary, "recommended": recommend_default(summary)}
+    payload = {
+        "labels": str(labels_path),
+        "utterances": n,
+        "readers": summary,
+        "recommended": recommend_default(summary),
+    }
     files["summary"].write_text(json.dumps(payload, indent=2))
     with files["cases"].open("w") as f:
         for c in cases:
