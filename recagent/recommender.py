@@ -226,7 +226,14 @@ class Recommender:
     def resolve_titles(self, titles: Sequence[str]) -> list[TitleMatch]:
         return self.resolver.resolve(titles)
 
-    def query_filters(self, query: str | None, filters: Filters | None = None) -> Filters:
+    def read_query(self, query: str):
+        """The deterministic parser's reading of a one-shot query (what ``query_filters`` and
+        ``query_preferences`` take from it; pass it to both to read the query once)."""
+        from recagent.agent.understanding import parse_message
+
+        return parse_message(query, self.catalog.genre_vocab)
+
+    def query_filters(self, query: str | None, filters: Filters | None = None, reading=None) -> Filters:
         """Constraints stated explicitly in a query ("from the 90s", "no horror", "only comedies") as hard
         filters, read by the same deterministic parser the chat uses, combined with explicit filters.
         Genres and years mentioned in passing ("I love horror", "I grew up in the 80s") are not filters.
@@ -234,10 +241,9 @@ class Recommender:
         filters = filters or Filters()
         if not query:
             return filters
-        from recagent.agent.understanding import parse_message
         from recagent.retrieval.filters import InvalidFilterError
 
-        u = parse_message(query, self.catalog.genre_vocab)
+        u = reading or self.read_query(query)
         if u.year_min is not None and u.year_max is not None and u.year_min > u.year_max:
             said = " and ".join(c.phrase for c in u.hard if c.kind in ("year_min", "year_max"))
             raise InvalidFilterError(f"the query asks for {said}: no item can be both; ask for one year range")
@@ -249,16 +255,14 @@ class Recommender:
         )
         return stated.merged(filters)
 
-    def query_preferences(self, query: str | None):
+    def query_preferences(self, query: str | None, reading=None):
         """The soft wishes of a one-shot query (genre weights, critiques, topics, the query as context):
         they re-rank, they never filter. See :func:`recagent.agent.state.preferences`."""
         from recagent.retrieval.base import ContextText, Preferences
 
         if not query:
             return Preferences()
-        from recagent.agent.understanding import parse_message
-
-        u = parse_message(query, self.catalog.genre_vocab)
+        u = reading or self.read_query(query)
         return Preferences(
             genres=dict(u.genres),
             critiques=list(u.critiques),
@@ -336,7 +340,8 @@ class Recommender:
         if query and len(query) > self.settings.max_message_chars:  # a whole dialogue: see fold_dialogue
             query, older_likes = self.fold_dialogue(query)
             liked_ids = [*map(str, liked_ids), *older_likes]
-        filters = self.query_filters(query, filters)
+        reading = self.read_query(query) if query else None  # one parse for the filters and the wishes
+        filters = self.query_filters(query, filters, reading)
         resolved = self.resolve_titles(likes) if likes else []
         ids = list(dict.fromkeys([*map(str, liked_ids), *(m.item_id for m in resolved)]))
         for iid in ids:
@@ -349,7 +354,7 @@ class Recommender:
             disliked_ids=[i for i in said_disliked if i not in ids],
             text=query or None,
             filters=filters or Filters(),
-            preferences=self.query_preferences(query),
+            preferences=self.query_preferences(query, reading),
         )
         cands = self.hybrid.candidates(rq, k or self.settings.candidates)
         return CandidateSet(
@@ -481,7 +486,9 @@ class Recommender:
         t0 = time.perf_counter()
         if query:
             query = clean_message(query, self.settings.max_query_chars)  # MessageTooLongError past it
-            if len(query) > self.settings.max_message_chars:  # a whole dialogue: recent turns as text, older likes as ids
+            if (
+                len(query) > self.settings.max_message_chars
+            ):  # a whole dialogue: recent turns as text, older likes as ids
                 query, older_likes = self.fold_dialogue(query)
                 liked_ids = [*map(str, liked_ids), *older_likes]
         n = max(k, self.settings.rerank.candidates) if rerank else k
