@@ -17,6 +17,7 @@ from recagent.settings import Settings
 from recagent.retrieval.attributes import ItemAttributes
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.comentions import CoMentionRetriever
+from recagent.retrieval.dialogues import DialogueRetriever
 from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.filters import Filters
@@ -162,6 +163,26 @@ class Recommender:
             sequential=self.sequential if f.sequential_weight > 0 else None,
             preferences=self.preference_scorer,
             comentions=CoMentionRetriever.load(self.catalog, half_life=f.comention_half_life),
+            dialogues=self.dialogues if f.dialogue_weight > 0 else None,
+        )
+
+    @cached_property
+    def dialogues(self) -> DialogueRetriever | None:
+        """The similar-dialogue source (ReDial train, bundled catalog only); its vectors are built on first use.
+        Its train contexts are weighted as the chat weighs its own context turns."""
+        from recagent.agent.state import CONTEXT_DECAY, CONTEXT_TURNS
+
+        f = self.settings.fusion
+        return DialogueRetriever.load(
+            self.catalog,
+            self.embedder.embed,
+            self.embedder.embed_queries,
+            self.settings.models_dir,
+            self.embedder.name,
+            neighbours=f.dialogue_neighbours,
+            sharpness=f.dialogue_sharpness,
+            decay=CONTEXT_DECAY,
+            max_turns=CONTEXT_TURNS,
         )
 
     @cached_property
@@ -203,6 +224,8 @@ class Recommender:
         if self.settings.fusion.sequential_weight > 0:
             _ = self.sequential
         _ = self.preference_scorer.attributes  # computed (and cached) now, not on the first critique
+        if self.settings.fusion.dialogue_weight > 0 and self.dialogues is not None:
+            _ = self.dialogues.context_vectors  # likewise, not on the first chat turn
         return IndexResult(vector=report, mf_trained_on=None if mf is None else int(mf.user_items.nnz))
 
     def search(self, text: str, k: int = 10, filters: Filters | None = None) -> list[SearchHit]:

@@ -37,6 +37,19 @@ def read_movies(folder: Path = DATA_DIR) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def catalog_positions(catalog: Catalog, movies: list[dict]) -> np.ndarray | None:
+    """Each file movie's position in ``catalog`` (-1 where absent or titled otherwise); None when the catalog
+    is not the one the file is for (fewer than MIN_MATCH of the ids it holds carry the file's titles)."""
+    pos = np.full(len(movies), -1, dtype=np.int64)
+    for j, m in enumerate(movies):
+        if m["movieId"] in catalog and _title_key(catalog.get(m["movieId"]).title) == _title_key(m["title"]):
+            pos[j] = catalog.position(m["movieId"])
+    present = sum(1 for m in movies if m["movieId"] in catalog)
+    if not present or (pos >= 0).sum() < MIN_MATCH * present:
+        return None
+    return pos
+
+
 class CoMentionRetriever:
     name = "comentions"
 
@@ -65,12 +78,8 @@ class CoMentionRetriever:
         if not (folder / MOVIES_FILE).exists() or not (folder / PAIRS_FILE).exists():
             return None
         movies = read_movies(folder)
-        pos = np.full(len(movies), -1, dtype=np.int64)
-        for j, m in enumerate(movies):
-            if m["movieId"] in catalog and _title_key(catalog.get(m["movieId"]).title) == _title_key(m["title"]):
-                pos[j] = catalog.position(m["movieId"])
-        present = sum(1 for m in movies if m["movieId"] in catalog)
-        if not present or (pos >= 0).sum() < MIN_MATCH * present:
+        pos = catalog_positions(catalog, movies)
+        if pos is None:
             return None
         with np.load(folder / PAIRS_FILE) as f:
             rows, cols, counts = f["rows"], f["cols"], f["counts"].astype(np.float64)

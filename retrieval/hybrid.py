@@ -22,6 +22,7 @@ from recagent.settings import FusionSettings
 from recagent.retrieval.base import RetrievalQuery, Scored
 from recagent.retrieval.comentions import CoMentionRetriever
 from recagent.retrieval.catalog import Catalog, InteractionLog
+from recagent.retrieval.dialogues import DialogueRetriever
 from recagent.retrieval.itemitem import ItemItemRetriever
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
@@ -76,6 +77,7 @@ class HybridRetriever:
         sequential: ItemItemRetriever | None = None,
         preferences: PreferenceScorer | None = None,
         comentions: CoMentionRetriever | None = None,
+        dialogues: DialogueRetriever | None = None,
     ):
         self.catalog = catalog
         self.vector = vector
@@ -86,6 +88,7 @@ class HybridRetriever:
         self.item_models = {name: m for name, m in (("ease", ease), ("sequential", sequential)) if m is not None}
         self.preferences = preferences
         self.comentions = comentions
+        self.dialogues = dialogues
 
     # ------------------------------------------------------------------ context
 
@@ -148,6 +151,7 @@ class HybridRetriever:
             "comentions": f.comention_weight,
             "dialogue_popularity": f.dialogue_popularity_weight,
             "shown": f.shown_weight,
+            "dialogues": f.dialogue_weight,
         }
 
     def _text_source(self, query: RetrievalQuery) -> bool:
@@ -155,7 +159,8 @@ class HybridRetriever:
 
     def conversational_results(self, query: RetrievalQuery, exclude: np.ndarray, per_source: int) -> dict[str, Scored]:
         """The sources that only conversational input wakes: context turns, topics, co-mentions, and (in a
-        conversation) how often dialogue recommenders suggested each movie."""
+        conversation) how often dialogue recommenders suggested each movie, and what they suggested in the
+        train dialogues nearest to this one."""
         out: dict[str, Scored] = {}
         f, p = self.fusion, self.preferences
         if self._text_source(query):
@@ -168,6 +173,8 @@ class HybridRetriever:
             out["dialogue_popularity"] = self.comentions.popular(
                 query, per_source, exclude, genre_boost=f.dialogue_popularity_genre_boost
             )
+        if self.dialogues is not None and f.dialogue_weight > 0 and query.preferences.context:
+            out["dialogues"] = self.dialogues.retrieve(query, per_source, exclude)
         shown = [i for i in query.preferences.shown_ids if i in self.catalog]
         if self.comentions is not None and f.shown_weight > 0 and shown:
             out["shown"] = self.comentions.retrieve(query, per_source, exclude, anchors=shown)

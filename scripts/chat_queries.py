@@ -11,7 +11,8 @@ the bridged target and the earlier mentions. ``score`` re-ranks those saved quer
 overrides and prints new-item Recall@1/10/50 (unbridged targets count as misses, as in the protocol).
 A second opinion without test: ``scripts/build_comentions.py --holdout 0/2 --out DIR`` builds co-mentions
 from half of the train dialogues, ``capture --split train --holdout 0/2`` replays the other half, and
-``score --comentions DIR`` scores them (the shipped co-mentions, built from all of train, would leak).
+``score --comentions DIR`` scores them with that folder's co-mentions and dialogues (the shipped ones, built
+from all of train, would leak).
 The chat state does not depend on the retrieval settings (the agent's own answers are taken back out of
 the shown items), so the saved queries stand for a full replay; confirm a choice with ``recagent eval run``.
 """
@@ -157,8 +158,16 @@ def main() -> None:
     if args.comentions is not None:
         from recagent.retrieval.comentions import CoMentionRetriever
 
+        from recagent.retrieval.dialogues import DialogueRetriever
+
         rec.hybrid.comentions = CoMentionRetriever.load(
             rec.catalog, args.comentions, half_life=rec.settings.fusion.comention_half_life)
+        shipped = rec.hybrid.dialogues
+        if shipped is not None:  # the same source, on the other half's dialogues
+            rec.hybrid.dialogues = DialogueRetriever.load(
+                rec.catalog, shipped.embed, shipped.embed_queries, rec.settings.models_dir, rec.embedder.name,
+                args.comentions, neighbours=shipped.neighbours, sharpness=shipped.sharpness,
+                decay=shipped.decay, max_turns=shipped.max_turns)
     print(json.dumps({"set": args.set, **score(rec, rows)}), flush=True)
     base = rec.settings.fusion
     for variant in args.fusion:

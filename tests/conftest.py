@@ -72,7 +72,7 @@ def rec(settings, embedder) -> Recommender:
     return r
 
 
-RETRIEVAL_PARTS = ("embedder", "store", "mf", "popularity", "ease", "sequential", "hybrid", "resolver")
+RETRIEVAL_PARTS = ("embedder", "store", "mf", "popularity", "ease", "sequential", "dialogues", "hybrid", "resolver")
 
 
 def retrieval_parts(rec: Recommender) -> dict:

@@ -173,6 +173,15 @@ def render(text: str, catalog: Catalog) -> str:
     return MENTION.sub(title, text)
 
 
+def typed(text: str, catalog: Catalog) -> str:
+    """``@111776`` -> ``Heat``: the title without its year, as a person types it; whitespace collapsed."""
+
+    def title(m: re.Match) -> str:
+        return catalog.get(m[1]).title if m[1] in catalog else m[0]
+
+    return " ".join(MENTION.sub(title, text).split())
+
+
 def dialogue_cases(dialogue: Dialogue, catalog: Catalog, targets: Targets = "suggested") -> list[RedialCase]:
     cases: list[RedialCase] = []
     context: list[str] = []

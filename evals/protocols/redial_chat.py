@@ -26,7 +26,6 @@ The protocol, exactly:
 
 from __future__ import annotations
 
-import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -38,13 +37,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recagent.evals.metrics import score
 from recagent.evals.protocols.redial import (
-    MENTION,
     SEEKER,
     Dialogue,
     RedialData,
     RedialProtocol,
     dialogue_cases,
     sample_dialogues,
+    typed,
 )
 from recagent.evals.retrievers import CaseResult
 from recagent.retrieval.progress import progress_bar
@@ -85,11 +84,7 @@ class ChatReplayCase(CaseResult):
 
 def plain(text: str, data: RedialData) -> str:
     """``@111776`` -> ``Heat``: the title without its year, as a person types it."""
-
-    def title(m: re.Match) -> str:
-        return data.catalog.get(m[1]).title if m[1] in data.catalog else m[0]
-
-    return " ".join(MENTION.sub(title, text).split())
+    return typed(text, data.catalog)
 
 
 def bridge(data: RedialData) -> dict[str, str]:
