@@ -141,6 +141,11 @@ class ChatState(BaseModel):
     avoid_ids: list[str] = Field(default_factory=list)
     last_focus: str | None = Field(None, description='the item "that one" refers to')
     focus_ids: list[str] = Field(default_factory=list, description="what the latest message pointed at")
+    named_ids: list[str] = Field(
+        default_factory=list,
+        description="items the user named without a stance (\"have you seen Heat?\"), newest last: not anchors, "
+        "but their titles are kept out of the text source",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -28,6 +28,7 @@ CONTEXT_TURNS = 6  # recent user turns kept as soft context
 CONTEXT_DECAY = 0.6  # a turn weighs this much of the one after it
 SHOWN_ANCHORS = 10  # the latest shown items kept as weak item-to-item anchors
 MAX_TOPICS = 5
+MAX_NAMED = 10  # titles named without a stance, kept out of the text source
 
 
 class Note(BaseModel):
@@ -94,6 +95,9 @@ def _set_stance(state: ChatState, item_id: str, stance: str, title: str, origin:
     """One rule for every source of a stance (typed, LLM, button)."""
     if stance in ("liked", "disliked", "seen", "want"):
         state.mentions.append(Mention(item_id=item_id, title=title, stance=stance, turn=state.turns, origin=origin))
+    else:  # asked about, or named in passing: its title words must not steer the text source
+        _drop(state.named_ids, item_id)
+        state.named_ids = (state.named_ids + [item_id])[-MAX_NAMED:]
     if stance == "liked":
         _drop(state.disliked_ids, item_id)
         _drop(state.avoid_ids, item_id)
@@ -264,6 +268,7 @@ def preferences(state: ChatState) -> Preferences:
         context=context,
         avoid_ids=list(state.avoid_ids),
         shown_ids=shown_anchors(state),
+        named_ids=list(state.named_ids),
     )
 
 

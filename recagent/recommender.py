@@ -293,18 +293,21 @@ class Recommender:
             context=[ContextText(text=query)],
         )
 
-    def query_mentions(self, query: str | None) -> tuple[list[str], list[str]]:
+    def query_mentions(self, query: str | None) -> tuple[list[str], list[str], list[str]]:
         """The catalog titles a one-shot query names, read as the chat reads a message: (ids the user
         liked or wants, "something like Heat", which anchor the item-to-item sources; ids they disliked,
-        which are avoided). Titles only asked about ("have you seen Heat?") are neither."""
+        which are avoided; ids only asked about or named in passing, "have you seen Heat?", which are
+        neither, but whose titles are kept out of the text source, as in the chat)."""
         if not query:
-            return [], []
+            return [], [], []
         from recagent.agent.understanding import parse_message
 
         u = parse_message(query, self.catalog.genre_vocab, self.resolver.spot)
-        liked = [m.item_id for m in u.mentions if m.item_id and m.stance in ("liked", "want")]
+        liked = list(dict.fromkeys(m.item_id for m in u.mentions if m.item_id and m.stance in ("liked", "want")))
         disliked = [m.item_id for m in u.mentions if m.item_id and m.stance == "disliked"]
-        return list(dict.fromkeys(liked)), [i for i in dict.fromkeys(disliked) if i not in liked]
+        disliked = [i for i in dict.fromkeys(disliked) if i not in liked]
+        named = [m.item_id for m in u.mentions if m.item_id and m.stance in ("asking", "neutral")]
+        return liked, disliked, [i for i in dict.fromkeys(named) if i not in liked and i not in disliked]
 
     def understand(self, text: str, mode: str = "parser"):
         """The chat's reading of one message, with the catalog's titles spotted and resolved: an
@@ -369,7 +372,7 @@ class Recommender:
         ids = list(dict.fromkeys([*map(str, liked_ids), *(m.item_id for m in resolved)]))
         for iid in ids:
             self.catalog.get(iid)  # UnknownItemError for an id not in the catalog
-        said_liked, said_disliked = self.query_mentions(query)  # "like Heat": Heat anchors, as in the chat
+        said_liked, said_disliked, said_named = self.query_mentions(query)  # "like Heat": Heat anchors, as in the chat
         ids = list(dict.fromkeys([*ids, *said_liked]))
         rq = RetrievalQuery(
             user_id=None if user_id is None else str(user_id),
@@ -377,7 +380,7 @@ class Recommender:
             disliked_ids=[i for i in said_disliked if i not in ids],
             text=query or None,
             filters=filters or Filters(),
-            preferences=self.query_preferences(query, reading),
+            preferences=self.query_preferences(query, reading).model_copy(update={"named_ids": said_named}),
         )
         cands = self.hybrid.candidates(rq, k or self.settings.candidates)
         return CandidateSet(

@@ -67,6 +67,11 @@ class Preferences(BaseModel):
         description="items already shown in this conversation that the user gave no stance on, newest last: "
         "weak item-to-item anchors (what the conversation is steering towards); never re-offered by this field",
     )
+    named_ids: list[str] = Field(
+        default_factory=list,
+        description='items named without a stance ("have you seen Heat?"): their titles are taken out of the '
+        "context turns the text source embeds (they would pull look-alike titles); neither anchors nor filters",
+    )
 
     def is_empty(self) -> bool:
         return not (self.genres or self.critiques or self.topics or self.context or self.avoid_ids)

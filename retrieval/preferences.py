@@ -151,7 +151,8 @@ class PreferenceScorer:
         return sims
 
     def text_source(self, query: RetrievalQuery, k: int, exclude: np.ndarray | None = None) -> Scored:
-        mentioned = [*query.liked_ids, *query.disliked_ids, *query.filters.exclude_ids, *query.preferences.avoid_ids]
+        p = query.preferences
+        mentioned = [*query.liked_ids, *query.disliked_ids, *query.filters.exclude_ids, *p.avoid_ids, *p.named_ids]
         vec = self.context_vector(query.preferences, mentioned)
         if vec is None:
             return Scored.empty()

@@ -147,6 +147,16 @@ def test_people_get_an_honest_note_and_stay_out_of_the_text():
     assert all("lopez" not in c.text.lower() for c in q.preferences.context)
 
 
+def test_a_title_only_asked_about_is_no_anchor_but_its_words_stay_out_of_the_text():
+    s, _ = said(ChatState(session_id="s"), "have you seen Heat?",
+                mentions=[TitleMention(text="Heat", stance="asking", item_id="6")])
+    q = build_query(s)
+    assert s.named_ids == ["6"] and q.preferences.named_ids == ["6"]
+    assert q.liked_ids == [] and q.disliked_ids == [] and s.mentions == [] and "6" not in q.filters.exclude_ids
+    s, _ = said(s, "I loved it", mentions=[TitleMention(text="Heat", stance="liked", item_id="6")])
+    assert build_query(s).liked_ids == ["6"]
+
+
 def test_unresolved_and_ambiguous_titles_stay_out_of_the_state():
     u = Understanding(
         mentions=[

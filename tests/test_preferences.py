@@ -10,6 +10,7 @@ import pytest
 
 from recagent.retrieval.base import ContextText, Critique, Preferences, RetrievalQuery
 from recagent.retrieval.filters import Filters
+from recagent.retrieval.preferences import without_titles
 
 HEAT, SE7EN, SILENCE_OF_THE_LAMBS, TOY_STORY = "6", "47", "593", "1"
 
@@ -79,6 +80,16 @@ def test_a_one_shot_query_anchors_on_the_titles_it_names(rec):
 
     asked = rec.candidates(query="have you seen Heat?", k=10)
     assert asked.query.liked_ids == [] and asked.query.disliked_ids == []
+    # ... but its title words do not steer the text source (they would pull look-alike titles)
+    assert asked.query.preferences.named_ids == [HEAT]
+    scorer = rec.hybrid.preferences
+    bare = asked.query.preferences.model_copy(
+        update={"named_ids": [], "context": [ContextText(text=without_titles("have you seen Heat?", ["Heat"]))]}
+    )
+    got = scorer.text_source(asked.query, 20)
+    assert got.positions.tolist() == scorer.text_source(asked.query.model_copy(update={"preferences": bare}), 20).positions.tolist()
+    unnamed = asked.query.preferences.model_copy(update={"named_ids": []})
+    assert got.positions.tolist() != scorer.text_source(asked.query.model_copy(update={"preferences": unnamed}), 20).positions.tolist()
     hated = rec.candidates(query="I hated Toy Story, anything funny?", k=10)
     assert hated.query.disliked_ids == [TOY_STORY] and hated.query.liked_ids == []
     assert TOY_STORY not in [c.item_id for c in hated.candidates]
