@@ -102,7 +102,8 @@ class FusionSettings(_Strict):
     # the dialogue source and its two parameters: chosen on the two halves of train_data_subset500, each scored
     # against co-mentions and dialogues built from the other half (scripts/chat_queries.py; never test): new-item
     # Recall@10 0.131 -> 0.141 through the chat's own queries (1,746 cases); weights 0.5-1 form a plateau
-    # (0.140, 0.141, 0.139), 1.5 loses (0.126); 150 neighbours and cosine**3 were the best of 20-2000 and 1-10
+    # (0.140, 0.141, 0.139), 1.5 loses (0.126); 150 neighbours and cosine**3 were the best of 20-2000 and 1-10.
+    # It fires only when the query has no liked titles (see HybridRetriever.conversational_results)
     # dialogue_popularity_genre_boost and shown_weight: chosen on ReDial valid_data_subset100 through the chat
     # agent's own queries (scripts/chat_queries.py; new-item Recall@10 0.156 -> 0.185) and checked on half of
     # train_data_subset500 scored against co-mentions built from the other half (never test)

@@ -173,7 +173,10 @@ class HybridRetriever:
             out["dialogue_popularity"] = self.comentions.popular(
                 query, per_source, exclude, genre_boost=f.dialogue_popularity_genre_boost
             )
-        if self.dialogues is not None and f.dialogue_weight > 0 and query.preferences.context:
+        # only without liked anchors: with them, the item-to-item sources carry the taste, and the dialogue
+        # votes (popular ReDial answers) only dilute "like Heat" (on the train halves: +0.031 Recall@10 without
+        # liked titles, -0.002 with them)
+        if self.dialogues is not None and f.dialogue_weight > 0 and query.preferences.context and not query.liked_ids:
             out["dialogues"] = self.dialogues.retrieve(query, per_source, exclude)
         shown = [i for i in query.preferences.shown_ids if i in self.catalog]
         if self.comentions is not None and f.shown_weight > 0 and shown:

@@ -118,6 +118,8 @@ def test_the_hybrid_uses_it_for_conversations_only(rec):
     chat = RetrievalQuery(preferences=said("hi", "I like funny animated movies for the whole family"))
     cands = rec.hybrid.candidates(chat, k=50)
     assert "dialogues" in {s for c in cands for s in c.sources}
+    liked = rec.hybrid.candidates(chat.model_copy(update={"liked_ids": ["1"]}), k=50)
+    assert "dialogues" not in {s for c in liked for s in c.sources}, "named liked titles anchor instead"
     user = rec.dataset.interactions.users[0]
     known = rec.hybrid.candidates(RetrievalQuery(user_id=user), k=50)
     assert "dialogues" not in {s for c in known for s in c.sources}
