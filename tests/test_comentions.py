@@ -12,6 +12,7 @@ import pytest
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.catalog import Catalog, Item
 from recagent.retrieval.comentions import DATA_DIR, MOVIES_FILE, PAIRS_FILE, CoMentionRetriever, read_movies
+from recagent.retrieval.dialogues import DIALOGUES_FILE, VECTORS_FILE
 
 from tests.conftest import shared_dataset
 
@@ -67,7 +68,8 @@ def test_hybrid_uses_co_mentions_for_liked_items_only(rec):
     assert "comentions" not in {s for c in known for s in c.sources}
 
 
-def test_the_build_script_rebuilds_the_shipped_file(tmp_path):
+def test_the_build_script_rebuilds_the_shipped_files(tmp_path):
+    """Co-mentions and the similar-dialogue turns (their vectors are checked in test_dialogues.py)."""
     redial = shared_dataset("redial")
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "build_comentions.py"), "--redial", str(redial), "--out", str(tmp_path),
@@ -79,6 +81,8 @@ def test_the_build_script_rebuilds_the_shipped_file(tmp_path):
     with np.load(tmp_path / PAIRS_FILE) as new, np.load(DATA_DIR / PAIRS_FILE) as shipped:
         for key in ("rows", "cols", "counts"):
             np.testing.assert_array_equal(new[key], shipped[key])
+    assert (tmp_path / DIALOGUES_FILE).read_text() == (DATA_DIR / DIALOGUES_FILE).read_text()
+    assert not (tmp_path / VECTORS_FILE).exists(), "--skip-vectors"
 
 
 def test_shown_items_anchor_a_co_mention_source(rec):

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,11 +10,7 @@ import pytest
 from recagent.retrieval.base import ContextText, Preferences, RetrievalQuery
 from recagent.retrieval.catalog import Catalog, Item
 from recagent.retrieval.comentions import DATA_DIR
-from recagent.retrieval.dialogues import DIALOGUES_FILE, VECTORS_FILE, DialogueRetriever, read_dialogues
-
-from tests.conftest import shared_dataset
-
-ROOT = Path(__file__).resolve().parents[1]
+from recagent.retrieval.dialogues import VECTORS_FILE, DialogueRetriever, read_dialogues
 
 TRAIN = [  # two dialogues: a horror seeker, then a seeker after a light romantic comedy
     {"dialogue": "a", "seeker": ["hi there", "I love scary horror movies with ghosts and demons"],
@@ -124,14 +117,3 @@ def test_the_hybrid_uses_it_for_conversations_only(rec):
     known = rec.hybrid.candidates(RetrievalQuery(user_id=user), k=50)
     assert "dialogues" not in {s for c in known for s in c.sources}
 
-
-def test_the_build_script_rebuilds_the_shipped_dialogues(tmp_path):
-    redial = shared_dataset("redial")
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_comentions.py"), "--redial", str(redial), "--out", str(tmp_path),
-         "--skip-vectors"],
-        check=True,
-        capture_output=True,
-    )
-    assert (tmp_path / DIALOGUES_FILE).read_text() == (DATA_DIR / DIALOGUES_FILE).read_text()
-    assert not (tmp_path / VECTORS_FILE).exists()
