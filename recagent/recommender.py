@@ -168,8 +168,9 @@ class Recommender:
 
     @cached_property
     def dialogues(self) -> DialogueRetriever | None:
-        """The similar-dialogue source (ReDial train, bundled catalog only); its vectors are built on first use.
-        Its train contexts are weighted as the chat weighs its own context turns."""
+        """The similar-dialogue source (ReDial train, bundled catalog only): the bundled MiniLM's turn vectors
+        ship with it, another model's are embedded on first use (``index`` does it). Its train contexts are
+        weighted as the chat weighs its own context turns."""
         from recagent.agent.state import CONTEXT_DECAY, CONTEXT_TURNS
 
         f = self.settings.fusion

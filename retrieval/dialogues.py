@@ -8,9 +8,10 @@ sum of those turns' vectors, weighted as the chat weighs its own context turns (
 one ``decay`` times the next, the last ``max_turns`` only).
 
 A conversation is scored by its own context vector: the ``neighbours`` nearest train contexts vote for the
-movies suggested there, each vote ``cosine ** sharpness``. So "any good horror? I loved The Conjuring" finds
-the dialogues where seekers said such things and what recommenders answered them, which a plain popularity
-prior or a title-word match cannot. The turn vectors of the bundled MiniLM ship beside the file
+movies suggested there, each vote ``cosine ** sharpness``. So "any good horror movies? something really
+scary" finds the dialogues where seekers said such things and what recommenders answered them, which a plain
+popularity prior or a title-word match cannot. (The hybrid asks it only while no liked title is named: then
+the item-to-item sources carry the taste; see ``HybridRetriever.conversational_results``.) The turn vectors of the bundled MiniLM ship beside the file
 (``dialogue-vectors.npz``, float16, tied to the file's hash); for another embedding model they are computed
 once and cached under ``models_dir``. ReDial (Li et al., NeurIPS 2018) is CC BY 4.0; see the folder's ATTRIBUTION.md.
 """
