@@ -140,9 +140,6 @@ class DialogueRetriever:
             source_sha1=np.array(hashlib.sha1(Path(source).read_bytes()).hexdigest()),
         )
 
-    def knows(self, user_id: str | None) -> bool:
-        return False  # no user histories: the source answers what was said
-
     def query_vector(self, prefs: Preferences) -> np.ndarray | None:
         turns = [c for c in prefs.context if c.text.strip()]
         if not turns:
