@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from recagent.evals.movielens_bridge import match_movielens
-from recagent.evals.protocols.redial import MENTION, RECOMMENDER, SEEKER, RedialData, dialogue_cases
+from recagent.evals.protocols.redial import RECOMMENDER, SEEKER, RedialData, dialogue_cases, typed
 from recagent.recommender import Recommender
 from recagent.retrieval import embeddings
 from recagent.retrieval.base import ContextText, Preferences, RetrievalQuery
@@ -41,9 +41,6 @@ DEPTH = 100
 def build_cases(data: RedialData, split: str) -> tuple[list[tuple[RetrievalQuery, str]], dict]:
     bridge = {data.catalog.ids[p]: ml for p, ml in match_movielens(data.catalog).items()}
 
-    def plain(text: str) -> str:  # "@123" -> the title as a user types it (no year)
-        return MENTION.sub(lambda m: data.catalog.get(m[1]).title if m[1] in data.catalog else m[0], text)
-
     out, total = [], 0
     for d in data.dialogues(split):
         for case in dialogue_cases(d, data.catalog):
@@ -56,7 +53,7 @@ def build_cases(data: RedialData, split: str) -> tuple[list[tuple[RetrievalQuery
             seeker = [t for t in earlier if t.speaker == SEEKER]
             liked = [bridge[m] for t in seeker for m in t.movies if m in bridge]
             shown = [bridge[m] for t in earlier if t.speaker == RECOMMENDER for m in t.movies if m in bridge]
-            texts = [plain(t.text) for t in seeker][-CONTEXT_TURNS:]
+            texts = [typed(t.text, data.catalog) for t in seeker][-CONTEXT_TURNS:]
             n = len(texts)
             context = [ContextText(text=t, weight=CONTEXT_DECAY ** (n - 1 - i)) for i, t in enumerate(texts)]
             liked = list(dict.fromkeys(reversed(liked)))[::-1]  # order of last mention
