@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from .test_understanding_labels import SET_DIR, Label, assert_real_seeker_messages
+from .test_understanding_labels import SET_DIR, Label, assert_real_seeker_messages, read_labels
 
 
 def _norm(text: str) -> str:
@@ -21,8 +21,7 @@ def _norm(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def heldout() -> list[Label]:
-    with open(SET_DIR / "heldout.jsonl", encoding="utf-8") as f:
-        return [Label.model_validate_json(line) for line in f if line.strip()]
+    return read_labels("heldout.jsonl")
 
 
 def test_the_heldout_set_parses_and_is_disjoint_from_the_labelled_set(heldout):

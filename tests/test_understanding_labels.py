@@ -85,10 +85,15 @@ class Label(BaseModel):
         return self
 
 
+def read_labels(name: str) -> list[Label]:
+    """A label file of SET_DIR (labels.jsonl, heldout.jsonl), validated row by row."""
+    with open(SET_DIR / name, encoding="utf-8") as f:
+        return [Label.model_validate_json(line) for line in f if line.strip()]
+
+
 @pytest.fixture(scope="module")
 def labels() -> list[Label]:
-    with open(SET_DIR / "labels.jsonl", encoding="utf-8") as f:
-        return [Label.model_validate_json(line) for line in f if line.strip()]
+    return read_labels("labels.jsonl")
 
 
 def test_the_set_parses_and_is_large_enough(labels):
