@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from recagent.evals.movielens_bridge import match_movielens
-from recagent.evals.protocols.redial import RECOMMENDER, load_catalog, load_dialogues, typed
+from recagent.evals.protocols.redial import RECOMMENDER, holdout_part, load_catalog, load_dialogues, typed
 from recagent.retrieval.comentions import DATA_DIR, MOVIES_FILE, PAIRS_FILE
 from recagent.retrieval.dialogues import DIALOGUES_FILE, VECTORS_FILE, DialogueRetriever, read_dialogues
 from recagent.retrieval.loaders import BUNDLED_CATALOG, load_dataset
@@ -60,8 +60,9 @@ def main() -> None:
     ap.add_argument("--redial", type=Path, default=ROOT.parent / "shared" / "data" / "redial")
     ap.add_argument("--out", type=Path, default=DATA_DIR)
     ap.add_argument("--holdout", default=None, metavar="K/N",
-                    help="development only: leave out train dialogues i with i %% N == K (scored on them instead, "
-                         "scripts/chat_queries.py --holdout), written to --out, never to the shipped folder")
+                    help="development only: leave out the train dialogues whose recommender's worker id is K "
+                         "modulo N (scored on them instead, scripts/chat_queries.py --holdout), written to --out, "
+                         "never to the shipped folder")
     ap.add_argument("--skip-vectors", action="store_true",
                     help=f"do not embed the seeker turns ({VECTORS_FILE}, about 30 s on one core)")
     args = ap.parse_args()
@@ -81,8 +82,7 @@ def main() -> None:
     similar: list[dict] = []
     train = load_dialogues(args.redial, "train")
     if args.holdout:
-        k, n = map(int, args.holdout.split("/"))
-        train = [d for i, d in enumerate(train) if i % n != k]
+        train = holdout_part(train, args.holdout, left_out=False)
     for d in train:
         movies = sorted({bridge[m] for t in d.turns for m in t.movies if m in bridge}, key=int)
         dialogues_of.update(movies)

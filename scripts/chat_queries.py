@@ -9,10 +9,11 @@ saves, for every new-item case, the ``RetrievalQuery`` the agent passed to its r
 the bridged target and the earlier mentions. ``score`` re-ranks those saved queries through
 ``Recommender.hybrid.candidates`` (the serving retriever, the chat's list without an LLM) under settings
 overrides and prints new-item Recall@1/10/50 (unbridged targets count as misses, as in the protocol).
-A second opinion without test: ``scripts/build_comentions.py --holdout 0/2 --out DIR`` builds co-mentions
-from half of the train dialogues, ``capture --split train --holdout 0/2`` replays the other half, and
-``score --comentions DIR`` scores them with that folder's co-mentions and dialogues (the shipped ones, built
-from all of train, would leak).
+The development set without test: ``scripts/build_comentions.py --holdout 0/2 --out DIR`` builds co-mentions
+from the train dialogues of half the recommenders, ``capture --split train --holdout 0/2`` replays the other
+half's dialogues, and ``score --comentions DIR`` scores them with that folder's co-mentions and dialogues (the
+shipped ones, built from all of train, would leak). The halves share no recommender, as test shares no worker
+with train; valid does share workers with train, so its figures flatter the sources built from train.
 The chat state does not depend on the retrieval settings (the agent's own answers are taken back out of
 the shown items), so the saved queries stand for a full replay; confirm a choice with ``recagent eval run``.
 """
@@ -24,7 +25,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from recagent.evals.protocols.redial import RedialData, dialogue_cases
+from recagent.evals.protocols.redial import RedialData, dialogue_cases, holdout_part
 from recagent.evals.protocols.redial_chat import (
     DEPTH,
     SEEKER,
@@ -70,9 +71,8 @@ def capture(settings: Settings, redial: Path, split: str, out: Path, holdout: st
 
         agent.tools.candidates = candidates
         dialogues = data.dialogues(split)
-        if holdout:  # train dialogues i with i % N == K (left out of a --holdout co-mention build)
-            k, n = map(int, holdout.split("/"))
-            dialogues = [d for i, d in enumerate(dialogues) if i % n == k]
+        if holdout:  # the dialogues left out of a --holdout co-mention build (split by recommender)
+            dialogues = holdout_part(dialogues, holdout, left_out=True)
         with progress_bar(f"replay ({split})", len(dialogues), True) as advance:
             for d in dialogues:
                 sid = f"redial-{d.id}"
@@ -140,7 +140,7 @@ def main() -> None:
     ap.add_argument("--redial", type=Path, default=ROOT.parent / "shared" / "data" / "redial")
     ap.add_argument("--split", default="valid", choices=["valid", "train"],
                     help="train only with --holdout (the shipped co-mentions are built from train)")
-    ap.add_argument("--holdout", default=None, metavar="K/N", help="capture: train dialogues i with i %% N == K")
+    ap.add_argument("--holdout", default=None, metavar="K/N", help="capture: the train dialogues whose recommender's worker id is K modulo N")
     ap.add_argument("--comentions", type=Path, default=None,
                     help="score: co-mentions from this folder (a scripts/build_comentions.py --holdout build)")
     ap.add_argument("--queries", type=Path, default=Path("/tmp/chat-queries-valid.jsonl"))

@@ -12,7 +12,15 @@ import pytest
 from recagent.evals.conversational import REDIAL_METRICS, ConversationalVariant, RedialEvaluator
 from recagent.evals.movielens_bridge import match_movielens
 from recagent.evals.protocols import DatasetMissing
-from recagent.evals.protocols.redial import MENTION, REDIAL, SPLITS, RedialData, parse_title
+from recagent.evals.protocols.redial import (
+    MENTION,
+    REDIAL,
+    SPLITS,
+    RedialData,
+    holdout_part,
+    load_dialogues,
+    parse_title,
+)
 
 from .conftest import shared_dataset
 
@@ -121,6 +129,19 @@ def test_limit_samples_whole_dialogues_with_a_seed(toy):
     assert len({c.dialogue_id for c in one}) == 1
     assert one == toy.cases("test", limit=1, seed=3)
     assert len(toy.cases("test", limit=5)) == 5
+
+
+def test_development_halves_share_no_recommender():
+    """As ReDial's test split shares no worker with train, the train halves used for development share no
+    recommender (the first split by position shared one for 152 of a half's 250 dialogues)."""
+    train = load_dialogues(shared_dataset("redial"), "train")
+    halves = [holdout_part(train, f"{k}/2", left_out=True) for k in (0, 1)]
+    assert sorted(d.id for h in halves for d in h) == sorted(d.id for d in train)
+    assert [d.id for d in holdout_part(train, "0/2", left_out=False)] == [d.id for d in halves[1]]
+    workers = [{d.recommender for d in h} for h in halves]
+    assert not workers[0] & workers[1] and all(len(h) > 200 for h in halves)
+    with pytest.raises(ValueError, match="K/N"):
+        holdout_part(train, "2/2", left_out=True)
 
 
 def test_missing_dataset_is_a_skip_with_the_path(tmp_path):
