@@ -133,6 +133,20 @@ def score(rec, rows: list[dict], label: str = "") -> dict:
     return out
 
 
+def use_comentions(rec, folder: Path) -> None:
+    """Swap in the co-mentions and the dialogue source of ``folder`` (a ``build_comentions.py --holdout`` build)."""
+    from recagent.retrieval.comentions import CoMentionRetriever
+    from recagent.retrieval.dialogues import DialogueRetriever
+
+    rec.hybrid.comentions = CoMentionRetriever.load(rec.catalog, folder, half_life=rec.settings.fusion.comention_half_life)
+    shipped = rec.hybrid.dialogues
+    if shipped is not None:  # the same source, on the other half's dialogues
+        rec.hybrid.dialogues = DialogueRetriever.load(
+            rec.catalog, shipped.embed, shipped.embed_queries, rec.settings.models_dir, rec.embedder.name,
+            folder, neighbours=shipped.neighbours, sharpness=shipped.sharpness,
+            decay=shipped.decay, max_turns=shipped.max_turns)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("mode", choices=["capture", "score"])
@@ -156,18 +170,7 @@ def main() -> None:
     rows = [json.loads(line) for line in args.queries.read_text().splitlines() if line.strip()]
     rec = recommender(settings, parse_sets(args.set))
     if args.comentions is not None:
-        from recagent.retrieval.comentions import CoMentionRetriever
-
-        from recagent.retrieval.dialogues import DialogueRetriever
-
-        rec.hybrid.comentions = CoMentionRetriever.load(
-            rec.catalog, args.comentions, half_life=rec.settings.fusion.comention_half_life)
-        shipped = rec.hybrid.dialogues
-        if shipped is not None:  # the same source, on the other half's dialogues
-            rec.hybrid.dialogues = DialogueRetriever.load(
-                rec.catalog, shipped.embed, shipped.embed_queries, rec.settings.models_dir, rec.embedder.name,
-                args.comentions, neighbours=shipped.neighbours, sharpness=shipped.sharpness,
-                decay=shipped.decay, max_turns=shipped.max_turns)
+        use_comentions(rec, args.comentions)
     print(json.dumps({"set": args.set, **score(rec, rows)}), flush=True)
     base = rec.settings.fusion
     for variant in args.fusion:
