@@ -701,6 +701,17 @@ def checks(seeds=(0, 1, 2), folds=5) -> None:
         for k in range(folds)
     ]
     print("transfer per fold:", out["transfer_per_fold"])
+    out["transfer_from_one_stage"] = {}
+    for tag in ("pre-valid", "pre-test"):
+        X1, y1, g1, _ = load_features(tag)
+        nd1, _ = per_user_ndcg(fit_transfer(X1, y1, g1, CHOSEN)(Xv), yv, gv, tbv)
+        lo, hi = bootstrap(nd1 - base)
+        out["transfer_from_one_stage"][tag] = {
+            "ndcg@10": round(float(nd1.mean()), 4),
+            "gain": round(float((nd1 - base).mean()), 4),
+            "gain_ci95": [round(lo, 4), round(hi, 4)],
+        }
+    print("transfer from one stage:", out["transfer_from_one_stage"], flush=True)
     # pre stages + 4/5 validation -> 1/5
     cv = np.zeros((len(seeds), n_users))
     for si, seed in enumerate(seeds):
