@@ -22,6 +22,8 @@ from recagent.evals.protocols.redial import (
     parse_title,
 )
 
+from recagent.retrieval.loaders import load_dataset
+
 from .conftest import shared_dataset
 
 SEEKER, REC = 11, 22
@@ -158,6 +160,38 @@ def test_movielens_titles_match_by_name_and_year(toy):
     assert matched[cat.position("6")] == "1"  # Toy Story (1995)
     assert matched[cat.position("3")] == "2000"  # Lethal Weapon (1987)
     assert cat.position("1") in matched  # Super Troopers (2001)
+
+
+BRIDGE_CASES = [  # ReDial title as ReDial spells it -> the bundled MovieLens title, or None: no match
+    ("Jumanji (2017)", "Jumanji: Welcome to the Jungle (2017)"),  # a MovieLens title's head before its subtitle
+    ("Anchorman", "Anchorman: The Legend of Ron Burgundy (2004)"),  # no year: the most rated such film
+    ("Kill Bill: Volume 2 (2004)", "Kill Bill: Vol. 2 (2004)"),
+    ("John Wick: Chapter 2 (2017)", "John Wick: Chapter Two (2017)"),
+    ("Why Him%3F (2016)", "Why Him? (2016)"),  # ReDial's URL-escaped question mark
+    ("WALL-E (2008)", "WALL·E (2008)"),
+    ("Star Wars: Episode VIII – The Last Jedi (2017)", "Star Wars: The Last Jedi (2017)"),  # holds every word
+    ("Casino Royale", "Casino Royale (2006)"),  # no year, two films of that name: the most rated
+    ("Nine (2009)", None),  # the musical, not "9" (2009)
+    ("I.T.", None),  # not "It" (2017)
+    ("Nanny McPhee and the Big Bang (2010)", None),  # holds "The Big Bang" (2011), two words besides "the"
+    ("Live Free or Die (2006)", None),  # not "Live Free or Die Hard" (2007): MovieLens adds a word
+    ("Maze Runner: The Scorch Trials (2015)", "Maze Runner: Scorch Trials (2015)"),  # not "The Maze Runner" (2014)
+]
+
+
+def test_movielens_bridge_handles_series_spellings_and_refuses_look_alikes(tmp_path):
+    d = tmp_path / "redial"
+    d.mkdir()
+    rows = ["movieId,movieName,nbMentions"] + [f'{i},"{t}",1' for i, (t, _) in enumerate(BRIDGE_CASES, start=1)]
+    (d / "movies_with_mentions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    catalog = RedialData.load(d).catalog
+    matched = match_movielens(catalog)
+    movielens = load_dataset("bundled").catalog
+    got = {}
+    for i, (title, _) in enumerate(BRIDGE_CASES, start=1):
+        pos = catalog.position(str(i))
+        got[title] = movielens.get(matched[pos]).title if pos in matched else None
+    assert got == dict(BRIDGE_CASES)
 
 
 def _trimmed_copy(src, dst, n_train=25, n_valid=2, n_test=4):
