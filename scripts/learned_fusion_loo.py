@@ -35,7 +35,7 @@ from recagent.evals.retrievers import RetrieverBench, RetrieverVariant
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.itemitem import Sequences
-from recagent.retrieval.learned_ranker import FEATURES, SOURCES, FitStats, RRFWeights, pool_features
+from recagent.retrieval.learned_ranker import FEATURES, FitStats, RRFWeights, pool_features
 from recagent.retrieval.learned_ranker import source_feature_names
 from recagent.retrieval.progress import progress_bar
 
