@@ -17,6 +17,7 @@ from recagent.retrieval.catalog import InteractionLog
 from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.hybrid import Candidate, HybridRetriever, SourceHit
+from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL, LearnedRanker
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
 from recagent.retrieval.progress import progress_bar
@@ -75,6 +76,7 @@ class RetrieverBench:
         self._store: VectorStore | None = None
         self.popularity = PopularityRetriever.from_log(self.fit_log, self.catalog)
         self._hybrids: dict[str, HybridRetriever] = {}
+        self._ranker: LearnedRanker | None | bool = False  # False: not loaded yet
 
     @property
     def store(self) -> VectorStore:
@@ -86,6 +88,15 @@ class RetrieverBench:
             )
             self._store.sync(show_progress=show_progress)
         return self._store
+
+    @property
+    def ranker(self) -> LearnedRanker | None:
+        """The shipped learned ranker with the FIT log's statistics, as the Recommender attaches it (None when
+        the catalog is not the one it was learned on)."""
+        if self._ranker is False:
+            ranker = LearnedRanker.load(LEARNED_RANKER_MODEL, self.catalog)
+            self._ranker = ranker and ranker.attach(self.fit_log, self.store.embeddings(self.catalog.ids))
+        return self._ranker
 
     @staticmethod
     def _key(variant: RetrieverVariant) -> str:
@@ -121,6 +132,7 @@ class RetrieverBench:
                 variant.fusion,
                 ease=ease,
                 sequential=seq,
+                ranker=self.ranker if r == "hybrid" and f.learned_ranker and needs_vector and needs_seq else None,
             )
         return self._hybrids[key]
 

@@ -22,6 +22,7 @@ from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.filters import Filters
 from recagent.retrieval.hybrid import Candidate, HybridRetriever
+from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL, LearnedRanker
 from recagent.retrieval.loaders import ColumnMapping, Dataset, load_dataset
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
@@ -164,7 +165,21 @@ class Recommender:
             preferences=self.preference_scorer,
             comentions=CoMentionRetriever.load(self.catalog, half_life=f.comention_half_life),
             dialogues=self.dialogues if f.dialogue_weight > 0 else None,
+            ranker=self.learned_ranker,
         )
+
+    @cached_property
+    def learned_ranker(self) -> LearnedRanker | None:
+        """The shipped learned ranker for a known user's history query (bundled MovieLens catalogs only),
+        with the statistics of the interaction log the models are fitted on; None when off or not applicable."""
+        log, f = self.dataset.interactions, self.settings.fusion
+        if not f.learned_ranker or log is None or len(log) == 0 or f.sequential_weight <= 0:
+            return None
+        ranker = LearnedRanker.load(LEARNED_RANKER_MODEL, self.catalog)
+        if ranker is None:
+            return None
+        self.store.ensure_built()
+        return ranker.attach(log, self.store.embeddings(self.catalog.ids))
 
     @cached_property
     def dialogues(self) -> DialogueRetriever | None:

@@ -10,6 +10,10 @@ critiques, soft genres, topics and avoided items then re-rank the fused pool. Wi
 liked ids and/or free text, plus filters) and returns fused, de-duplicated
 candidates. Items the user has seen, liked, disliked or excluded never appear.
 Each candidate keeps its per-source rank and score, for prompts and evals.
+
+A known user's history query (no liked ids, text or soft preferences) is ranked instead by the learned
+ranker (``retrieval/learned_ranker.py``) when one is attached and ``FusionSettings.learned_ranker`` is on:
+the pool is every source's top ``per_source``, popularity included, and the candidate's score is the ranker's.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from recagent.retrieval.comentions import CoMentionRetriever
 from recagent.retrieval.catalog import Catalog, InteractionLog
 from recagent.retrieval.dialogues import DialogueRetriever
 from recagent.retrieval.itemitem import ItemItemRetriever
+from recagent.retrieval.learned_ranker import LearnedRanker
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
 from recagent.retrieval.preferences import PreferenceScorer
@@ -44,7 +49,7 @@ class Candidate(BaseModel):
     title: str
     year: int | None = None
     genres: list[str] = Field(default_factory=list)
-    score: float = Field(description="fused score (weighted reciprocal rank)")
+    score: float = Field(description="fused score (weighted reciprocal rank, or the learned ranker's score)")
     sources: dict[str, SourceHit] = Field(default_factory=dict)
     anchor_id: str | None = Field(None, description="the liked item this candidate is most similar to")
     anchor_title: str | None = None
@@ -78,6 +83,7 @@ class HybridRetriever:
         preferences: PreferenceScorer | None = None,
         comentions: CoMentionRetriever | None = None,
         dialogues: DialogueRetriever | None = None,
+        ranker: LearnedRanker | None = None,
     ):
         self.catalog = catalog
         self.vector = vector
@@ -89,6 +95,7 @@ class HybridRetriever:
         self.preferences = preferences
         self.comentions = comentions
         self.dialogues = dialogues
+        self.ranker = ranker  # attached (LearnedRanker.attach) to the log the models were fitted on
 
     # ------------------------------------------------------------------ context
 
@@ -211,12 +218,55 @@ class HybridRetriever:
             adjusted = self.preferences.adjust(pool, np.array([fused[p] for p in pool]), prefs, near)
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
-        order = order[:k]
+        return self._candidates(order[:k], fused, hits)
+
+    def _candidates(self, order, scores: dict[int, float], hits: dict[int, dict[str, tuple[int, float]]]):
         out = []
         for pos in order:
             sources = {s: SourceHit(rank=r, score=round(v, 6)) for s, (r, v) in hits[pos].items()}
-            out.append(Candidate.from_item(self.catalog.items[pos], round(fused[pos], 8), sources))
+            out.append(Candidate.from_item(self.catalog.items[pos], round(scores[pos], 8), sources))
         return out
+
+    # ------------------------------------------------------------------ learned ranker
+
+    def uses_ranker(self, query: RetrievalQuery) -> bool:
+        """The learned ranker ranks only a known user's history query (nothing liked, said or critiqued)."""
+        seq = self.item_models.get("sequential")
+        return (
+            self.ranker is not None
+            and self.ranker.stats is not None
+            and self.fusion.learned_ranker
+            and self.vector is not None
+            and seq is not None
+            and query.user_id is not None
+            and self.log is not None
+            and query.user_id in self.log
+            and seq.knows(query.user_id)
+            and not query.liked_ids
+            and not query.text
+            and query.preferences.is_empty()
+        )
+
+    def learned_results(self, query: RetrievalQuery, exclude: np.ndarray, per_source: int) -> dict[str, Scored]:
+        """The sources' top lists for the ranker: the popularity source is a feature even at fusion weight 0."""
+        results = self.source_results(query, exclude, per_source)
+        if "popularity" not in results:
+            results["popularity"] = self.popularity.retrieve(query, per_source, exclude=exclude)
+        return results
+
+    def rank_learned(self, results: dict[str, Scored], query: RetrievalQuery, k: int, per_source: int):
+        """The pool ordered by the learned ranker (ties by the RRF order), with each candidate's source hits."""
+        seq_model = self.item_models["sequential"]
+        hist = self.log.history(query.user_id)
+        positions, scores = self.ranker.rank(
+            results, seq_model.sequences.of(query.user_id), hist.timestamps, hist.values, seq_model, per_source
+        )
+        hits: dict[int, dict[str, tuple[int, float]]] = {}
+        for source, scored in results.items():
+            for rank, (pos, score) in enumerate(zip(scored.positions.tolist(), scored.scores.tolist()), start=1):
+                hits.setdefault(pos, {})[source] = (rank, score)
+        order = positions[:k].tolist()
+        return self._candidates(order, dict(zip(order, scores[:k].tolist())), hits)
 
     def knows(self, user_id: str | None) -> bool:
         return user_id is not None and (
@@ -241,7 +291,10 @@ class HybridRetriever:
         query = query.model_copy(update={"filters": query.filters.normalized(self.catalog)})
         exclude = self.seen_positions(query)
         per_source = max(self.fusion.per_source, k)
-        out = self.fuse(self.source_results(query, exclude, per_source), k, query)
+        if self.uses_ranker(query):
+            out = self.rank_learned(self.learned_results(query, exclude, per_source), query, k, per_source)
+        else:
+            out = self.fuse(self.source_results(query, exclude, per_source), k, query)
         anchors = query.liked_ids or (self.history_anchors(query.user_id) if self.knows(query.user_id) else [])
         self.attach_anchors(out, anchors)
         return out

@@ -7,6 +7,7 @@
     $P transfer   # fitted on the two extra stages, scored on all validation users (~5 min: trees)
     $P checks     # the chosen ranker: per fold, pre stages + 4/5 validation -> 1/5, feature-group ablations (~2 min)
     $P export     # the chosen ranker as JSON (docs/evals/ml-latest-small-loo/learned-fusion-model.json), read back
+    $P export --out retrieval/data/learned-ranker/ml-latest-small.json   # the copy serving loads
 
 ``features``: the hybrid's own per-source top lists (``HybridRetriever.source_results`` with every source on, as
 ``evals/tune_fusion.py`` step 2 takes them; models fitted on the stage's fit log, input its latest 200 items), the
@@ -34,52 +35,17 @@ from recagent.evals.retrievers import RetrieverBench, RetrieverVariant
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.itemitem import Sequences
+from recagent.retrieval.learned_ranker import FEATURES, FitStats, RRFWeights, pool_features
+from recagent.retrieval.learned_ranker import source_feature_names
 from recagent.retrieval.progress import progress_bar
 
 from recagent.settings import FusionSettings, Settings
 
 PROTOCOL = "ml-latest-small-loo"
-SOURCES = ("vector", "mf", "ease", "sequential", "popularity")
 PER_SOURCE = 100
 DAY = 86400.0
 OUT = Path("eval-runs/learned-fusion-loo")
 DOC_MODEL = Path("docs/evals/ml-latest-small-loo/learned-fusion-model.json")
-
-
-def source_feature_names() -> list[str]:
-    names = []
-    for s in SOURCES:
-        names += [f"{s}_rr", f"{s}_logrank", f"{s}_normscore", f"{s}_present"]
-    return names
-
-
-FEATURES = source_feature_names() + [
-    "rrf",  # the tuned RRF score (FusionSettings defaults)
-    "rrf_logrank",  # log of the candidate's rank under the tuned RRF within the pool
-    "n_sources",  # how many of the five sources returned it
-    "item_logpop",  # log(1 + train interactions)
-    "item_logpop_30d",  # log(1 + train interactions in the 30 days up to now)
-    "item_logpop_90d",
-    "item_logpop_365d",
-    "item_days_since_last",  # log(1 + days since the item's latest train interaction before now) (large if none)
-    "item_days_since_first",  # log(1 + days since its first train interaction before now)
-    "item_mean_rating",  # mean train rating (global mean if none)
-    "item_year_gap",  # now's year - release year
-    "user_loglen",  # log input length (capped at 200)
-    "user_gap_last",  # log(1 + seconds between the last two input items)
-    "user_n_last_hour",  # input items in the hour up to now
-    "user_n_last_day",
-    "user_mean_rating",
-    "cos_last1",  # embedding cosine to the latest input item
-    "cos_last5_mean",
-    "cos_last5_max",
-    "seq_last1",  # next-item model's score from the latest input item alone
-    "seq_last1_rank_top",  # 1 if in that score's top 20
-    "trans_last1",  # log(1 + train transitions latest-item -> candidate)
-    "trans_last5",  # log(1 + train transitions from any of the latest 5 -> candidate)
-    "genre_match",  # cosine of the candidate's genres to the genre mix of the latest 20 input items
-    "year_gap_recent",  # |release year - mean release year of the latest 20 input items|
-]
 
 
 # ---------------------------------------------------------------------------------------------------- features
@@ -127,32 +93,10 @@ def build_features(tag: str = "valid", show: bool = True) -> None:
     hybrid = bench.hybrid(RetrieverVariant(name="all sources", retriever="hybrid", fusion=every))
     seq_model = hybrid.item_models["sequential"]
     catalog, fit, log = bench.catalog, bench.fit_log, bench.log
-    n_items = len(catalog)
     t_models = time.perf_counter() - t0
-
-    # item statistics from the TRAIN part only
-    item_t = fit.timestamps.astype(np.float64)
-    order_t = np.argsort(item_t, kind="stable")
-    sorted_t, sorted_i = item_t[order_t], fit.item_positions[order_t]
-    pop = np.bincount(fit.item_positions, minlength=n_items).astype(np.float64)
-    rating_sum = np.bincount(fit.item_positions, weights=fit.values, minlength=n_items)
-    mean_rating = np.where(pop > 0, rating_sum / np.maximum(pop, 1), fit.values.mean())
-    years = catalog.years.copy()
-    years = np.where(np.isnan(years), np.nanmedian(years), years)
-    genres = catalog.genre_matrix.astype(np.float64)
-    gnorm = np.linalg.norm(genres, axis=1)
-    emb = bench.store.embeddings(catalog.ids).astype(np.float64)
-    emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
-    # train transitions a -> b (consecutive items of a user's train sequence)
-    import scipy.sparse as sp
-
-    seqs = Sequences(fit)
-    src, dst = [], []
-    for s in seqs:
-        src.append(s[:-1])
-        dst.append(s[1:])
-    src, dst = np.concatenate(src), np.concatenate(dst)
-    trans = sp.csr_matrix((np.ones(len(src)), (src, dst)), shape=(n_items, n_items))
+    # the serving recipe (retrieval/learned_ranker.py), item statistics from the TRAIN (fit) part only
+    stats = FitStats.build(fit, bench.store.embeddings(catalog.ids))
+    rrf = RRFWeights(rrf_k=tuned.rrf_k, **tuned_w)
     inputs = Sequences(log)
 
     rows, labels, groups, rrf_rank_of_target = [], [], [], []
@@ -161,85 +105,12 @@ def build_features(tag: str = "valid", show: bool = True) -> None:
         for ui, user in enumerate(users):
             query = RetrievalQuery(user_id=user)
             results = hybrid.source_results(query, hybrid.seen_positions(query), PER_SOURCE)
-            seq = inputs.of(user)
             hist = log.history(user)
-            now = float(hist.timestamps.max())
-            pool: dict[int, int] = {}
-            for scored in results.values():
-                for p in scored.positions.tolist():
-                    pool.setdefault(p, len(pool))
-            cand = np.fromiter(pool, dtype=np.int64, count=len(pool))
+            pool = pool_features(
+                results, inputs.of(user), hist.timestamps, hist.values, stats, seq_model, rrf, PER_SOURCE
+            )
+            cand, f, rrf_rank = pool.positions, pool.features, pool.rrf_rank
             n = len(cand)
-            f = np.zeros((n, len(FEATURES)), dtype=np.float64)
-            col = {name: j for j, name in enumerate(FEATURES)}
-            rrf = np.zeros(n)
-            best_rank = np.full(n, PER_SOURCE + 1.0)
-            for s in SOURCES:
-                f[:, col[f"{s}_logrank"]] = math.log(PER_SOURCE + 1)
-                if s not in results or not len(results[s]):
-                    continue
-                sc = results[s]
-                idx = np.array([pool[p] for p in sc.positions.tolist()])
-                ranks = np.arange(1, len(idx) + 1, dtype=np.float64)
-                scores = sc.scores.astype(np.float64)
-                lo, hi = scores.min(), scores.max()
-                f[idx, col[f"{s}_rr"]] = 1 / (tuned.rrf_k + ranks)
-                f[idx, col[f"{s}_logrank"]] = np.log(ranks)
-                f[idx, col[f"{s}_normscore"]] = (scores - lo) / (hi - lo) if hi > lo else 1.0
-                f[idx, col[f"{s}_present"]] = 1.0
-                rrf[idx] += tuned_w[s] / (tuned.rrf_k + ranks)
-                best_rank[idx] = np.minimum(best_rank[idx], ranks)
-            # the serving order: -rrf, then the best single-source rank, then catalog position
-            serve = np.lexsort((cand, best_rank, -rrf))
-            rrf_rank = np.empty(n)
-            rrf_rank[serve] = np.arange(1, n + 1)
-            f[:, col["rrf"]] = rrf
-            f[:, col["rrf_logrank"]] = np.log(rrf_rank)
-            f[:, col["n_sources"]] = sum(f[:, col[f"{s}_present"]] for s in SOURCES)
-            # item features, "now" = the user's latest input
-            before = np.searchsorted(sorted_t, now, side="right")
-            for days, name in ((30, "item_logpop_30d"), (90, "item_logpop_90d"), (365, "item_logpop_365d")):
-                start = np.searchsorted(sorted_t, now - days * DAY, side="left")
-                counts = np.bincount(sorted_i[start:before], minlength=n_items)
-                f[:, col[name]] = np.log1p(counts[cand])
-            f[:, col["item_logpop"]] = np.log1p(pop[cand])
-            # last / first train interaction of each candidate before now
-            past_i, past_t = sorted_i[:before], sorted_t[:before]
-            last_t = np.full(n_items, -np.inf)
-            np.maximum.at(last_t, past_i, past_t)
-            first_t = np.full(n_items, np.inf)
-            np.minimum.at(first_t, past_i, past_t)
-            lt, ft = last_t[cand], first_t[cand]
-            f[:, col["item_days_since_last"]] = np.where(np.isfinite(lt), np.log1p((now - lt) / DAY), 10.0)
-            f[:, col["item_days_since_first"]] = np.where(np.isfinite(ft), np.log1p((now - ft) / DAY), 0.0)
-            f[:, col["item_mean_rating"]] = mean_rating[cand]
-            now_year = 1970 + now / (365.25 * DAY)
-            f[:, col["item_year_gap"]] = now_year - years[cand]
-            # user features
-            ts = np.sort(hist.timestamps.astype(np.float64))
-            f[:, col["user_loglen"]] = math.log(len(seq))
-            f[:, col["user_gap_last"]] = math.log1p(ts[-1] - ts[-2]) if len(ts) > 1 else 20.0
-            f[:, col["user_n_last_hour"]] = float(np.sum(ts > now - 3600))
-            f[:, col["user_n_last_day"]] = float(np.sum(ts > now - DAY))
-            f[:, col["user_mean_rating"]] = float(hist.values.mean())
-            # user-item features
-            last5 = seq[-5:]
-            sims = emb[cand] @ emb[last5].T
-            f[:, col["cos_last1"]] = sims[:, -1]
-            f[:, col["cos_last5_mean"]] = sims.mean(axis=1)
-            f[:, col["cos_last5_max"]] = sims.max(axis=1)
-            s1 = seq_model.scores(seq[-1:]).astype(np.float64)
-            s1[seq] = -np.inf
-            top20 = np.argsort(-s1)[:20]
-            f[:, col["seq_last1"]] = np.where(np.isfinite(s1[cand]), s1[cand], 0.0)
-            f[:, col["seq_last1_rank_top"]] = np.isin(cand, top20)
-            f[:, col["trans_last1"]] = np.log1p(trans[seq[-1]].toarray().ravel()[cand])
-            f[:, col["trans_last5"]] = np.log1p(np.asarray(trans[last5].sum(axis=0)).ravel()[cand])
-            recent = seq[-20:]
-            mix = genres[recent].sum(axis=0)
-            mn = np.linalg.norm(mix)
-            f[:, col["genre_match"]] = (genres[cand] @ mix) / np.maximum(gnorm[cand] * mn, 1e-9)
-            f[:, col["year_gap_recent"]] = np.abs(years[cand] - years[recent].mean())
             target = bench.targets[user]
             lab = cand == target
             pool_has_target += int(lab.any())
@@ -824,6 +695,7 @@ if __name__ == "__main__":
     ap.add_argument("--stage", choices=list(STAGES), default="valid", help="features: which cases")
     ap.add_argument("--only", default=None, help="cv: only rankers whose name contains this")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--out", type=Path, default=DOC_MODEL, help="export: where the model JSON goes")
     args = ap.parse_args()
     if args.step == "features":
         build_features(args.stage)
@@ -832,7 +704,7 @@ if __name__ == "__main__":
     elif args.step == "transfer":
         transfer()
     elif args.step == "export":
-        export()
+        export(args.out)
     elif args.step == "checks":
         checks(tuple(args.seeds))
     elif args.step == "nested":
