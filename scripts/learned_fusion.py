@@ -39,8 +39,17 @@ DEPTH = 50
 ANCHORED = ("vector", "mf", "ease", "sequential", "comentions")  # HybridRetriever's ANCHORED_SOURCES
 
 SOURCES = (
-    "vector", "mf", "ease", "sequential", "text", "topics", "comentions", "dialogue_popularity", "shown",
-    "dialogues", "popularity",
+    "vector",
+    "mf",
+    "ease",
+    "sequential",
+    "text",
+    "topics",
+    "comentions",
+    "dialogue_popularity",
+    "shown",
+    "dialogues",
+    "popularity",
 )
 RANK_SCALE = 100.0  # log-rank features are log(rank) / log(RANK_SCALE + 1): per_source ranks land in [0, 1]
 QUERY_FEATURES = ("liked", "turns", "genres", "critiques", "topics", "shown")
@@ -80,10 +89,16 @@ def pool_of(results: dict[str, Scored]) -> Pool:
 
 def query_features(query: RetrievalQuery) -> np.ndarray:
     p = query.preferences
-    return np.array([
-        float(bool(query.liked_ids)), min(len(p.context), 6) / 6.0, float(bool(p.genres)),
-        float(bool(p.critiques)), float(bool(p.topics)), float(bool(p.shown_ids)),
-    ])
+    return np.array(
+        [
+            float(bool(query.liked_ids)),
+            min(len(p.context), 6) / 6.0,
+            float(bool(p.genres)),
+            float(bool(p.critiques)),
+            float(bool(p.topics)),
+            float(bool(p.shown_ids)),
+        ]
+    )
 
 
 def feature_names() -> list[str]:
@@ -104,16 +119,22 @@ def features(pool: Pool, rrf: np.ndarray, priors: np.ndarray, query: np.ndarray,
     order = np.argsort(-rrf, kind="stable")
     fused_rank = np.empty(len(rrf))
     fused_rank[order] = np.arange(1, len(rrf) + 1)
-    base = np.column_stack([
-        per_source, rrf / (top if top > 0 else 1.0), 1.0 - np.log(fused_rank) / np.log(RANK_SCALE * 10 + 1),
-        present.sum(axis=1) / 4.0, priors,
-    ])
+    base = np.column_stack(
+        [
+            per_source,
+            rrf / (top if top > 0 else 1.0),
+            1.0 - np.log(fused_rank) / np.log(RANK_SCALE * 10 + 1),
+            present.sum(axis=1) / 4.0,
+            priors,
+        ]
+    )
     q = np.broadcast_to(query, (len(base), len(query)))
     return np.column_stack([base, q, base * query[0], base * query[1]])
 
 
-def item_priors(catalog: Catalog, popularity: np.ndarray, suggested: np.ndarray, mentioned: np.ndarray,
-                quality: np.ndarray) -> np.ndarray:
+def item_priors(
+    catalog: Catalog, popularity: np.ndarray, suggested: np.ndarray, mentioned: np.ndarray, quality: np.ndarray
+) -> np.ndarray:
     """Per catalog item, the PRIORS columns (all roughly in [0, 1])."""
     year = np.array([np.nan if it.year is None else it.year for it in catalog.items], dtype=np.float64)
     year = np.nan_to_num((year - 1990.0) / 30.0, nan=0.0)
@@ -174,8 +195,14 @@ def extract(args) -> None:
                     anchored = np.array([s in ANCHORED for s in SOURCES])
                     near = rr[:, anchored] @ w[anchored]
                 delta = h.preferences.adjust(pool.positions, np.ones(len(pool.positions)), prefs, near) - 1.0
-            for k, v in (("positions", pool.positions), ("ranks", pool.ranks), ("scores", pool.scores),
-                         ("rrf", rrf), ("delta", delta), ("priors", priors[pool.positions])):
+            for k, v in (
+                ("positions", pool.positions),
+                ("ranks", pool.ranks),
+                ("scores", pool.scores),
+                ("rrf", rrf),
+                ("delta", delta),
+                ("priors", priors[pool.positions]),
+            ):
                 out[k].append(v)
             cases["said"].append(said), cases["active"].append(active)
             cases["query"].append(query_features(q)), cases["rrf_k"].append(rrf_k)
@@ -217,7 +244,7 @@ class Fold:
 
     def ragged(self, name, i):
         off = self.d[f"{name}_off"]
-        return self.d[f"{name}_flat"][off[i]:off[i + 1]]
+        return self.d[f"{name}_flat"][off[i] : off[i + 1]]
 
     def rank_of(self, i, ranked) -> int | None:
         gone = set(self.ragged("removed", i).tolist())
@@ -225,21 +252,28 @@ class Fold:
         t = int(self.d["case_target"][i])
         return kept.index(t) + 1 if t in kept else None
 
-    def recall(self, scores: np.ndarray | None, transform: str | None = "rank", cases=None,
-               pool_size: int = 200) -> dict:
+    def recall(
+        self, scores: np.ndarray | None, transform: str | None = "rank", cases=None, pool_size: int = 200
+    ) -> dict:
         """New-item recall of the learned order (``scores`` per row of x; None: the RRF replica), the soft
         re-rank applied after it as the product does (``transform``: how the score becomes its base; None: no
         re-rank, the score already holds the shifts); ``cases``: only these case indices."""
         ranks = []
-        for i in (range(self.n) if cases is None else cases):
+        for i in range(self.n) if cases is None else cases:
             a, b = self.span(i)
             if not self.d["case_said"][i] or b == a:
                 ranks.append(self.rank_of(i, self.ragged("base", i).tolist()))
                 continue
             s = self.d["rrf"][a:b] if scores is None else scores[a:b]
             active = bool(self.d["case_active"][i]) and transform is not None
-            ranked = rerank(s, self.d["positions"][a:b], self.d["delta"][a:b], active,
-                            transform if scores is not None else "rrf", pool_size)
+            ranked = rerank(
+                s,
+                self.d["positions"][a:b],
+                self.d["delta"][a:b],
+                active,
+                transform if scores is not None else "rrf",
+                pool_size,
+            )
             ranks.append(self.rank_of(i, ranked))
         return summary(ranks)
 
@@ -322,8 +356,9 @@ def listwise(train: Fold, rows: np.ndarray, l2: float = 1.0):
     return lambda f: ((f.x - mean) / scale) @ w
 
 
-RANK_PRIOR = [i for i, n in enumerate(feature_names()) if "*" not in n and n not in QUERY_FEATURES
-              and not n.endswith(":score")]
+RANK_PRIOR = [
+    i for i, n in enumerate(feature_names()) if "*" not in n and n not in QUERY_FEATURES and not n.endswith(":score")
+]
 
 
 def residual(train: Fold, rows: np.ndarray, l2: float = 300.0):
@@ -355,8 +390,9 @@ def hgb(train: Fold, rows: np.ndarray, config: dict):
     def design(f):
         return np.column_stack([f.x[:, BASE], f.d["delta"]])
 
-    m = HistGradientBoostingClassifier(learning_rate=0.05, l2_regularization=1.0, early_stopping=False,
-                                       random_state=0, **config)
+    m = HistGradientBoostingClassifier(
+        learning_rate=0.05, l2_regularization=1.0, early_stopping=False, random_state=0, **config
+    )
     m.fit(design(train)[rows], train.y[rows])
     return lambda f: np.log(m.predict_proba(design(f))[:, 1] + 1e-12)
 
@@ -392,10 +428,20 @@ def models(with_hgb: bool) -> dict:
 
 def evaluate(args) -> None:
     folds = [Fold(p) for p in args.features]
-    print(json.dumps({"features": len(feature_names()), "candidates": [len(f.y) for f in folds],
-                      "target_in_pool": [int(f.y.sum()) for f in folds], "cases": [f.n for f in folds]}))
-    report: dict = {"baseline (served RRF)": [f.baseline() for f in folds],
-                    "RRF replica from the features": [f.recall(None) for f in folds]}
+    print(
+        json.dumps(
+            {
+                "features": len(feature_names()),
+                "candidates": [len(f.y) for f in folds],
+                "target_in_pool": [int(f.y.sum()) for f in folds],
+                "cases": [f.n for f in folds],
+            }
+        )
+    )
+    report: dict = {
+        "baseline (served RRF)": [f.baseline() for f in folds],
+        "RRF replica from the features": [f.recall(None) for f in folds],
+    }
     for name, (fit, transforms) in models(args.hgb).items():
         scores = [fit(folds[1 - i], np.ones(len(folds[1 - i].y), dtype=bool))(folds[i]) for i in (0, 1)]
         for t in transforms:
