@@ -104,6 +104,12 @@ class FusionSettings(_Strict):
         0.75, ge=0, description="what ReDial train recommenders suggested in the dialogues nearest to this one"
     )
     dialogue_neighbours: int = Field(150, ge=1, description="train dialogue contexts that vote (dialogue source)")
+    specific_text_gap: tuple[float, float] = Field(
+        (0.08, 0.16),
+        description="the text source's best-minus-10th score gap at which the context-free sources (dialogue "
+        "popularity, dialogue votes) start to step back, and at which they are out: a described film wins "
+        "(set both equal to turn this off)",
+    )
     dialogue_sharpness: float = Field(3.0, ge=0, description="a neighbour's vote is its cosine to this power")
     # the dialogue source and its two parameters: chosen on the two halves of train_data_subset500, each scored
     # against co-mentions and dialogues built from the other half (scripts/chat_queries.py; never test): new-item

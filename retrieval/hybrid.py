@@ -67,6 +67,11 @@ class Candidate(BaseModel):
         )
 
 
+# sources that rank the same films whatever the words say (dialogues: the nearest ReDial contexts vote, and
+# for a message that names no film those are mostly the popular answers)
+CONTEXT_FREE_SOURCES = ("dialogue_popularity", "dialogues")
+
+
 class HybridRetriever:
     name = "hybrid"
 
@@ -192,9 +197,31 @@ class HybridRetriever:
 
     # ------------------------------------------------------------------ fusion
 
+    def specificity(self, results: dict[str, Scored]) -> float:
+        """How clearly the words said point at particular films, 0 (vague) to 1, from how far the text
+        source's best item stands above its 10th: "a movie about a shark attacking a beach town" (Jaws 0.19
+        above the 10th) is specific, "any good movies lately?" (0.03) or "I like comedies" (0.04) is not."""
+        text = results.get("text")
+        low, high = self.fusion.specific_text_gap
+        if text is None or len(text) < 10 or high <= low:
+            return 0.0
+        gap = float(text.scores[0] - text.scores[9])
+        return float(np.clip((gap - low) / (high - low), 0.0, 1.0))
+
+    def query_weights(self, results: dict[str, Scored]) -> dict[str, float]:
+        """The fusion weights for this query: the sources that know nothing of what was said (what ReDial
+        recommenders suggest most, and in the dialogues nearest this one) step back as the words get specific,
+        so that popular answers never outvote the film the user described."""
+        weights = self.weights()
+        s = self.specificity(results)
+        if s > 0:
+            for source in CONTEXT_FREE_SOURCES:
+                weights[source] *= 1.0 - s
+        return weights
+
     def fuse(self, results: dict[str, Scored], k: int, query: RetrievalQuery | None = None) -> list[Candidate]:
         """Weighted reciprocal-rank fusion; the query's soft preferences, if any, re-rank the fused pool."""
-        weights = self.weights()
+        weights = self.query_weights(results)
         said = query is not None and bool(query.preferences.context or query.preferences.topics)
         rrf_k = self.fusion.conversational_rrf_k if said else self.fusion.rrf_k
         fused: dict[int, float] = {}

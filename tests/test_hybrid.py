@@ -23,7 +23,14 @@ def test_known_user_candidates_are_unique_unseen_and_fused(rec):
     assert not set(ids) & seen
     assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
     used = {s for c in cands for s in c.sources}
-    conversational = {"text", "topics", "comentions", "dialogue_popularity", "shown", "dialogues"}  # need conversational input
+    conversational = {
+        "text",
+        "topics",
+        "comentions",
+        "dialogue_popularity",
+        "shown",
+        "dialogues",
+    }  # need conversational input
     fused = {s for s, w in rec.hybrid.weights().items() if w > 0} - conversational
     assert {"vector", "mf", "ease", "sequential"} <= fused <= used, "every weighted source contributes"
     for c in cands:
@@ -69,6 +76,28 @@ def test_a_zero_weight_source_counts_only_when_it_is_the_only_one():
     assert [c.item_id for c in alone] == ["i2", "i0"] and alone[0].score == pytest.approx(1 / 11)
     beside = h.fuse({"popularity": _scored([2], [5]), "mf": _scored([0], [1])}, k=2)
     assert [c.item_id for c in beside] == ["i0", "i2"] and beside[1].score == 0.0
+
+
+def test_context_free_sources_step_back_when_the_words_point_at_a_film():
+    """A described film ("a shark attacking a beach town": the text source's best stands 0.19 above its 10th)
+    is not outvoted by the sources that rank ReDial's popular answers whatever was said; vague words (a gap of
+    0.03) leave their weights as they are, and a gap in between scales them."""
+    items = [Item(id=f"i{n}", title=f"Film {n}", text=f"film {n}") for n in range(12)]
+    h = HybridRetriever(Catalog(items), None, None, None, fusion=FusionSettings())
+    described = _scored(range(10), [0.85, *np.linspace(0.75, 0.66, 9)])  # gap 0.19
+    vague = _scored(range(10), np.linspace(0.73, 0.70, 10))  # gap 0.03
+    popular = {"dialogue_popularity": _scored([10, 11], [20, 17]), "dialogues": _scored([11, 10], [1.5, 1.3])}
+    top = h.fuse({"text": described, **popular}, k=3)
+    assert top[0].item_id == "i0" and not {"i10", "i11"} & {c.item_id for c in top}
+    assert h.query_weights({"text": described})["dialogues"] == 0.0
+    assert h.fuse({"text": vague, **popular}, k=1)[0].item_id in {"i10", "i11"}
+    assert h.query_weights({"text": vague}) == h.weights()
+    halfway = _scored(range(10), [0.82, *np.linspace(0.75, 0.70, 9)])  # gap 0.12: half way from 0.08 to 0.16
+    assert h.query_weights({"text": halfway})["dialogue_popularity"] == pytest.approx(
+        0.5 * h.weights()["dialogue_popularity"]
+    )
+    off = HybridRetriever(Catalog(items), None, None, None, fusion=FusionSettings(specific_text_gap=(0.1, 0.1)))
+    assert off.query_weights({"text": described}) == off.weights()
 
 
 def test_new_user_likes_and_exclusions(rec):
