@@ -224,13 +224,12 @@ class HybridRetriever:
         weights = self.query_weights(results)
         said = query is not None and bool(query.preferences.context or query.preferences.topics)
         rrf_k = self.fusion.conversational_rrf_k if said else self.fusion.rrf_k
+        hits = self.source_hits(results)
         fused: dict[int, float] = {}
-        hits: dict[int, dict[str, tuple[int, float]]] = {}
-        for source, scored in results.items():
-            w = weights.get(source, 1.0) or (1.0 if len(results) == 1 else 0.0)
-            for rank, (pos, score) in enumerate(zip(scored.positions.tolist(), scored.scores.tolist()), start=1):
+        for pos, by_source in hits.items():
+            for source, (rank, _) in by_source.items():
+                w = weights.get(source, 1.0) or (1.0 if len(results) == 1 else 0.0)
                 fused[pos] = fused.get(pos, 0.0) + w / (rrf_k + rank)
-                hits.setdefault(pos, {})[source] = (rank, score)
         # ties broken by the best single-source rank, then catalog order: deterministic
         order = sorted(fused, key=lambda p: (-fused[p], min(r for r, _ in hits[p].values()), p))
         prefs = None if query is None else query.preferences
@@ -246,6 +245,15 @@ class HybridRetriever:
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
         return self._candidates(order[:k], fused, hits)
+
+    @staticmethod
+    def source_hits(results: dict[str, Scored]) -> dict[int, dict[str, tuple[int, float]]]:
+        """Per candidate position, each source that returned it: (1-based rank, score), in pool order."""
+        hits: dict[int, dict[str, tuple[int, float]]] = {}
+        for source, scored in results.items():
+            for rank, (pos, score) in enumerate(zip(scored.positions.tolist(), scored.scores.tolist()), start=1):
+                hits.setdefault(pos, {})[source] = (rank, score)
+        return hits
 
     def _candidates(self, order, scores: dict[int, float], hits: dict[int, dict[str, tuple[int, float]]]):
         out = []
@@ -288,12 +296,8 @@ class HybridRetriever:
         positions, scores = self.ranker.rank(
             results, seq_model.sequences.of(query.user_id), hist.timestamps, hist.values, seq_model, per_source
         )
-        hits: dict[int, dict[str, tuple[int, float]]] = {}
-        for source, scored in results.items():
-            for rank, (pos, score) in enumerate(zip(scored.positions.tolist(), scored.scores.tolist()), start=1):
-                hits.setdefault(pos, {})[source] = (rank, score)
         order = positions[:k].tolist()
-        return self._candidates(order, dict(zip(order, scores[:k].tolist())), hits)
+        return self._candidates(order, dict(zip(order, scores[:k].tolist())), self.source_hits(results))
 
     def knows(self, user_id: str | None) -> bool:
         return user_id is not None and (
