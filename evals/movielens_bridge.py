@@ -20,6 +20,7 @@ import csv
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -72,7 +73,7 @@ class _MovieLensTitle:
     keys: list[str]
     heads: list[str]
 
-    @property
+    @cached_property
     def words(self) -> list[set[str]]:
         return [set(_canonical(k).split()) for k in self.keys]
 
