@@ -165,7 +165,7 @@ class Recommender:
             preferences=self.preference_scorer,
             comentions=CoMentionRetriever.load(self.catalog, half_life=f.comention_half_life),
             dialogues=self.dialogues if f.dialogue_weight > 0 else None,
-            ranker=self.learned_ranker,
+            ranker=lambda: self.learned_ranker,  # attached (about 1 s) on the first known-user history query
         )
 
     @cached_property

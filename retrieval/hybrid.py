@@ -18,6 +18,8 @@ the pool is every source's top ``per_source``, popularity included, and the cand
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from pydantic import BaseModel, Field
 
@@ -88,7 +90,7 @@ class HybridRetriever:
         preferences: PreferenceScorer | None = None,
         comentions: CoMentionRetriever | None = None,
         dialogues: DialogueRetriever | None = None,
-        ranker: LearnedRanker | None = None,
+        ranker: LearnedRanker | Callable[[], LearnedRanker | None] | None = None,
     ):
         self.catalog = catalog
         self.vector = vector
@@ -100,7 +102,15 @@ class HybridRetriever:
         self.preferences = preferences
         self.comentions = comentions
         self.dialogues = dialogues
-        self.ranker = ranker  # attached (LearnedRanker.attach) to the log the models were fitted on
+        # attached (LearnedRanker.attach) to the log the models were fitted on; a callable is called on the first
+        # query the ranker could rank, so that a request that cannot use it never pays for attaching it
+        self._ranker = ranker
+
+    @property
+    def ranker(self) -> LearnedRanker | None:
+        if callable(self._ranker) and not isinstance(self._ranker, LearnedRanker):
+            self._ranker = self._ranker()
+        return self._ranker
 
     # ------------------------------------------------------------------ context
 
@@ -268,8 +278,7 @@ class HybridRetriever:
         """The learned ranker ranks only a known user's history query (nothing liked, said or critiqued)."""
         seq = self.item_models.get("sequential")
         return (
-            self.ranker is not None
-            and self.ranker.stats is not None
+            self._ranker is not None
             and self.fusion.learned_ranker
             and self.vector is not None
             and seq is not None
@@ -280,6 +289,8 @@ class HybridRetriever:
             and not query.liked_ids
             and not query.text
             and query.preferences.is_empty()
+            and self.ranker is not None  # attached here, on the first query it could rank
+            and self.ranker.stats is not None
         )
 
     def learned_results(self, query: RetrievalQuery, exclude: np.ndarray, per_source: int) -> dict[str, Scored]:

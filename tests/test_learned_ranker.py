@@ -69,6 +69,18 @@ def test_known_user_ranking_comes_from_the_ranker(rec, rrf_rec):
     assert differs >= 3, "the ranker re-orders the RRF list"
 
 
+def test_the_ranker_is_attached_only_when_a_query_could_use_it(rec, settings):
+    parts = {k: v for k, v in retrieval_parts(rec).items() if k not in ("hybrid", "learned_ranker")}
+    fresh = Recommender.from_parts(settings, **parts)
+    fresh.candidates(liked_ids=rec.catalog.ids[:2], k=10)
+    fresh.candidates(query="a funny animated movie", k=10)
+    assert "learned_ranker" not in fresh.__dict__, "a liked or text query never pays for attaching the ranker"
+    user = rec.dataset.interactions.users[0]
+    ids = [c.item_id for c in fresh.candidates(user_id=user, k=10).candidates]
+    assert fresh.__dict__["learned_ranker"] is not None
+    assert ids == [c.item_id for c in rec.candidates(user_id=user, k=10).candidates]
+
+
 def test_liked_and_conversational_queries_are_unchanged_by_the_flag(rec, rrf_rec):
     user = rec.dataset.interactions.users[2]
     liked = rec.catalog.ids[:3]
