@@ -1,6 +1,10 @@
-"""Rebuild retrieval/data/redial-comentions/ from ReDial's train subset (never valid or test).
+"""Rebuild retrieval/data/redial-comentions/ from ReDial's train subset (never test).
 
     .venv/bin/python scripts/build_comentions.py [--redial ../shared/data/redial]
+
+The shipped files are built from ``train_data_subset500`` alone. ``--splits train,valid`` adds the 100 valid
+dialogues (also from ReDial's official train split); it was tried on the recommender-disjoint development halves
+and not adopted (docs/evals/redial-chat/recommender-disjoint-dev-2026-12-01.md).
 
 For each train dialogue, the ReDial movies it mentions (either speaker) are bridged to ml-latest-small
 movieIds by title and year (``evals/movielens_bridge.py``); every pair of bridged movies in one dialogue
@@ -65,6 +69,7 @@ def main() -> None:
                          "never to the shipped folder")
     ap.add_argument("--skip-vectors", action="store_true",
                     help=f"do not embed the seeker turns ({VECTORS_FILE}, about 30 s on one core)")
+    ap.add_argument("--splits", default="train", help="comma-separated ReDial subsets to build from: train, valid")
     args = ap.parse_args()
     if args.holdout and args.out.resolve() == DATA_DIR.resolve():
         ap.error("--holdout needs an --out other than the shipped folder")
@@ -80,7 +85,7 @@ def main() -> None:
     suggested: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
     similar: list[dict] = []
-    train = load_dialogues(args.redial, "train")
+    train = [d for split in args.splits.split(",") for d in load_dialogues(args.redial, split)]
     if args.holdout:
         train = holdout_part(train, args.holdout, left_out=False)
     for d in train:
