@@ -28,7 +28,9 @@ MOVIES_FILE, PAIRS_FILE = "movies.csv", "pairs.npz"
 MIN_MATCH = 0.9  # of the file's ids a catalog holds, the share whose titles must agree for it to be used
 
 
-def _title_key(title: str) -> str:
+def same_title_key(title: str) -> str:
+    """A title as compared when checking that a shipped file's ids are this catalog's films (case and spacing
+    ignored; the learned ranker's catalog check uses it too)."""
     return " ".join(title.lower().split())
 
 
@@ -42,7 +44,7 @@ def catalog_positions(catalog: Catalog, movies: list[dict]) -> np.ndarray | None
     is not the one the file is for (fewer than MIN_MATCH of the ids it holds carry the file's titles)."""
     pos = np.full(len(movies), -1, dtype=np.int64)
     for j, m in enumerate(movies):
-        if m["movieId"] in catalog and _title_key(catalog.get(m["movieId"]).title) == _title_key(m["title"]):
+        if m["movieId"] in catalog and same_title_key(catalog.get(m["movieId"]).title) == same_title_key(m["title"]):
             pos[j] = catalog.position(m["movieId"])
     present = sum(1 for m in movies if m["movieId"] in catalog)
     if not present or (pos >= 0).sum() < MIN_MATCH * present:

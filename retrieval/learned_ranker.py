@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from recagent.retrieval.base import Scored
 from recagent.retrieval.catalog import Catalog, InteractionLog
-from recagent.retrieval.comentions import _title_key
+from recagent.retrieval.comentions import same_title_key
 from recagent.retrieval.itemitem import ItemItemRetriever, Sequences
 from recagent.retrieval.loaders import BUNDLED_CATALOG
 from scipy.special import expit
@@ -251,7 +251,7 @@ def pool_features(
 
 def bundled_titles() -> set[str]:
     with open(BUNDLED_CATALOG / "movies.csv", newline="", encoding="utf-8") as f:
-        return {_title_key(row["title"].strip()) for row in csv.DictReader(f)}
+        return {same_title_key(row["title"].strip()) for row in csv.DictReader(f)}
 
 
 def is_movielens_small(catalog: Catalog) -> bool:
@@ -259,7 +259,7 @@ def is_movielens_small(catalog: Catalog) -> bool:
     if not len(catalog):
         return False
     titles = bundled_titles()
-    return sum(_title_key(item.title) in titles for item in catalog.items) >= MIN_MATCH * len(catalog)
+    return sum(same_title_key(item.title) in titles for item in catalog.items) >= MIN_MATCH * len(catalog)
 
 
 class LearnedRanker:
