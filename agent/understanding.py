@@ -32,6 +32,13 @@ ConstraintKind = Literal["genre", "exclude_genre", "year_min", "year_max"]
 
 
 Spotter = Callable[[str], list[TitleSpan]]
+# a word right before a name several films share that says which one: "the new Ghostbusters", "the recent one
+# Ghostbusters", "the remake of Ben-Hur" (the newest); "the original It", "the old Star Wars" (the oldest)
+VERSION_CUE = re.compile(
+    r"\b(?:the|a|that|this)\s+(?P<cue>new|newer|newest|recent|latest|remake|reboot|original|old|older|oldest)"
+    r"(?:\s+(?:one|version|movie|film))?(?:\s+of)?(?:\s+the)?\s+$"
+)
+NEWER = {"new", "newer", "newest", "recent", "latest", "remake", "reboot"}
 
 
 class TitleMention(BaseModel):
@@ -557,16 +564,20 @@ def _read_titles(
     taken = list(blocked)
     genre_words = {w for ws in lx.GENRE_WORDS.values() for w in ws} | {g.lower() for g in vocab}
 
-    def add(start: int, end: int, explicit: bool, span: TitleSpan | None = None) -> None:
+    def add(start: int, end: int, explicit: bool, span: TitleSpan | None = None, versioned: bool = False) -> None:
         raw = text[start:end].strip(" \"'“”‘’")
-        if len(raw) < 2 or raw.lower() in STOP_TITLES or _spans_overlap((start, end), taken):
+        if len(raw) < 2 or (raw.lower() in STOP_TITLES and not versioned) or _spans_overlap((start, end), taken):
             return
         taken.append((start, end))
         stance = _stance(low, start, end)
         mention = TitleMention(text=raw, stance=stance, explicit=explicit, start=start)
         if span is not None:
             mention.candidates = list(span.item_ids)
-            if not span.ambiguous:
+            cue = VERSION_CUE.search(low[max(0, start - 30) : start])
+            pick = None if cue is None or span.years[:1] == [None] else span.version(newest=cue["cue"] in NEWER)
+            if pick is not None:  # "the new Ghostbusters", "the original It": the version asked for
+                mention.item_id, mention.title = span.item_ids[pick], span.titles[pick]
+            elif not span.ambiguous:
                 mention.item_id, mention.title = span.item_ids[0], span.title
         u.mentions.append(mention)
 
@@ -581,11 +592,12 @@ def _read_titles(
             capital = text[sp.start].isupper()
             if re.match(r"\s+(\d{1,2}|ii|iii|iv|v|vi)\b", low[sp.end : sp.end + 5]):
                 continue  # "Matrix 4": a sequel the catalog does not have, not The Matrix
-            if all(w in lx.COMMON_WORDS for w in words):
-                continue  # "I do", "the one": common words are never a title outside quotes
+            versioned = capital and bool(VERSION_CUE.search(low[max(0, sp.start - 30) : sp.start]))
+            if all(w in lx.COMMON_WORDS for w in words) and not versioned:
+                continue  # "I do", "the one": common words are never a title outside quotes ("the new It" is one)
             if low[sp.start : sp.end] in genre_words:
                 continue  # "I like Drama", "Romance movies": the genre, not the film called so
-            if len(words) == 1 and words[0] in lx.COMMON_WORDS:
+            if len(words) == 1 and words[0] in lx.COMMON_WORDS and not versioned:
                 continue
             s_start, s_end = _sentence_bounds(low, sp.start)
             if len(words) == 1 and re.sub(r"[^a-z0-9 ]", "", low[s_start:s_end]).strip() == words[0]:
@@ -612,7 +624,7 @@ def _read_titles(
                 p.search(low[max(0, sp.start - 40) : sp.start]) for st, p in BEFORE_STANCE if st != "asking"
             ):
                 continue  # a lowercase word is a title only right after a cue ("i loved titanic")
-            add(sp.start, sp.end, capital, sp)
+            add(sp.start, sp.end, capital, sp, versioned)
     for m in CUE_TITLE.finditer(text):
         t = TITLE_TAIL.sub("", m["t"]).rstrip(".")
         s = m.start("t")

@@ -41,6 +41,16 @@ class TitleSpan(BaseModel):
     item_ids: list[str] = Field(description="the items the words name, the likeliest first")
     title: str = Field(description="the catalog title of the first item")
     ambiguous: bool = Field(False, description="several items fit and none stands out (remakes, a series)")
+    titles: list[str] = Field(default_factory=list, description="each item's catalog title, in item_ids' order")
+    years: list[int | None] = Field(default_factory=list, description="each item's year, in item_ids' order")
+
+    def version(self, newest: bool) -> int | None:
+        """The index in ``item_ids`` of the newest (or the oldest) dated item: "the new Ghostbusters", "the
+        original It". None when fewer than two items are dated."""
+        dated = [(y, i) for i, y in enumerate(self.years) if y is not None]
+        if len(dated) < 2:
+            return None
+        return (max(dated, key=lambda d: (d[0], -d[1])) if newest else min(dated, key=lambda d: (d[0], d[1])))[1]
 
 
 class TitleMatch(BaseModel):
@@ -224,6 +234,8 @@ class TitleResolver:
             item_ids=[self.catalog.ids[p] for p in ranked],
             title=self.catalog.items[ranked[0]].title,
             ambiguous=ambiguous,
+            titles=[self.catalog.items[p].title for p in ranked],
+            years=[self.catalog.items[p].year for p in ranked],
         )
 
     def _match(self, query: str, pos: int, score: float, method: str) -> TitleMatch:

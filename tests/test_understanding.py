@@ -178,6 +178,30 @@ def test_the_first_matrix_is_a_title_not_a_list_position(catalog_tools):
     assert u.references == [] and stances(u) == {"Matrix, The (1999)": "seen"}
 
 
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("Did you see the recent one Ghostbusters ? If so was it good?", {"Ghostbusters (2016)": "asking"}),
+        ("the remake of Ghostbusters was bad", {"Ghostbusters (2016)": "disliked"}),
+        ("have you seen the new Beauty and the Beast?", {"Beauty and the Beast (2017)": "asking"}),
+        ("I loved the original It", {"It (1990)": "liked"}),
+        ("I really liked the original Star Wars", {"Star Wars: Episode IV - A New Hope (1977)": "liked"}),
+        # no version asked for: the best-known film of the name, as before
+        ("I liked Ghostbusters", {"Ghostbusters (a.k.a. Ghost Busters) (1984)": "liked"}),
+        ("I love old movies like Ghostbusters", {"Ghostbusters (a.k.a. Ghost Busters) (1984)": "liked"}),
+        ("I'm an old Heat fan", {"Heat (1995)": "liked"}),
+        ("I've seen the first Matrix", {"Matrix, The (1999)": "seen"}),
+    ],
+)
+def test_the_version_of_a_shared_name_the_user_asks_for(catalog_tools, message, expected):
+    assert stances(read(catalog_tools, message)) == expected
+
+
+def test_a_version_cue_makes_no_title_of_a_pronoun(catalog_tools):
+    for message in ("I loved the original one", "I want the old one", "It was the new it thing", "the new one is good"):
+        assert read(catalog_tools, message).mentions == [], message
+
+
 def test_saw_then_liked_it_is_liked_and_unknown_titles_stay_text(catalog_tools):
     u = read(catalog_tools, "saw Marriage Story… liked it")
     assert [(m.text, m.stance, m.item_id) for m in u.mentions] == [("Marriage Story", "liked", None)]
