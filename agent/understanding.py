@@ -41,6 +41,11 @@ VERSION_CUE = re.compile(
 NEWER = {"new", "newer", "newest", "recent", "latest", "remake", "reboot"}
 
 
+def _version_cue(low: str, start: int) -> re.Match | None:
+    """The version cue right before a title that starts at ``start`` of the lowercased text, if any."""
+    return VERSION_CUE.search(low[max(0, start - 30) : start])
+
+
 class TitleMention(BaseModel):
     """A movie the message refers to by name, with the user's stance on it."""
 
@@ -573,7 +578,7 @@ def _read_titles(
         mention = TitleMention(text=raw, stance=stance, explicit=explicit, start=start)
         if span is not None:
             mention.candidates = list(span.item_ids)
-            cue = VERSION_CUE.search(low[max(0, start - 30) : start])
+            cue = _version_cue(low, start)
             pick = None if cue is None or span.years[:1] == [None] else span.version(newest=cue["cue"] in NEWER)
             if pick is not None:  # "the new Ghostbusters", "the original It": the version asked for
                 mention.item_id, mention.title = span.item_ids[pick], span.titles[pick]
@@ -592,7 +597,7 @@ def _read_titles(
             capital = text[sp.start].isupper()
             if re.match(r"\s+(\d{1,2}|ii|iii|iv|v|vi)\b", low[sp.end : sp.end + 5]):
                 continue  # "Matrix 4": a sequel the catalog does not have, not The Matrix
-            versioned = capital and bool(VERSION_CUE.search(low[max(0, sp.start - 30) : sp.start]))
+            versioned = capital and _version_cue(low, sp.start) is not None
             if all(w in lx.COMMON_WORDS for w in words) and not versioned:
                 continue  # "I do", "the one": common words are never a title outside quotes ("the new It" is one)
             if low[sp.start : sp.end] in genre_words:

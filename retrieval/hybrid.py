@@ -108,7 +108,7 @@ class HybridRetriever:
 
     @property
     def ranker(self) -> LearnedRanker | None:
-        if callable(self._ranker) and not isinstance(self._ranker, LearnedRanker):
+        if callable(self._ranker):  # the loader: a LearnedRanker itself is not callable
             self._ranker = self._ranker()
         return self._ranker
 
