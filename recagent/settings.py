@@ -84,7 +84,7 @@ class FusionSettings(_Strict):
     # HybridRetriever.candidates (scripts/tune_conversational.py: new-item Recall@10 0.160 vs popularity 0.043;
     # docs/evals/tune-conversational.json). The grid's best (0.163) had a prior of 0.5, within one case of this
     # one, but let popular titles drown the latest turn; 0.3 keeps what was said in charge. The re-ranking
-    # strengths are set by hand on the critique tests (tests/test_preferences.py).
+    # strengths are set by hand on the critique tests (tests/retrieval/test_preferences.py).
     text_weight: float = Field(1.0, ge=0, description="the recency-weighted context turns, with the prior")
     text_prior: float = Field(0.3, ge=0, description="popularity/quality prior added to the text source's cosines")
     topic_prior: float = Field(0.3, ge=0, description="popularity/quality prior added to the topic source's cosines")

@@ -9,7 +9,7 @@ ml-latest-small, not on ML-100K. The rules below follow its code (github.com/Yue
   movies missing from ``movies.csv`` would be dropped (there are none).
 * 5-core: ``filter_triplets`` with ``min_sc = min_uc = 5``: drop items with fewer than 5 interactions,
   then users with fewer than 5, and repeat until both hold. Result: 610 users, 3,650 items, 90,274
-  interactions (asserted in tests/test_eval_mlsmall.py).
+  interactions (asserted in tests/evals/test_eval_mlsmall.py).
 * renumbering: ``densify_index`` numbers items 1.. in the iteration order of a Python ``set`` of the
   remaining movie ids (built in ``ratings.csv`` row order). That order matters because of the tie rule:
   it is reproduced here with the same construct (CPython's set layout for ints), and the protocol's

@@ -11,7 +11,7 @@ from recagent.evals.config import load_config
 from recagent.cli import app
 from recagent.errors import ConfigError
 
-from .conftest import SHARED_DATA, shared_dataset
+from tests.support.data import SHARED_DATA, shared_dataset
 
 runner = CliRunner()
 

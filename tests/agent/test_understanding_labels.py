@@ -14,9 +14,9 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .conftest import shared_dataset
+from tests.support.data import shared_dataset
 
-SET_DIR = Path(__file__).resolve().parents[1] / "evals" / "data" / "understanding"
+SET_DIR = Path(__file__).resolve().parents[2] / "evals" / "data" / "understanding"
 GENRES = {
     "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
     "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",

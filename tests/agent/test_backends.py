@@ -17,7 +17,7 @@ from recagent.agent.backends.openai_compat import OpenAIBackend
 from recagent.agent.schema import ranking_schema
 from recagent.errors import ConfigError
 
-from .conftest import free_port, serve
+from tests.support.servers import free_port, serve
 
 
 def _msgs(text: str) -> list[ChatMessage]:

@@ -23,9 +23,9 @@ from recagent.evals.protocols.redial_chat import (
 )
 from recagent.recommender import Recommender
 
-from .conftest import shared_dataset
+from tests.support.data import shared_dataset
 
-CONFIGS = Path(__file__).resolve().parents[1] / "evals" / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "evals" / "configs"
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from recagent.errors import DataError
 from recagent.retrieval.loaders import ColumnMapping, load_dataset, load_table
 
-from .conftest import shared_dataset
+from tests.support.data import shared_dataset
 
 
 def test_bundled_catalog_is_the_full_ml_latest_small():

@@ -15,7 +15,7 @@ from recagent.retrieval.learned_ranker import COL, DEFAULT_MODEL, FEATURES, FitS
 
 from recagent.recommender import Recommender
 from recagent.settings import FusionSettings, Settings
-from tests.conftest import retrieval_parts
+from tests.support.parts import retrieval_parts
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from recagent.evals.protocols.redial import (
 
 from recagent.retrieval.loaders import load_dataset
 
-from .conftest import shared_dataset
+from tests.support.data import shared_dataset
 
 SEEKER, REC = 11, 22
 

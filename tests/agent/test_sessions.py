@@ -25,8 +25,8 @@ from recagent.errors import SessionBusyError, SessionStoreError
 from recagent.recommender import Recommender
 from recagent.settings import Settings
 
-from .conftest import free_port
-from .postgres import postgres_server
+from tests.support.servers import free_port
+from tests.support.postgres import postgres_server
 
 TURNS_PER_WRITER = 40
 UPDATES_PER_WRITER = 30

@@ -13,7 +13,7 @@ from recagent.recommender import Recommender
 from recagent.settings import Settings
 from recagent.retrieval.vector_store import connect
 
-from .conftest import free_port, serve
+from tests.support.servers import free_port, serve
 
 
 @pytest.fixture(scope="module")

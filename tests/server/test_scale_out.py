@@ -24,8 +24,8 @@ from recagent.agent.session import SessionStore
 from recagent.recommender import Recommender
 from recagent.settings import Settings
 
-from .conftest import free_port, serve
-from .postgres import postgres_server
+from tests.support.servers import free_port, serve
+from tests.support.postgres import postgres_server
 
 pytestmark = pytest.mark.slow
 WORKER = "x-recagent-worker"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from recagent.server.app import create_app
-from tests.serving import fast_chat_recommender, uvicorn_server
+from tests.support.serving import fast_chat_recommender, uvicorn_server
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 pytestmark = [
     pytest.mark.slow,  # a browser and a uvicorn server

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port
+from tests.support.servers import free_port
 
 INSTALL_HINT = "scripts/install_system.sh installs them (apt-get install postgresql)"
 

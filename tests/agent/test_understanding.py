@@ -128,7 +128,7 @@ def test_decades_said_together_make_one_range(catalog_tools):
 
 
 def test_conflicting_years_are_read_as_stated(catalog_tools):
-    # the state update turns this into a clarifying question (tests/test_dialogue_state.py)
+    # the state update turns this into a clarifying question (tests/agent/test_dialogue_state.py)
     u = read(catalog_tools, "before 1980 and after 2000")
     assert hard(u) == {"year_max": 1979, "year_min": 2001}
 

@@ -14,9 +14,9 @@ from recagent.retrieval.catalog import Catalog, Item
 from recagent.retrieval.comentions import DATA_DIR, MOVIES_FILE, PAIRS_FILE, CoMentionRetriever, read_movies
 from recagent.retrieval.dialogues import DIALOGUES_FILE, VECTORS_FILE
 
-from tests.conftest import shared_dataset
+from tests.support.data import shared_dataset
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_shipped_files_carry_the_attribution():

@@ -9,7 +9,7 @@ import pytest
 
 from recagent.evals.probes import PROBES, Probe, judge, list_score, load_probes, load_tmdb, run, score_probe
 
-from .conftest import SHARED_DATA, shared_dataset
+from tests.support.data import SHARED_DATA, shared_dataset
 
 
 @pytest.fixture(scope="module")

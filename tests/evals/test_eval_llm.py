@@ -22,10 +22,10 @@ from recagent.errors import ConfigError
 from recagent.settings import RerankSettings
 from recagent.retrieval.hybrid import Candidate
 
-from .conftest import SHARED_DATA, shared_dataset
+from tests.support.data import SHARED_DATA, shared_dataset
 
 runner = CliRunner()
-CONFIGS = Path(__file__).resolve().parents[1] / "evals" / "configs"
+CONFIGS = Path(__file__).resolve().parents[2] / "evals" / "configs"
 
 
 class Scripted(LLMBackend):

@@ -9,7 +9,8 @@ import time
 import urllib.request
 
 from recagent.recommender import Recommender
-from tests.conftest import free_port, retrieval_parts
+from tests.support.parts import retrieval_parts
+from tests.support.servers import free_port
 
 
 def fast_chat_recommender(llm_rec: Recommender, backend=None, **rerank) -> Recommender:

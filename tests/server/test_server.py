@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from recagent.recommender import Recommender
 from recagent.server.app import create_app, warm_up
 from recagent.settings import ServerSettings
-from tests.serving import fast_chat_recommender
+from tests.support.serving import fast_chat_recommender
 
 
 @pytest.fixture(scope="module")
