@@ -15,7 +15,7 @@ With the LLM on, a turn is one llama.cpp scoring pass at a time (~1.5 s on a qui
 about (sessions x turns + 3 x fault sessions) turns plus four restarts, and the first run indexes the
 9,742 demo movies (a few minutes).
 
-It starts the served app as a subprocess (`python -m recagent.cli serve` on a free 127.0.0.1 port,
+It starts the served app as a subprocess (`python -m recagent.cli.app serve` on a free 127.0.0.1 port,
 the bundled catalog and LLM, its own data dir, indexed first), then:
 
 1. **steady**: N sessions chat concurrently for T turns. Session i asks for its own genre and
@@ -97,7 +97,7 @@ class Server:
         env = {**os.environ, **self.base_env, **(extra_env or {})}
         self.starts += 1
         log = (self.logs / f"server-{self.starts}.log").open("wb")
-        cmd = [sys.executable, "-m", "recagent.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = [sys.executable, "-m", "recagent.cli.app", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         cmd += ["--data-dir", str(self.data_dir), "--catalog", self.catalog, "--log-level", "warning"]
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
@@ -548,7 +548,7 @@ def main() -> int:
         env["RECAGENT_RERANK__LLM_WEIGHT"] = str(args.llm_weight)
     console.print(f"indexing {args.catalog} into {args.data_dir} (incremental)")
     subprocess.run(
-        [sys.executable, "-m", "recagent.cli", "index", "--data-dir", str(args.data_dir), "--catalog", args.catalog],
+        [sys.executable, "-m", "recagent.cli.app", "index", "--data-dir", str(args.data_dir), "--catalog", args.catalog],
         check=True,
         env={**os.environ, **env},
         cwd=REPO_ROOT,

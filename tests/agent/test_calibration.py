@@ -22,7 +22,7 @@ from recagent.agent.calibration import (
     model_key,
 )
 from recagent.agent.rerank import Reranker, RerankRequest
-from recagent.cli import app
+from recagent.cli.app import app
 from recagent.errors import ConfigError
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.hybrid import Candidate

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from recagent.evals.config import load_config
-from recagent.cli import app
+from recagent.cli.app import app
 from recagent.errors import ConfigError
 
 from tests.support.data import SHARED_DATA, shared_dataset

@@ -17,7 +17,7 @@ from recagent.agent.schema import ReplyCheck
 from recagent.evals.compare import compare
 from recagent.evals.config import load_config
 from recagent.evals.llm import LLMCaseResult, Price, RerankJob, RerankSpec, llm_metrics, run_jobs
-from recagent.cli import app
+from recagent.cli.app import app
 from recagent.errors import ConfigError
 from recagent.settings import RerankSettings
 from recagent.retrieval.hybrid import Candidate

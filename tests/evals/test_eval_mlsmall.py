@@ -14,7 +14,7 @@ from recagent.evals.retrievers import RetrieverBench, RetrieverVariant
 from recagent.retrieval.loaders import load_dataset
 from typer.testing import CliRunner
 
-from recagent.cli import app
+from recagent.cli.app import app
 
 runner = CliRunner()
 PROTOCOL = get_protocol("ml-latest-small-loo")

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from recagent.cli import app, split_titles
+from recagent.cli.app import app
+from recagent.cli.common import split_titles
 
 runner = CliRunner()
 

@@ -38,7 +38,7 @@ def test_the_server_factory_limits_blas_and_create_app_with_a_recommender_does_n
 
 
 def test_cli_commands_run_with_the_blas_limit_and_lift_it(settings):
-    from recagent.cli import handle_errors
+    from recagent.cli.common import handle_errors
 
     @handle_errors  # what every `recagent` command runs under
     def command():
