@@ -51,7 +51,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import exc as sa_exc
 
 from recagent.agent.schema import RecommendationResponse
-from recagent.errors import RecagentError, SessionBusyError, SessionStoreError
+from recagent.errors import SessionBusyError, SessionStoreError, UserError
 from recagent.retrieval.base import Critique
 from recagent.retrieval.filters import Filters
 
@@ -61,8 +61,9 @@ except ImportError:  # Windows has no flock: SQLite sessions are then locked wit
     _fcntl = None
 
 
-class UnknownSessionError(RecagentError):
+class UnknownSessionError(UserError):
     code = "unknown_session"
+    status = 404
 
     def __init__(self, session_id: str):
         super().__init__(f"no chat session {session_id!r}")
