@@ -69,7 +69,7 @@ class UnknownSessionError(UserError):
         super().__init__(f"no chat session {session_id!r}")
 
 
-Origin = Literal["parser", "llm", "button", "saved"]
+Origin = Literal["parser", "llm", "button", "saved", "request"]
 
 
 class Constraint(BaseModel):

@@ -45,6 +45,9 @@ class MessageEvent(BaseModel):
     reading: Understanding
     unresolved: dict[str, list[str]] = Field(default_factory=dict, description="typed title -> suggestions")
     catalog_has_people: bool = False
+    liked_ids: list[str] = Field(
+        default_factory=list, description="items the request came with as liked (a one-shot request's likes)"
+    )
 
 
 class FeedbackEvent(BaseModel):
@@ -144,6 +147,9 @@ def _apply_message(state: ChatState, event: MessageEvent, notes: list[Note]) -> 
             setattr(state, name, getattr(fresh, name))
     state.turns += 1
     state.focus_ids = []
+    for iid in dict.fromkeys(event.liked_ids):  # they anchor this turn, before the titles it names
+        _set_stance(state, iid, "liked", "", "request")
+        state.focus_ids.append(iid)
 
     # titles
     for title, suggestions in event.unresolved.items():
@@ -286,7 +292,7 @@ def build_query(state: ChatState, allow_repeats: bool = False) -> RetrievalQuery
     text_parts = [p for p in (request, " ".join(state.topics)) if p]
     return RetrievalQuery(
         user_id=state.user_id,
-        liked_ids=list(state.focus_ids) or list(dict.fromkeys(state.liked_ids + state.want_ids)),
+        liked_ids=list(dict.fromkeys(state.focus_ids)) or list(dict.fromkeys(state.liked_ids + state.want_ids)),
         disliked_ids=list(state.disliked_ids),
         text=" ".join(text_parts) or None,
         filters=state.filters(allow_repeats=allow_repeats),
