@@ -57,19 +57,27 @@ class RequestPipeline:
         self,
         tools: ChatTools,
         reader: MessageReader,
-        reranker: Reranker,
+        reranker: Reranker | Callable[[], Reranker],
         candidates: int = 20,
         max_message_chars: int = 2000,
         dialogue_turns: int = 8,
     ):
         """``candidates``: how many the reranker sees; ``max_message_chars``: a longer one-shot request is a
-        whole dialogue (see :meth:`fold`), of which the latest ``dialogue_turns`` are kept as the message."""
+        whole dialogue (see :meth:`fold`), of which the latest ``dialogue_turns`` are kept as the message.
+        ``reranker`` may be given as a function that builds it, so that a request that does not rerank
+        (``rerank=False``) never loads an LLM backend."""
         self.tools = tools
         self.reader = reader
-        self.reranker = reranker
+        self._reranker = reranker
         self.n_candidates = candidates
         self.max_message_chars = max_message_chars
         self.dialogue_turns = dialogue_turns
+
+    @property
+    def reranker(self) -> Reranker:
+        if not isinstance(self._reranker, Reranker):
+            self._reranker = self._reranker()
+        return self._reranker
 
     @classmethod
     def from_tools(

@@ -391,15 +391,16 @@ def run(
     from recagent.recommender import Recommender
 
     labels = load_labels(labels_path)[:limit]
-    rec = Recommender(settings, show_progress=show_progress)
-    rec.index()  # title resolution confirms unclear matches against the vector store
-    clock = None
+    clock, parts = None, {}
     if any(r != "parser" for r in readers):
+        from recagent.agent.backends import create_backend
         from recagent.agent.backends.caching import CachingBackend
         from recagent.agent.cache import DiskCache
 
         cache = DiskCache(settings.data_dir / "evals" / "llm-cache.sqlite")  # the harness's reply cache
-        clock = LLMClock(CachingBackend(rec.aux_backend, cache))
-        rec.__dict__["aux_backend"] = clock
+        clock = LLMClock(CachingBackend(create_backend(settings), cache))
+        parts["aux_backend"] = clock
+    rec = Recommender.from_parts(settings, show_progress=show_progress, **parts)
+    rec.index()  # title resolution confirms unclear matches against the vector store
     summary, cases = evaluate(labels, {r: make_reader(r, rec) for r in readers}, show_progress, clock)
     return summary, write(Path(out), summary, cases, labels_path, len(labels))

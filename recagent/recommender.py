@@ -393,7 +393,7 @@ class Recommender:
         return RequestPipeline(
             self.chat_tools,
             self.reader,
-            self.reranker,
+            lambda: self.reranker,  # built (with its LLM backend) on the first request that reranks
             candidates=s.rerank.candidates,
             max_message_chars=s.max_message_chars,
             dialogue_turns=s.dialogue_turns,

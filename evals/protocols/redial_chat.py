@@ -115,14 +115,15 @@ class ListTap:
     def __init__(self, agent, depth: int):
         self.depth = depth
         self.last: list[str] = []
-        fetch = agent.tools.candidates
+        tools = agent.pipeline.tools
+        fetch = tools.candidates
 
         def candidates(query, k):
             cands = fetch(query, max(k, depth + SPARE))
             self.last = [c.item_id for c in cands]
             return cands[:k]
 
-        agent.tools.candidates = candidates
+        tools.candidates = candidates
 
 
 def record_recommender_turn(rec: Recommender, session_id: str, text: str, item_ids: list[str], forget: list[str]):
@@ -270,11 +271,13 @@ def run_redial_chat(config: EvalConfig, protocol: RedialChatProtocol, settings: 
     with tempfile.TemporaryDirectory(prefix="redial-chat-") as tmp:
         for variant in config.variants:
             t0 = time.perf_counter()
-            rec = Recommender(variant_settings(settings, variant.settings, Path(tmp) / f"{variant.name}.sqlite"))
+            s = variant_settings(settings, variant.settings, Path(tmp) / f"{variant.name}.sqlite")
+            parts = {}
             if variant.reranker == "none":
                 from recagent.agent.rerank import Reranker
 
-                rec.__dict__["reranker"] = Reranker(None, rec.settings.rerank)  # before the agent is built
+                parts["reranker"] = Reranker(None, s.rerank)  # the retrieval order, whatever the calibration says
+            rec = Recommender.from_parts(s, **parts)
             if variant.system == "chat":
                 rec.show_progress = show_progress
                 rec.index()  # what `recagent index` does; a no-op when the store and models are up to date
