@@ -1,7 +1,7 @@
 """Tune conversational retrieval on the queries the chat agent itself builds on ReDial VALID dialogues (never test).
 
-    .venv/bin/python scripts/chat_queries.py capture --data-dir /tmp/recagent-x     # once: replay, save queries
-    .venv/bin/python scripts/chat_queries.py score --data-dir /tmp/recagent-x [--set fusion.text_prior=0.5 ...]
+    .venv/bin/python experiments/chat_queries.py capture --data-dir /tmp/recagent-x     # once: replay, save queries
+    .venv/bin/python experiments/chat_queries.py score --data-dir /tmp/recagent-x [--set fusion.text_prior=0.5 ...]
 
 ``capture`` replays the valid dialogues exactly as the ``redial-chat`` protocol does
 (``evals/protocols/redial_chat.py``: the same ``Recommender.chat``, parser understanding, no LLM) and
@@ -37,6 +37,7 @@ from recagent.evals.protocols.redial_chat import (
 )
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.progress import progress_bar
+
 from recagent.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,10 +46,11 @@ CHAT = {"understanding": "parser", "rerank": {"history_summary": "deterministic"
 
 def recommender(settings: Settings, overrides: dict):
     from recagent.agent.rerank import Reranker
+
     from recagent.recommender import Recommender
 
-    rec = Recommender(Settings(**_deep_merge(settings.model_dump(), overrides)))
-    rec.__dict__["reranker"] = Reranker(None, rec.settings.rerank)
+    settings = Settings(**_deep_merge(settings.model_dump(), overrides))
+    rec = Recommender.from_parts(settings, reranker=Reranker(None, settings.rerank))  # no LLM: retrieval order
     rec.index()
     return rec
 
@@ -91,13 +93,19 @@ def capture(settings: Settings, redial: Path, split: str, out: Path, holdout: st
                         continue
                     for case in by_turn.get(t, []):
                         if case.new:
-                            rows.append({
-                                "dialogue": d.id, "turn": t, "target": ml_of.get(case.target),
-                                "removed": sorted({ml_of[m] for m in case.mentioned if m in ml_of}),
-                                "query": None if query is None else query.model_dump(mode="json"),
-                                "served": answer[:DEPTH],
-                            })
-                    movies = list(dict.fromkeys(ml_of[m] for m in turn.movies if m in ml_of and ml_of[m] in rec.catalog))
+                            rows.append(
+                                {
+                                    "dialogue": d.id,
+                                    "turn": t,
+                                    "target": ml_of.get(case.target),
+                                    "removed": sorted({ml_of[m] for m in case.mentioned if m in ml_of}),
+                                    "query": None if query is None else query.model_dump(mode="json"),
+                                    "served": answer[:DEPTH],
+                                }
+                            )
+                    movies = list(
+                        dict.fromkeys(ml_of[m] for m in turn.movies if m in ml_of and ml_of[m] in rec.catalog)
+                    )
                     record_recommender_turn(rec, sid, text, movies, forget=answer)
                 advance(1)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -138,13 +146,23 @@ def use_comentions(rec, folder: Path) -> None:
     from recagent.retrieval.comentions import CoMentionRetriever
     from recagent.retrieval.dialogues import DialogueRetriever
 
-    rec.hybrid.comentions = CoMentionRetriever.load(rec.catalog, folder, half_life=rec.settings.fusion.comention_half_life)
+    rec.hybrid.comentions = CoMentionRetriever.load(
+        rec.catalog, folder, half_life=rec.settings.fusion.comention_half_life
+    )
     shipped = rec.hybrid.dialogues
     if shipped is not None:  # the same source, on the other half's dialogues
         rec.hybrid.dialogues = DialogueRetriever.load(
-            rec.catalog, shipped.embed, shipped.embed_queries, rec.settings.models_dir, rec.embedder.name,
-            folder, neighbours=shipped.neighbours, sharpness=shipped.sharpness,
-            decay=shipped.decay, max_turns=shipped.max_turns)
+            rec.catalog,
+            shipped.embed,
+            shipped.embed_queries,
+            rec.settings.models_dir,
+            rec.embedder.name,
+            folder,
+            neighbours=shipped.neighbours,
+            sharpness=shipped.sharpness,
+            decay=shipped.decay,
+            max_turns=shipped.max_turns,
+        )
 
 
 def main() -> None:
@@ -152,14 +170,27 @@ def main() -> None:
     ap.add_argument("mode", choices=["capture", "score"])
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--redial", type=Path, default=ROOT.parent / "shared" / "data" / "redial")
-    ap.add_argument("--split", default="valid", choices=["valid", "train"],
-                    help="train only with --holdout (the shipped co-mentions are built from train)")
-    ap.add_argument("--holdout", default=None, metavar="K/N", help="capture: the train dialogues whose recommender's worker id is K modulo N")
-    ap.add_argument("--comentions", type=Path, default=None,
-                    help="score: co-mentions from this folder (a scripts/build_comentions.py --holdout build)")
+    ap.add_argument(
+        "--split",
+        default="valid",
+        choices=["valid", "train"],
+        help="train only with --holdout (the shipped co-mentions are built from train)",
+    )
+    ap.add_argument(
+        "--holdout",
+        default=None,
+        metavar="K/N",
+        help="capture: the train dialogues whose recommender's worker id is K modulo N",
+    )
+    ap.add_argument(
+        "--comentions",
+        type=Path,
+        default=None,
+        help="score: co-mentions from this folder (a scripts/build_comentions.py --holdout build)",
+    )
     ap.add_argument("--queries", type=Path, default=Path("/tmp/chat-queries-valid.jsonl"))
     ap.add_argument("--set", nargs="*", default=[], help="settings overrides, e.g. fusion.text_prior=0.5")
-    ap.add_argument("--fusion", nargs="*", default=[], help='more variants, each a JSON of FusionSettings fields')
+    ap.add_argument("--fusion", nargs="*", default=[], help="more variants, each a JSON of FusionSettings fields")
     args = ap.parse_args()
     settings = Settings(data_dir=args.data_dir)
     if args.mode == "capture":

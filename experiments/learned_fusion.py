@@ -1,22 +1,22 @@
 r"""Learned fusion for the chat's conversational queries: candidate features and a strict 2-fold evaluation.
 
-    # once per half of ReDial train_data_subset500 (the chat's saved queries: scripts/chat_queries.py capture
+    # once per half of ReDial train_data_subset500 (the chat's saved queries: experiments/chat_queries.py capture
     # --split train --holdout K/2), half K scored against co-mentions and dialogues built from the OTHER half
-    .venv/bin/python scripts/learned_fusion.py extract --data-dir D --queries /tmp/c3-q0.jsonl \
+    .venv/bin/python experiments/learned_fusion.py extract --data-dir D --queries /tmp/c3-q0.jsonl \
         --comentions /tmp/c3-com0 --out /tmp/ltr/f0.npz
-    .venv/bin/python scripts/learned_fusion.py extract --data-dir D --queries /tmp/c3-q1.jsonl \
+    .venv/bin/python experiments/learned_fusion.py extract --data-dir D --queries /tmp/c3-q1.jsonl \
         --comentions /tmp/c3-com1 --out /tmp/ltr/f1.npz
-    .venv/bin/python scripts/learned_fusion.py evaluate /tmp/ltr/f0.npz /tmp/ltr/f1.npz --report R.json
+    .venv/bin/python experiments/learned_fusion.py evaluate /tmp/ltr/f0.npz /tmp/ltr/f1.npz --report R.json
 
 ``extract`` runs the serving sources once per saved query (``HybridRetriever.source_results`` with the
 serving exclusions and per_source, as ``candidates`` does), keeps the union of their lists (the pool), each
 candidate's per-source rank and within-source normalised score, its RRF score (the serving weights and
 rrf_k), its soft re-rank shift (``PreferenceScorer.adjust`` minus the base) and item priors, plus the
 served RRF list itself. ``evaluate`` fits each model on one half's candidates and scores the other half
-(and vice versa): new-item Recall@k exactly as ``scripts/chat_queries.py score`` counts it (the list's first
+(and vice versa): new-item Recall@k exactly as ``experiments/chat_queries.py score`` counts it (the list's first
 DEPTH + SPARE, earlier mentions removed, the first DEPTH kept; unbridged targets are misses), against the
 served RRF list of the same cases. Queries without context turns or topics keep the served list (the
-serving code uses RRF for them). Findings: docs/evals/redial-chat/learned-fusion-2026-12-01.md.
+serving code uses RRF for them). Findings: experiments/results/redial-chat-learned-fusion-2026-12-01.md.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from recagent.retrieval.base import RetrievalQuery, Scored
 from recagent.retrieval.catalog import Catalog
 
@@ -148,9 +147,9 @@ def item_priors(
 
 def extract(args) -> None:
     from chat_queries import recommender, use_comentions
-
     from recagent.retrieval.preferences import PreferenceScorer
     from recagent.retrieval.progress import progress_bar
+
     from recagent.settings import Settings
 
     rows = [json.loads(line) for line in args.queries.read_text().splitlines() if line.strip()]

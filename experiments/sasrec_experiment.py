@@ -5,13 +5,13 @@ cross-entropy over the whole catalog (tied item embeddings). Plain torch on CPU.
 training part; each user's last TRAINING item is held out for early stopping (the model trains on the items
 before it), so no validation target is seen while training. Reports the model alone on the validation
 targets (input: the latest 200 training items, those excluded), then the hybrid with the model as an extra
-RRF source over the hybrid's own per-source lists (``recagent.evals.tune_fusion.source_ranks`` /
+RRF source over the hybrid's own per-source lists (``tune_fusion.source_ranks`` /
 ``fused_rank``, the default fusion settings), a small grid of its weight and rrf_k.
 
-    taskset -c 1 .venv/bin/python scripts/sasrec_experiment.py --dropout 0.2 --lr 2e-3 --out /tmp/sasrec.json
-    taskset -c 1 .venv/bin/python scripts/sasrec_experiment.py --model gru --dropout 0.3 --lr 2e-3
+    taskset -c 1 .venv/bin/python experiments/sasrec_experiment.py --dropout 0.2 --lr 2e-3 --out /tmp/sasrec.json
+    taskset -c 1 .venv/bin/python experiments/sasrec_experiment.py --model gru --dropout 0.3 --lr 2e-3
 
-Results: docs/evals/ml-latest-small-loo/experiments-2026-12-01.md. One core: about 14 s an epoch (SASRec) or
+Results: experiments/results/ml-latest-small-loo-experiments-2026-12-01.md. One core: about 14 s an epoch (SASRec) or
 11 s (GRU4Rec), 10-15 min a run; call with ``taskset -c N`` (torch is set to one thread).
 """
 
@@ -27,11 +27,11 @@ import numpy as np
 import torch
 from recagent.evals.protocols import get_protocol
 from recagent.evals.retrievers import RetrieverBench, RetrieverVariant
-from recagent.evals.tune_fusion import fused_rank, ndcg_recall, source_ranks
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.itemitem import Sequences
 from torch import nn
+from tune_fusion import fused_rank, ndcg_recall, source_ranks
 
 from recagent.settings import Settings
 

@@ -1,6 +1,6 @@
 """Tune the conversational fusion fields on ReDial's VALID subset (never test), through the product's retriever.
 
-    .venv/bin/python scripts/tune_conversational.py --data-dir /tmp/recagent-convret [--redial ../shared/data/redial]
+    .venv/bin/python experiments/tune_conversational.py --data-dir /tmp/recagent-convret [--redial ../shared/data/redial]
 
 Each case is one movie a ReDial recommender suggested that nobody mentioned before, bridged to the
 bundled ml-latest-small (``evals/movielens_bridge.py``). The query is what the chat agent would hold at
@@ -23,14 +23,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from recagent.evals.movielens_bridge import match_movielens
 from recagent.evals.protocols.redial import RECOMMENDER, SEEKER, RedialData, dialogue_cases, typed
-from recagent.recommender import Recommender
 from recagent.retrieval import embeddings
 from recagent.retrieval.base import ContextText, Preferences, RetrievalQuery
 from recagent.retrieval.filters import Filters
 from recagent.retrieval.progress import progress_bar
+
+from recagent.recommender import Recommender
 from recagent.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +89,7 @@ def main() -> None:
     ap.add_argument("--redial", type=Path, default=ROOT.parent / "shared" / "data" / "redial")
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--split", default="valid", choices=["valid"])
-    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "evals" / "tune-conversational.json")
+    ap.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "tune-conversational.json")
     ap.add_argument("--prior", type=float, nargs="+", default=[0.15, 0.3, 0.5, 0.8])
     ap.add_argument("--text", type=float, nargs="+", default=[0.5, 0.75, 1.0, 1.5])
     ap.add_argument("--comentions", type=float, nargs="+", default=[1.0, 1.5, 2.0, 3.0])
@@ -107,7 +107,7 @@ def main() -> None:
     def serve_ranks(label: str) -> list[int | None]:
         ranks = []
         with progress_bar(label, len(cases), True) as advance:
-            for (q, t) in cases:
+            for q, t in cases:
                 ids = [c.item_id for c in h.candidates(q, DEPTH)]
                 ranks.append(ids.index(t) + 1 if t in ids else None)
                 advance(1)
@@ -115,7 +115,6 @@ def main() -> None:
 
     report: dict = {"coverage": coverage, "grid": []}
     counts = rec.popularity.counts
-    suggested = h.comentions.suggested
     base_ranks, sugg_ranks = [], []
     for (q, _), t in zip(cases, targets):
         seen = rec.catalog.positions(q.liked_ids + q.filters.exclude_ids)
@@ -146,16 +145,27 @@ def main() -> None:
     for prior, text_w, com_w, pop_w in grid:
         w = dict(base_w, text=text_w, comentions=com_w, dialogue_popularity=pop_w)
         ranks = [fused_rank(lists, t, w, f0.rrf_k) for lists, t in zip(cached[prior], targets)]
-        row = {"text_prior": prior, "text": text_w, "comentions": com_w, "dialogue_popularity": pop_w,
-               "recall@10": round(recall(ranks, 10), 4), "recall@50": round(recall(ranks, 50), 4)}
+        row = {
+            "text_prior": prior,
+            "text": text_w,
+            "comentions": com_w,
+            "dialogue_popularity": pop_w,
+            "recall@10": round(recall(ranks, 10), 4),
+            "recall@50": round(recall(ranks, 50), 4),
+        }
         report["grid"].append(row)
         key = row["recall@10"] + row["recall@50"] / 2
         if best is None or key > best[0]:
             best = (key, row)
     b = best[1]
-    h.preferences.fusion = h.fusion = f0.model_copy(update={
-        "text_prior": b["text_prior"], "text_weight": b["text"], "comention_weight": b["comentions"],
-        "dialogue_popularity_weight": b["dialogue_popularity"]})
+    h.preferences.fusion = h.fusion = f0.model_copy(
+        update={
+            "text_prior": b["text_prior"],
+            "text_weight": b["text"],
+            "comention_weight": b["comentions"],
+            "dialogue_popularity_weight": b["dialogue_popularity"],
+        }
+    )
     served = serve_ranks("the best, through candidates()")
     b["served"] = {"recall@10": round(recall(served, 10), 4), "recall@50": round(recall(served, 50), 4)}
     report["best"] = best[1]

@@ -1,8 +1,8 @@
 """Tune the retrieval stage on a leave-one-out protocol's VALIDATION targets (never the test targets).
 
-    .venv/bin/python -m recagent.evals.tune_fusion                    # ml100k-loo, writes eval-runs/tune-ml100k-loo/
-    .venv/bin/python -m recagent.evals.tune_fusion --protocol ml-latest-small-loo --max-items 3650 --every-source
-    .venv/bin/python -m recagent.evals.tune_fusion --quick            # smaller grids
+    .venv/bin/python experiments/tune_fusion.py                    # ml100k-loo, writes eval-runs/tune-ml100k-loo/
+    .venv/bin/python experiments/tune_fusion.py --protocol ml-latest-small-loo --max-items 3650 --every-source
+    .venv/bin/python experiments/tune_fusion.py --quick            # smaller grids
 
 The protocol's own split decides what the models are fitted on and what a user's input is
 (ml-latest-small-loo: the training part, the latest 200 items). Step 1 grid-searches each
@@ -23,13 +23,13 @@ import math
 from pathlib import Path
 
 import numpy as np
-
 from recagent.evals.protocols import get_protocol
 from recagent.evals.retrievers import RetrieverBench, RetrieverVariant, evaluate
-from recagent.settings import EASESettings, FusionSettings, MFSettings, SequentialSettings, Settings
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.progress import progress_bar
+
+from recagent.settings import EASESettings, FusionSettings, MFSettings, SequentialSettings, Settings
 
 SOURCES = ("vector", "mf", "ease", "sequential", "popularity")
 
