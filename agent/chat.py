@@ -2,7 +2,7 @@
 
 The agent gets its collaborators as plain callables (retrieval, title lookups, history summaries,
 catalog counts), so it never reaches into the vector store and can be tested with any of them.
-Every state change goes through the pure :func:`recagent.agent.state.apply`; this module does the
+Every state change goes through the pure :func:`recagent.agent.state.update.apply`; this module does the
 I/O around it (the session store, the LLM, the lookups).
 """
 
@@ -14,12 +14,16 @@ from dataclasses import dataclass
 
 from recagent.agent.backends.base import LLMBackend
 from recagent.agent.llm_reading import Mode, llm_reading, merge, needs_llm
+from recagent.agent.reading.model import Spotter, Understanding
+from recagent.agent.reading.parser import parse_message
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.agent.safety import clean_message
 from recagent.agent.schema import RecommendationResponse, ReplyCheck
-from recagent.agent.session import ChatState, SessionStore
-from recagent.agent.state import FeedbackEvent, MessageEvent, Note, ShownEvent, apply, build_query, relax
-from recagent.agent.understanding import Spotter, Understanding, parse_message
+from recagent.agent.session_store import SessionStore
+from recagent.agent.state.model import ChatState
+from recagent.agent.state.query import build_query, relax
+from recagent.agent.state.update import FeedbackEvent, MessageEvent, Note, ShownEvent, apply
+from recagent.agent.vocabulary import CRITIQUE_PHRASES
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.filters import Filters
 from recagent.retrieval.hybrid import Candidate
@@ -155,7 +159,7 @@ class ChatAgent:
     def feedback(self, session_id: str, item_id: str, kind: str) -> ChatState:
         """A like, dislike or "seen" on one item outside a message (e.g. a button on the web page).
 
-        Folded into the session by the same :func:`~recagent.agent.state.apply` as a typed message: a
+        Folded into the session by the same :func:`~recagent.agent.state.update.apply` as a typed message: a
         dislike or a seen item is never recommended again in this session, a like steers retrieval
         and undoes an earlier dislike (and the other way round).
         """
@@ -231,16 +235,7 @@ def _resolve_split(titles: list[str], resolve) -> tuple[list[TitleMatch], dict[s
     return found, missing
 
 
-_CRITIQUE_WORDS = {
-    ("violence", -1): "less violent", ("violence", 1): "more intense", ("darkness", -1): "lighter",
-    ("darkness", 1): "darker", ("humor", 1): "funnier", ("humor", -1): "more serious", ("scariness", 1): "scarier",
-    ("scariness", -1): "less scary", ("family", 1): "family friendly", ("family", -1): "for grown-ups",
-    ("recency", 1): "more recent", ("recency", -1): "older", ("popularity", -1): "less known",
-    ("popularity", 1): "well known",
-}  # fmt: skip
-
-
 def _wishes(state: ChatState) -> str:
     """The soft wishes in words, for the reply and the rerank prompt."""
-    return ", ".join(_CRITIQUE_WORDS[(c.attribute, c.direction)] for c in state.critiques)
+    return ", ".join(CRITIQUE_PHRASES[(c.attribute, c.direction)] for c in state.critiques)
 

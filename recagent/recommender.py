@@ -13,7 +13,6 @@ from functools import cached_property
 from pydantic import BaseModel, Field
 
 from recagent.errors import ConfigError
-from recagent.settings import Settings
 from recagent.retrieval.attributes import ItemAttributes
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.comentions import CoMentionRetriever
@@ -22,7 +21,8 @@ from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.filters import Filters
 from recagent.retrieval.hybrid import Candidate, HybridRetriever
-from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL, LearnedRanker
+from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL
+from recagent.retrieval.learned_ranker import LearnedRanker
 from recagent.retrieval.loaders import ColumnMapping, Dataset, load_dataset
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
@@ -30,6 +30,7 @@ from recagent.retrieval.preferences import PreferenceScorer
 from recagent.retrieval.sequential import SequentialRetriever
 from recagent.retrieval.titles import TitleMatch, TitleResolver
 from recagent.retrieval.vector_store import IndexReport, VectorStore, collection_name, connect
+from recagent.settings import Settings
 
 
 class SearchHit(BaseModel):
@@ -186,7 +187,7 @@ class Recommender:
         """The similar-dialogue source (ReDial train, bundled catalog only): the bundled MiniLM's turn vectors
         ship with it, another model's are embedded on first use (``index`` does it). Its train contexts are
         weighted as the chat weighs its own context turns."""
-        from recagent.agent.state import CONTEXT_DECAY, CONTEXT_TURNS
+        from recagent.agent.state.model import CONTEXT_DECAY, CONTEXT_TURNS
 
         f = self.settings.fusion
         return DialogueRetriever.load(
@@ -268,7 +269,7 @@ class Recommender:
     def read_query(self, query: str):
         """The deterministic parser's reading of a one-shot query (what ``query_filters`` and
         ``query_preferences`` take from it; pass it to both to read the query once)."""
-        from recagent.agent.understanding import parse_message
+        from recagent.agent.reading.parser import parse_message
 
         return parse_message(query, self.catalog.genre_vocab)
 
@@ -296,7 +297,7 @@ class Recommender:
 
     def query_preferences(self, query: str | None, reading=None):
         """The soft wishes of a one-shot query (genre weights, critiques, topics, the query as context):
-        they re-rank, they never filter. See :func:`recagent.agent.state.preferences`."""
+        they re-rank, they never filter. See :func:`recagent.agent.state.query.preferences`."""
         from recagent.retrieval.base import ContextText, Preferences
 
         if not query:
@@ -316,7 +317,7 @@ class Recommender:
         neither, but whose titles are kept out of the text source, as in the chat)."""
         if not query:
             return [], [], []
-        from recagent.agent.understanding import parse_message
+        from recagent.agent.reading.parser import parse_message
 
         u = parse_message(query, self.catalog.genre_vocab, self.resolver.spot)
         liked = list(dict.fromkeys(m.item_id for m in u.mentions if m.item_id and m.stance in ("liked", "want")))
@@ -327,12 +328,12 @@ class Recommender:
 
     def understand(self, text: str, mode: str = "parser"):
         """The chat's reading of one message, with the catalog's titles spotted and resolved: an
-        :class:`~recagent.agent.understanding.Understanding` (``.as_labels()`` gives the understanding-eval
+        :class:`~recagent.agent.reading.model.Understanding` (``recagent.evals.understanding.reading_of`` gives the understanding-eval
         fields) and the checks of the LLM calls made for it. ``mode``: ``parser`` (no LLM), ``hybrid`` or
         ``llm`` (see :mod:`recagent.agent.llm_reading`), whatever ``Settings.understanding`` says."""
         from recagent.agent.chat import resolve_mentions
         from recagent.agent.llm_reading import llm_reading, merge
-        from recagent.agent.understanding import parse_message
+        from recagent.agent.reading.parser import parse_message
 
         tools = self.chat_tools
         reading = parse_message(text, tools.genre_vocab, tools.spot)
@@ -347,7 +348,7 @@ class Recommender:
         the older turns). Turns are lines; a dialogue on one line is cut into sentences."""
         import re
 
-        from recagent.agent.understanding import parse_message
+        from recagent.agent.reading.parser import parse_message
 
         turns = [t.strip() for t in query.splitlines() if t.strip()]
         if len(turns) <= 1:
@@ -446,7 +447,8 @@ class Recommender:
             return True
         if self.settings.understanding != "hybrid":
             return False
-        from recagent.agent.understanding import needs_llm, parse_message
+        from recagent.agent.llm_reading import needs_llm
+        from recagent.agent.reading.parser import parse_message
 
         return needs_llm(parse_message(message, self.catalog.genre_vocab), message)
 
@@ -459,7 +461,7 @@ class Recommender:
 
     @cached_property
     def sessions(self):
-        from recagent.agent.session import SessionStore
+        from recagent.agent.session_store import SessionStore
 
         return SessionStore(self.settings.sessions_url or self.settings.sessions_path)
 

@@ -5,12 +5,11 @@ turn takes well under a second."""
 from __future__ import annotations
 
 import pytest
-
 from recagent.agent.backends.base import LLMBackend, LLMError
 from recagent.agent.chat import ChatAgent
 from recagent.agent.rerank import Reranker
 from recagent.agent.safety import MessageTooLongError
-from recagent.agent.session import SessionStore
+from recagent.agent.session_store import SessionStore
 
 
 @pytest.fixture()

@@ -13,6 +13,8 @@ from typing import Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from recagent.agent.vocabulary import Stance
+from recagent.retrieval.base import CritiqueAttribute
 
 from tests.support.data import shared_dataset
 
@@ -49,12 +51,12 @@ class Mention(BaseModel):
     redial_id: str = Field(pattern=r"^\d+$")
     title: str = Field(min_length=1)
     ml_id: str | None
-    stance: Literal["liked", "disliked", "seen", "want", "asking", "neutral"]
+    stance: Stance
 
 
 class Critique(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    attribute: Literal["violence", "darkness", "humor", "scariness", "family", "recency", "popularity"]
+    attribute: CritiqueAttribute
     direction: Literal[-1, 1]
 
 

@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from recagent.evals.understanding import (
     CritiquePair,
     Hard,
@@ -12,8 +11,8 @@ from recagent.evals.understanding import (
     Reading,
     Scorer,
     Soft,
-    load_labels,
     hard_pairs,
+    load_labels,
     make_reader,
     reading_of,
     recommend_default,
@@ -76,7 +75,7 @@ def test_critiques_people_and_empty_fields():
 
 
 def test_the_adapter_maps_the_parsers_reading_to_the_label_schema():
-    from recagent.agent.understanding import parse_message
+    from recagent.agent.reading.parser import parse_message
 
     got = reading_of(parse_message("Only comedies from the 90s please, I'm not a fan of horror or sci-fi", VOCAB))
     assert got.hard.genres == ["Comedy"] and (got.hard.year_min, got.hard.year_max) == (1990, 1999)
