@@ -23,6 +23,7 @@ import time
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from recagent.agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
 from recagent.agent.reading.model import HardConstraint, TitleMention, Understanding
 from recagent.agent.reading.text import fold_text

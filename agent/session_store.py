@@ -47,10 +47,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from recagent.agent.schema import RecommendationResponse
-from recagent.agent.state.model import ChatState
 from sqlalchemy import exc as sa_exc
 
+from recagent.agent.schema import RecommendationResponse
+from recagent.agent.state.model import ChatState
 from recagent.errors import RecagentError, SessionBusyError, SessionStoreError
 
 try:

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from recagent.agent.reading.model import Understanding
 from recagent.agent.vocabulary import Stance
 from recagent.retrieval.progress import progress_bar

@@ -30,7 +30,7 @@ from recagent.evals.protocols.redial_chat import (
     DEPTH,
     SEEKER,
     SPARE,
-    _deep_merge,
+    deep_merge,
     bridge,
     plain,
     record_recommender_turn,
@@ -47,7 +47,7 @@ def recommender(settings: Settings, overrides: dict):
     from recagent.agent.rerank import Reranker
     from recagent.recommender import Recommender
 
-    rec = Recommender(Settings(**_deep_merge(settings.model_dump(), overrides)))
+    rec = Recommender(Settings(**deep_merge(settings.model_dump(), overrides)))
     rec.__dict__["reranker"] = Reranker(None, rec.settings.rerank)
     rec.index()
     return rec

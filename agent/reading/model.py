@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pydantic import BaseModel, Field
+
 from recagent.agent.vocabulary import ConstraintKind, ConstraintScope, Origin, Stance
 from recagent.retrieval.base import Critique
 from recagent.retrieval.titles import TitleSpan

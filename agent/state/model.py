@@ -8,6 +8,7 @@ a retrieval query. Old saved states load: the validator below reads them into to
 from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
+
 from recagent.agent.reading.model import HardConstraint
 from recagent.agent.vocabulary import Origin, Stance
 from recagent.retrieval.base import Critique

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, Field
+
 from recagent.agent.reading.model import HardConstraint, Understanding
 from recagent.agent.state.model import CONTEXT_TURNS, MAX_NAMED, MAX_TOPICS, ChatState, Mention
 

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+
 from recagent.agent.chat import ChatAgent, ChatTools
 from recagent.agent.rerank import Reranker
 from recagent.agent.safety import MessageTooLongError
 from recagent.agent.session_store import SessionStore
-
 from recagent.errors import SessionBusyError
 from recagent.recommender import Recommender
 

@@ -5,6 +5,7 @@ turn takes well under a second."""
 from __future__ import annotations
 
 import pytest
+
 from recagent.agent.backends.base import LLMBackend, LLMError
 from recagent.agent.chat import ChatAgent
 from recagent.agent.rerank import Reranker

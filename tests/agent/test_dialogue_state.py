@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from recagent.agent.reading.model import HardConstraint, ListReference, TitleMention, Understanding
 from recagent.agent.reading.parser import parse_message
 from recagent.agent.state.model import ChatState

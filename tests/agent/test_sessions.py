@@ -17,16 +17,17 @@ import time
 
 import pytest
 import sqlalchemy as sa
+
 from recagent.agent import session_store as session_module
 from recagent.agent.schema import Recommendation, RecommendationResponse
 from recagent.agent.session_store import SessionStore, UnknownSessionError
 from recagent.agent.state.model import ChatState
-
 from recagent.errors import SessionBusyError, SessionStoreError
 from recagent.recommender import Recommender
 from recagent.settings import Settings
-from tests.support.postgres import postgres_server
+
 from tests.support.servers import free_port
+from tests.support.postgres import postgres_server
 
 TURNS_PER_WRITER = 40
 UPDATES_PER_WRITER = 30

@@ -7,6 +7,7 @@ under "Why" in issue 9 is here with the reading a person expects.
 from __future__ import annotations
 
 import pytest
+
 from recagent.agent.backends.base import Completion, LLMBackend, LLMError
 from recagent.agent.llm_reading import LLMReading, llm_reading, merge, needs_llm
 from recagent.agent.reading.parser import parse_message

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from recagent.evals.understanding import (
     CritiquePair,
     Hard,
@@ -11,8 +12,8 @@ from recagent.evals.understanding import (
     Reading,
     Scorer,
     Soft,
-    hard_pairs,
     load_labels,
+    hard_pairs,
     make_reader,
     reading_of,
     recommend_default,
