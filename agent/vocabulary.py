@@ -23,7 +23,6 @@ STANCES: tuple[str, ...] = get_args(Stance)
 Origin = Literal["parser", "llm", "button", "saved"]
 ConstraintKind = Literal["genre", "exclude_genre", "year_min", "year_max"]
 ConstraintScope = Literal["request", "last_list"]
-CRITIQUE_ATTRIBUTES: tuple[str, ...] = get_args(CritiqueAttribute)
 
 # a word right before a name several films share that says which one: "the new Ghostbusters", "the recent one
 # Ghostbusters", "the remake of Ben-Hur" (the newest); "the original It", "the old Star Wars" (the oldest)

@@ -13,6 +13,7 @@ from functools import cached_property
 from pydantic import BaseModel, Field
 
 from recagent.errors import ConfigError
+from recagent.settings import Settings
 from recagent.retrieval.attributes import ItemAttributes
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.comentions import CoMentionRetriever
@@ -21,8 +22,7 @@ from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.filters import Filters
 from recagent.retrieval.hybrid import Candidate, HybridRetriever
-from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL
-from recagent.retrieval.learned_ranker import LearnedRanker
+from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL, LearnedRanker
 from recagent.retrieval.loaders import ColumnMapping, Dataset, load_dataset
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
@@ -30,7 +30,6 @@ from recagent.retrieval.preferences import PreferenceScorer
 from recagent.retrieval.sequential import SequentialRetriever
 from recagent.retrieval.titles import TitleMatch, TitleResolver
 from recagent.retrieval.vector_store import IndexReport, VectorStore, collection_name, connect
-from recagent.settings import Settings
 
 
 class SearchHit(BaseModel):
@@ -328,9 +327,10 @@ class Recommender:
 
     def understand(self, text: str, mode: str = "parser"):
         """The chat's reading of one message, with the catalog's titles spotted and resolved: an
-        :class:`~recagent.agent.reading.model.Understanding` (``recagent.evals.understanding.reading_of`` gives the understanding-eval
-        fields) and the checks of the LLM calls made for it. ``mode``: ``parser`` (no LLM), ``hybrid`` or
-        ``llm`` (see :mod:`recagent.agent.llm_reading`), whatever ``Settings.understanding`` says."""
+        :class:`~recagent.agent.reading.model.Understanding` (``recagent.evals.understanding.reading_of``
+        gives the understanding-eval fields) and the checks of the LLM calls made for it. ``mode``:
+        ``parser`` (no LLM), ``hybrid`` or ``llm`` (see :mod:`recagent.agent.llm_reading`), whatever
+        ``Settings.understanding`` says."""
         from recagent.agent.chat import resolve_mentions
         from recagent.agent.llm_reading import llm_reading, merge
         from recagent.agent.reading.parser import parse_message

@@ -12,6 +12,7 @@ from recagent.agent.reading.model import HardConstraint, ListReference, TitleMen
 from recagent.agent.reading.patterns import CRITIQUES
 from recagent.agent.state.model import ChatState, Mention
 from recagent.evals import understanding as ue
+from recagent.retrieval.attributes import ATTRIBUTES
 from recagent.retrieval.base import Critique, CritiqueAttribute
 
 
@@ -33,12 +34,12 @@ def test_the_state_keeps_its_hard_constraints_in_the_readers_model():
 
 
 def test_every_critique_attribute_has_words_to_read_it_and_phrases_to_say_it():
-    assert v.CRITIQUE_ATTRIBUTES == typing.get_args(CritiqueAttribute)
     assert Critique.model_fields["attribute"].annotation == CritiqueAttribute
+    assert ATTRIBUTES == typing.get_args(CritiqueAttribute)
     read = {attribute for _, attribute, _ in v.CRITIQUE_WORDS}
-    assert read == set(v.CRITIQUE_ATTRIBUTES)
+    assert read == set(ATTRIBUTES)
     said = set(v.CRITIQUE_PHRASES)
-    assert said == {(a, d) for a in v.CRITIQUE_ATTRIBUTES for d in (-1, 1)}
+    assert said == {(a, d) for a in ATTRIBUTES for d in (-1, 1)}
     assert {(a, d) for _, a, d in CRITIQUES} == {(a, d) for _, a, d in v.CRITIQUE_WORDS}, "compiled from the words"
 
 
