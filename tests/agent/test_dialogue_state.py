@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -261,3 +264,12 @@ def test_shown_items_without_a_stance_become_weak_anchors():
     assert "10" in q.filters.exclude_ids, "and it is still not offered again"
     many = shown(ChatState(session_id="t"), [str(i) for i in range(100, 130)])
     assert build_query(many).preferences.shown_ids == [str(i) for i in range(120, 130)], "the latest ten"
+
+
+def test_the_pure_state_and_the_reader_import_no_persistence():
+    code = (
+        "import sys, recagent.agent.state.update, recagent.agent.state.query, recagent.agent.reading.parser\n"
+        "print(sorted(m for m in sys.modules if m == 'sqlalchemy' or m.startswith('recagent.agent.session')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
