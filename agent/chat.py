@@ -2,7 +2,7 @@
 
 The turn itself (read, apply, relax, retrieve, rerank, reply) is :class:`~recagent.agent.pipeline.RequestPipeline`;
 this module does the I/O around it: the session store, its cross-process lock, the stored turns. Every
-state change goes through the pure :func:`recagent.agent.state.apply`.
+state change goes through the pure :func:`recagent.agent.state.update.apply`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import time
 from recagent.agent.pipeline import RequestPipeline
 from recagent.agent.safety import clean_message
 from recagent.agent.schema import RecommendationResponse
-from recagent.agent.session import ChatState, SessionStore
-from recagent.agent.state import FeedbackEvent, ShownEvent, apply
+from recagent.agent.session_store import SessionStore
+from recagent.agent.state.model import ChatState
+from recagent.agent.state.update import FeedbackEvent, ShownEvent, apply
 
 
 class ChatAgent:

@@ -5,7 +5,7 @@ Every way in goes through :meth:`RequestPipeline.respond`: a chat turn on a pers
 (:class:`~recagent.agent.chat.ChatAgent`), and a one-shot ``Recommender.recommend(query=...)``, which is a
 first turn on a transient, unsaved state (with the request's liked items and explicit filters attached).
 The pipeline gets its collaborators as plain callables (:class:`ChatTools`), so it never reaches into
-the vector store; every state change goes through the pure :func:`recagent.agent.state.apply`.
+the vector store; every state change goes through the pure :func:`recagent.agent.state.update.apply`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from pydantic import BaseModel
 from recagent.agent.reader import MessageReader
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.agent.schema import RecommendationResponse, ReplyCheck
-from recagent.agent.session import ChatState
-from recagent.agent.state import MessageEvent, Note, ShownEvent, apply, build_query, relax
-from recagent.agent.understanding import Spotter, Understanding
+from recagent.agent.reading.model import Spotter, Understanding
+from recagent.agent.state.model import ChatState
+from recagent.agent.state.query import build_query, relax
+from recagent.agent.state.update import MessageEvent, Note, ShownEvent, apply
+from recagent.agent.vocabulary import CRITIQUE_PHRASES
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.filters import Filters, InvalidFilterError
 from recagent.retrieval.hybrid import Candidate
@@ -239,18 +241,9 @@ def _resolve_split(titles: list[str], resolve) -> tuple[list[TitleMatch], dict[s
 
 # ---------------------------------------------------------------------------------------------- wording
 
-_CRITIQUE_WORDS = {
-    ("violence", -1): "less violent", ("violence", 1): "more intense", ("darkness", -1): "lighter",
-    ("darkness", 1): "darker", ("humor", 1): "funnier", ("humor", -1): "more serious", ("scariness", 1): "scarier",
-    ("scariness", -1): "less scary", ("family", 1): "family friendly", ("family", -1): "for grown-ups",
-    ("recency", 1): "more recent", ("recency", -1): "older", ("popularity", -1): "less known",
-    ("popularity", 1): "well known",
-}  # fmt: skip
-
-
 def wishes(state: ChatState) -> str:
     """The soft wishes in words, for the reply and the rerank prompt."""
-    return ", ".join(_CRITIQUE_WORDS[(c.attribute, c.direction)] for c in state.critiques)
+    return ", ".join(CRITIQUE_PHRASES[(c.attribute, c.direction)] for c in state.critiques)
 
 
 def _reply(state: ChatState, response: RecommendationResponse, notes: list[Note]) -> str:

@@ -13,7 +13,8 @@ from collections import OrderedDict
 from recagent.agent.backends.base import LLMBackend
 from recagent.agent.llm_reading import Mode, llm_reading, merge, needs_llm
 from recagent.agent.schema import ReplyCheck
-from recagent.agent.understanding import Spotter, Understanding, parse_message
+from recagent.agent.reading.model import Spotter, Understanding
+from recagent.agent.reading.parser import parse_message
 
 PARSE_CACHE = 256  # recent messages whose parse is kept (the parse is a pure function of the text)
 

@@ -30,7 +30,7 @@ from recagent.evals.protocols.redial_chat import (
     DEPTH,
     SEEKER,
     SPARE,
-    _deep_merge,
+    deep_merge,
     bridge,
     plain,
     record_recommender_turn,
@@ -49,7 +49,7 @@ def recommender(settings: Settings, overrides: dict):
 
     from recagent.recommender import Recommender
 
-    settings = Settings(**_deep_merge(settings.model_dump(), overrides))
+    settings = Settings(**deep_merge(settings.model_dump(), overrides))
     rec = Recommender.from_parts(settings, reranker=Reranker(None, settings.rerank))  # no LLM: retrieval order
     rec.index()
     return rec
@@ -62,7 +62,7 @@ def capture(settings: Settings, redial: Path, split: str, out: Path, holdout: st
     with tempfile.TemporaryDirectory() as tmp:
         rec = recommender(settings, {**CHAT, "sessions_url": str(Path(tmp) / "s.sqlite")})
         agent = rec.agent
-        fetch = agent.tools.candidates
+        fetch = agent.pipeline.tools.candidates
         last: dict = {}
 
         def candidates(query, k):
@@ -71,7 +71,7 @@ def capture(settings: Settings, redial: Path, split: str, out: Path, holdout: st
             last["ids"] = [c.item_id for c in cands]
             return cands[:k]
 
-        agent.tools.candidates = candidates
+        agent.pipeline.tools.candidates = candidates
         dialogues = data.dialogues(split)
         if holdout:  # the dialogues left out of a --holdout co-mention build (split by recommender)
             dialogues = holdout_part(dialogues, holdout, left_out=True)

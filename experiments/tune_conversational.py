@@ -5,7 +5,7 @@
 Each case is one movie a ReDial recommender suggested that nobody mentioned before, bridged to the
 bundled ml-latest-small (``evals/movielens_bridge.py``). The query is what the chat agent would hold at
 that point: the seeker's last 6 turns as ``preferences.context`` (each 0.6 of the next, as
-``agent/state.py`` weighs them), ``@ids`` rendered as plain titles; the movies the seeker mentioned as
+``agent/state/`` weighs them), ``@ids`` rendered as plain titles; the movies the seeker mentioned as
 ``liked_ids``; the movies the recommender mentioned as ``exclude_ids`` (shown already). The ranking is
 ``Recommender.hybrid.candidates`` (the serving path) on the bundled catalog. Step 1 caches each case's
 source lists (``source_results``, once per text prior), step 2 grid-searches the weights of the ``text``,
@@ -34,7 +34,7 @@ from recagent.recommender import Recommender
 from recagent.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-CONTEXT_TURNS, CONTEXT_DECAY = 6, 0.6  # as agent/state.py keeps and weighs the user's turns
+CONTEXT_TURNS, CONTEXT_DECAY = 6, 0.6  # as agent/state/model.py keeps and weighs the user's turns
 DEPTH = 100
 
 

@@ -177,7 +177,7 @@ class RetrievalParts:
         """The similar-dialogue source (ReDial train, bundled catalog only): the bundled MiniLM's turn vectors
         ship with it, another model's are embedded on first use (``index`` does it). Its train contexts are
         weighted as the chat weighs its own context turns."""
-        from recagent.agent.state import CONTEXT_DECAY, CONTEXT_TURNS
+        from recagent.agent.state.model import CONTEXT_DECAY, CONTEXT_TURNS
 
         f = self.settings.fusion
         return DialogueRetriever.load(

@@ -143,7 +143,7 @@ class Recommender(RetrievalParts):
 
     @part
     def sessions(self):
-        from recagent.agent.session import SessionStore
+        from recagent.agent.session_store import SessionStore
 
         return SessionStore(self.settings.sessions_url or self.settings.sessions_path)
 
@@ -217,7 +217,7 @@ class Recommender(RetrievalParts):
         the resolved titles). A query longer than a chat message is a whole dialogue: its recent turns are
         the message and the titles liked in its older turns come with it."""
         from recagent.agent.safety import clean_message
-        from recagent.agent.session import ChatState
+        from recagent.agent.state.model import ChatState
 
         message = ""
         ids = [str(i) for i in liked_ids]
@@ -283,7 +283,7 @@ class Recommender(RetrievalParts):
 
     def understand(self, text: str, mode: str | None = None):
         """The pipeline's reading of one message, with the catalog's titles spotted and resolved: an
-        :class:`~recagent.agent.understanding.Understanding` and the checks of the LLM calls made for it.
+        :class:`~recagent.agent.reading.model.Understanding` and the checks of the LLM calls made for it.
         ``mode`` (``parser``, ``hybrid`` or ``llm``) defaults to ``Settings.understanding``; every mode reads
         as the chat does, so the LLM reads only the messages the chat would send it."""
         from recagent.agent.pipeline import resolve_mentions

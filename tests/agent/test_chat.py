@@ -16,7 +16,7 @@ from recagent.agent.chat import ChatAgent
 from recagent.agent.pipeline import ChatTools, RequestPipeline
 from recagent.agent.rerank import Reranker
 from recagent.agent.safety import MessageTooLongError
-from recagent.agent.session import SessionStore
+from recagent.agent.session_store import SessionStore
 from recagent.errors import SessionBusyError
 from recagent.recommender import Recommender
 

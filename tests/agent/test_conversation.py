@@ -11,7 +11,7 @@ from recagent.agent.chat import ChatAgent
 from recagent.agent.pipeline import RequestPipeline
 from recagent.agent.rerank import Reranker
 from recagent.agent.safety import MessageTooLongError
-from recagent.agent.session import SessionStore
+from recagent.agent.session_store import SessionStore
 
 
 def chat_agent(rec, path, backend=None, mode="parser") -> ChatAgent:

@@ -421,7 +421,7 @@ def test_a_dead_session_store_is_a_503_that_names_no_path(server_rec, tmp_path):
     """The store's own message names the database file (or host): the API answers in general terms."""
     import shutil
 
-    from recagent.agent.session import SessionStore
+    from recagent.agent.session_store import SessionStore
 
     folder = tmp_path / "private-sessions-dir"
     folder.mkdir()
@@ -441,7 +441,7 @@ def test_a_dead_session_store_is_a_503_that_names_no_path(server_rec, tmp_path):
 def test_a_session_held_by_another_process_is_a_409_with_retry_after(client, server_rec, monkeypatch):
     """Another app process sharing the session store is in the middle of a turn of this session: a
     message or a like here waits ``lock_timeout`` for it, then answers 409 ``session_busy``."""
-    from recagent.agent.session import SessionStore
+    from recagent.agent.session_store import SessionStore
 
     sid = "held-elsewhere"
     assert client.post("/v1/chat", json={"session_id": sid, "message": "dramas", "k": 2}).status_code == 200

@@ -6,29 +6,17 @@ replayed human recommender. The same stance rules serve all of them, so a like t
 undoes an earlier dislike exactly as the Like button does. No I/O here: the chat agent does the
 understanding and the title lookups first and hands the results in.
 
-:func:`build_query` turns a state into the turn's :class:`RetrievalQuery`: hard constraints become
-``Filters``; soft evidence (genre weights, critiques, topics, recent turns) becomes ``Preferences``.
-:func:`relax` drops hard constraints that leave fewer than ``k`` items, most recent first.
+The turn's retrieval query and relaxation are :mod:`recagent.agent.state.query`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from recagent.agent.session import ChatState, Constraint, Mention
-from recagent.agent.understanding import Understanding
-from recagent.retrieval.base import ContextText, Preferences, RetrievalQuery
-from recagent.retrieval.filters import Filters
-
-CONTEXT_TURNS = 6  # recent user turns kept as soft context
-CONTEXT_DECAY = 0.6  # a turn weighs this much of the one after it
-SHOWN_ANCHORS = 10  # the latest shown items kept as weak item-to-item anchors
-MAX_TOPICS = 5
-MAX_NAMED = 10  # titles named without a stance, kept out of the text source
+from recagent.agent.reading.model import HardConstraint, Understanding
+from recagent.agent.state.model import CONTEXT_TURNS, MAX_NAMED, MAX_TOPICS, ChatState, Mention
 
 
 class Note(BaseModel):
@@ -87,7 +75,7 @@ def apply(state: ChatState, event: Event) -> tuple[ChatState, list[Note]]:
             new.last_focus = ids[0] if event.role == "assistant" else ids[-1]
     else:
         _apply_message(new, event, notes)
-    _sync_mirrors(new)
+    new.sync_mirrors()
     return new, notes
 
 
@@ -158,7 +146,9 @@ def _apply_message(state: ChatState, event: MessageEvent, notes: list[Note]) -> 
     for m in u.mentions:
         if m.item_id is None:
             if m.candidates and m.stance in ("liked", "disliked", "seen", "want"):
-                notes.append(Note(kind="ambiguous", text=f"Which “{m.text}” do you mean? Several titles fit; add the year."))
+                notes.append(
+                    Note(kind="ambiguous", text=f"Which “{m.text}” do you mean? Several titles fit; add the year.")
+                )
             continue
         _set_stance(state, m.item_id, m.stance, m.title or m.text, m.origin)
         if m.stance == "liked":
@@ -185,8 +175,11 @@ def _apply_message(state: ChatState, event: MessageEvent, notes: list[Note]) -> 
     if u.people and not event.catalog_has_people:
         names = ", ".join(p.title() for p in u.people)
         notes.append(
-            Note(kind="person", text=f"This catalog has no cast or crew information, so I cannot search by {names}; "
-                                     "these picks follow the rest of what you said.")
+            Note(
+                kind="person",
+                text=f"This catalog has no cast or crew information, so I cannot search by {names}; "
+                "these picks follow the rest of what you said.",
+            )
         )
     state.context = (state.context + [event.text])[-CONTEXT_TURNS:]
     if u.asks and not u.references and not u.repeat:
@@ -195,21 +188,29 @@ def _apply_message(state: ChatState, event: MessageEvent, notes: list[Note]) -> 
 
 def _apply_constraints(state: ChatState, u: Understanding, notes: list[Note]) -> None:
     turn = state.turns
-    new = [Constraint(kind=c.kind, value=c.value, scope=c.scope, turn=turn, origin=c.origin, phrase=c.phrase) for c in u.hard]
+    new = [c.model_copy(update={"turn": turn}) for c in u.hard]
     # a message that contradicts itself changes nothing and asks
     lo = max((int(c.value) for c in new if c.kind == "year_min"), default=None)
     hi = min((int(c.value) for c in new if c.kind == "year_max"), default=None)
     if lo is not None and hi is not None and lo > hi:
         said = " and ".join(dict.fromkeys(c.phrase for c in new if c.kind in ("year_min", "year_max") and c.phrase))
         notes.append(
-            Note(kind="conflict", text=f"No movie can be {said or 'in both year ranges'} at once, so I left the years "
-                                       "as they were. Which did you mean?")
+            Note(
+                kind="conflict",
+                text=f"No movie can be {said or 'in both year ranges'} at once, so I left the years "
+                "as they were. Which did you mean?",
+            )
         )
         new = [c for c in new if c.kind not in ("year_min", "year_max")]
     both = {c.value for c in new if c.kind == "genre"} & {c.value for c in new if c.kind == "exclude_genre"}
     if both:
-        notes.append(Note(kind="conflict", text=f"You asked both for and against {', '.join(map(str, both))}; "
-                                                "I left that genre open. Which did you mean?"))
+        notes.append(
+            Note(
+                kind="conflict",
+                text=f"You asked both for and against {', '.join(map(str, both))}; "
+                "I left that genre open. Which did you mean?",
+            )
+        )
         new = [c for c in new if c.value not in both]
 
     cons = state.constraints
@@ -229,111 +230,16 @@ def _apply_constraints(state: ChatState, u: Understanding, notes: list[Note]) ->
     state.constraints = cons
 
 
-def _relative_years(cons: list[Constraint], older: bool, years: list[int], turn: int) -> list[Constraint]:
+def _relative_years(cons: list[HardConstraint], older: bool, years: list[int], turn: int) -> list[HardConstraint]:
     """ "Something older": before the oldest item shown ("newer": after the newest), keeping a compatible bound."""
     if older:
-        bound = Constraint(kind="year_max", value=min(years) - 1, scope="last_list", turn=turn, phrase="older than those")
+        bound = HardConstraint(
+            kind="year_max", value=min(years) - 1, scope="last_list", turn=turn, phrase="older than those"
+        )
         keep = [c for c in cons if c.kind != "year_max" and not (c.kind == "year_min" and int(c.value) > bound.value)]
     else:
-        bound = Constraint(kind="year_min", value=max(years) + 1, scope="last_list", turn=turn, phrase="newer than those")
+        bound = HardConstraint(
+            kind="year_min", value=max(years) + 1, scope="last_list", turn=turn, phrase="newer than those"
+        )
         keep = [c for c in cons if c.kind != "year_min" and not (c.kind == "year_max" and int(c.value) < bound.value)]
     return keep + [bound]
-
-
-def _sync_mirrors(state: ChatState) -> None:
-    state.genres = list(dict.fromkeys(str(c.value) for c in state.constraints if c.kind == "genre"))
-    state.exclude_genres = list(dict.fromkeys(str(c.value) for c in state.constraints if c.kind == "exclude_genre"))
-    lows = [int(c.value) for c in state.constraints if c.kind == "year_min"]
-    highs = [int(c.value) for c in state.constraints if c.kind == "year_max"]
-    state.year_min = max(lows) if lows else None
-    state.year_max = min(highs) if highs else None
-
-
-# ------------------------------------------------------------------------------------ queries
-
-
-def without_people(text: str, people: list[str]) -> str:
-    """The text with people's names taken out: a name must never match title words ("Jennifer 8")."""
-    for name in people:
-        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def preferences(state: ChatState) -> Preferences:
-    """The soft evidence of the state: re-ranks, never filters."""
-    n = len(state.context)
-    context = [
-        ContextText(text=clean, weight=round(CONTEXT_DECAY ** (n - 1 - i), 4))
-        for i, t in enumerate(state.context)
-        if (clean := without_people(t, state.people))
-    ]
-    return Preferences(
-        genres=dict(state.genre_prefs),
-        critiques=list(state.critiques),
-        topics=list(state.topics),
-        context=context,
-        avoid_ids=list(state.avoid_ids),
-        shown_ids=shown_anchors(state),
-        named_ids=list(state.named_ids),
-    )
-
-
-def shown_anchors(state: ChatState) -> list[str]:
-    """The latest items shown in the session (by the agent or another party) that the user said nothing
-    about (a liked, disliked or seen one speaks for itself), newest last."""
-    said = set(state.liked_ids) | set(state.disliked_ids) | set(state.seen_ids) | set(state.want_ids)
-    return [i for i in state.shown_ids if i not in said][-SHOWN_ANCHORS:]
-
-
-def build_query(state: ChatState, allow_repeats: bool = False) -> RetrievalQuery:
-    """The turn's retrieval query: hard constraints as filters, soft evidence as preferences, the items the
-    latest message pointed at (else every liked or wanted item) as the item-to-item anchors."""
-    request = without_people(state.request, state.people) if state.request else None
-    text_parts = [p for p in (request, " ".join(state.topics)) if p]
-    return RetrievalQuery(
-        user_id=state.user_id,
-        liked_ids=list(dict.fromkeys(state.focus_ids)) or list(dict.fromkeys(state.liked_ids + state.want_ids)),
-        disliked_ids=list(state.disliked_ids),
-        text=" ".join(text_parts) or None,
-        filters=state.filters(allow_repeats=allow_repeats),
-        preferences=preferences(state),
-    )
-
-
-def relax(
-    state: ChatState, count: Callable[[Filters], int], k: int, allow_repeats: bool = False
-) -> tuple[ChatState, list[Note], bool]:
-    """Drop hard constraints, most recent first (a bound relative to the last list before a stated one),
-    until at least ``k`` catalog items pass the filters; then, if still short, allow items already shown.
-    Returns (new state, notes saying what was relaxed, whether repeats are allowed)."""
-    new = state.model_copy(deep=True)
-    notes: list[Note] = []
-    dropped: list[str] = []
-    while count(new.filters(allow_repeats)) < k and new.constraints:
-        order = sorted(
-            range(len(new.constraints)),
-            key=lambda i: (new.constraints[i].turn, new.constraints[i].scope == "last_list", i),
-        )
-        victim = new.constraints[order[-1]]
-        same = [c for c in new.constraints if c.turn == victim.turn and c.phrase == victim.phrase and
-                c.kind in ("year_min", "year_max") and victim.kind in ("year_min", "year_max")]
-        gone = same or [victim]
-        new.constraints = [c for c in new.constraints if all(c is not g for g in gone)]
-        dropped.append(victim.phrase or _describe(victim))
-        _sync_mirrors(new)
-    if dropped:
-        said = ", ".join(f"“{d}”" for d in dict.fromkeys(dropped))
-        notes.append(Note(kind="relaxed", text=f"Too few movies match everything you asked, so I relaxed {said}."))
-    if not allow_repeats and count(new.filters(False)) < k and count(new.filters(True)) > count(new.filters(False)):
-        allow_repeats = True
-        notes.append(Note(kind="repeat", text="You have seen nearly everything that fits, so some picks repeat."))
-    return new, notes, allow_repeats
-
-
-def _describe(c: Constraint) -> str:
-    return {
-        "genre": f"only {c.value}",
-        "exclude_genre": f"no {c.value}",
-        "year_min": f"from {c.value} on",
-        "year_max": f"up to {c.value}",
-    }[c.kind]

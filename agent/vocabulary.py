@@ -1,13 +1,36 @@
-"""Word lists the message parser reads with: genre words, critiques, topics, cues of stance, people.
+"""The one vocabulary of the message reading: stances, origins, constraint kinds, critiques and their
+words, genres' words, topics, version cues, people's names.
 
-Data, not logic: the parser in :mod:`recagent.agent.understanding` decides what a word means in its
-sentence. The critique vocabulary follows issue 9's labelling guidelines exactly (the understanding
-eval scores against them).
+Data, not logic: the reader (:mod:`recagent.agent.reading`) decides what a word means in its sentence;
+the LLM reading, the dialogue state, the chat's replies and the understanding eval use the same names
+from here. The critique attributes themselves are :data:`recagent.retrieval.base.CritiqueAttribute`
+(the retrieval layer scores them and may not import the agent); the words that read and say them are
+here. The critique vocabulary follows issue 9's labelling guidelines exactly (the understanding eval
+scores against them).
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal, get_args
+
+from recagent.retrieval.base import CritiqueAttribute
+
+# the user's stance on a title: the reader, the LLM reading, the dialogue state and the eval labels share it
+Stance = Literal["liked", "disliked", "seen", "want", "asking", "neutral"]
+STANCES: tuple[str, ...] = get_args(Stance)
+# where a mention or a constraint came from ("saved": read back from a session saved before constraints existed)
+Origin = Literal["parser", "llm", "button", "saved", "request"]
+ConstraintKind = Literal["genre", "exclude_genre", "year_min", "year_max"]
+ConstraintScope = Literal["request", "last_list"]
+
+# a word right before a name several films share that says which one: "the new Ghostbusters", "the recent one
+# Ghostbusters", "the remake of Ben-Hur" (the newest); "the original It", "the old Star Wars" (the oldest)
+VERSION_CUE = re.compile(
+    r"\b(?:the|a|that|this)\s+(?P<cue>new|newer|newest|recent|latest|remake|reboot|original|old|older|oldest)"
+    r"(?:\s+(?:one|version|movie|film))?(?:\s+of)?(?:\s+the)?\s+$"
+)
+NEWER = {"new", "newer", "newest", "recent", "latest", "remake", "reboot"}
 
 # words people use for the genres MovieLens-style catalogs have; only genres present in the catalog are used.
 # Deliberately absent: "war" on its own (see AMBIGUOUS_GENRE_WORDS), "scary" (a critique when negated, a
@@ -17,8 +40,20 @@ GENRE_WORDS: dict[str, list[str]] = {
     "Adventure": ["adventure", "adventures"],
     "Animation": ["animation", "animated", "cartoon", "cartoons", "anime"],
     "Children": ["children's", "children", "kids movie", "kids movies", "kid movies", "family movie", "family movies"],
-    "Comedy": ["comedy", "comedies", "funny", "comedic", "rom-com", "romcom", "romcoms", "rom-coms", "rom com", "rom coms",
-               "romantic comedy", "romantic comedies"],
+    "Comedy": [
+        "comedy",
+        "comedies",
+        "funny",
+        "comedic",
+        "rom-com",
+        "romcom",
+        "romcoms",
+        "rom-coms",
+        "rom com",
+        "rom coms",
+        "romantic comedy",
+        "romantic comedies",
+    ],
     "Crime": ["crime", "gangster", "gangsters", "mafia", "mob movie", "mob movies"],
     "Documentary": ["documentary", "documentaries", "docs"],
     "Drama": ["drama", "dramas"],
@@ -28,8 +63,23 @@ GENRE_WORDS: dict[str, list[str]] = {
     "IMAX": ["imax"],
     "Musical": ["musical", "musicals"],
     "Mystery": ["mystery", "mysteries", "whodunit", "whodunits"],
-    "Romance": ["romance", "romances", "romantic", "love story", "love stories", "rom-com", "romcom",
-                "rom-coms", "romcoms", "rom com", "rom coms", "romantic comedy", "romantic comedies", "chick flick", "chick flicks"],
+    "Romance": [
+        "romance",
+        "romances",
+        "romantic",
+        "love story",
+        "love stories",
+        "rom-com",
+        "romcom",
+        "rom-coms",
+        "romcoms",
+        "rom com",
+        "rom coms",
+        "romantic comedy",
+        "romantic comedies",
+        "chick flick",
+        "chick flicks",
+    ],
     "Sci-Fi": ["sci-fi", "scifi", "sci fi", "science fiction", "science-fiction", "syfy"],
     "Thriller": ["thriller", "thrillers", "suspense", "suspenseful"],
     "War": ["war movie", "war movies", "war film", "war films", "war drama", "war dramas", "war flick"],
@@ -43,43 +93,88 @@ GENRE_CONTEXT = re.compile(
     r"and|or|,|/|&|without|except|but|avoid)"
 )
 
-# (pattern, attribute, direction): the issue-9 critique vocabulary; first match per attribute wins
-CRITIQUES: list[tuple[str, str, int]] = [
-    (r"less violen(t|ce)|not (too |so |very |that |overly )?violent|non-?violent|no (graphic )?violence|"
-     r"without (much |a lot of |too much )?violence|less gory|not (too )?gory|gentler|less brutal|"
-     r"not (too |so )?much (gore|violence|blood)|too (bloody|gory|violent)|less gore|no gore|is it (gory|violent|bloody)|"
-     r"too much (violence|gore|blood|action)|not (too |so )?much action|less action", "violence", -1),
-    (r"more (action|intense|violent|violence|brutal)|action-?packed|more intensity|gory (movies|films|ones|stuff)|"
-     r"lots of (gore|blood)", "violence", 1),
-    (r"lighter|less dark|not (too |so |very |that |overly )?dark|nothing (too |so |very )?dark|feel-?good|uplifting|"
-     r"light-?hearted|cheerful|happier|less depressing|not (too )?depressing|nothing (too )?depressing|"
-     r"not (too |so )?(heavy|sad)", "darkness", -1),
+# (pattern, attribute, direction): the issue-9 critique vocabulary, the words that read a critique; first match
+# per attribute wins
+CRITIQUE_WORDS: list[tuple[str, CritiqueAttribute, int]] = [
+    (
+        r"less violen(t|ce)|not (too |so |very |that |overly )?violent|non-?violent|no (graphic )?violence|"
+        r"without (much |a lot of |too much )?violence|less gory|not (too )?gory|gentler|less brutal|"
+        r"not (too |so )?much (gore|violence|blood)|too (bloody|gory|violent)|less gore|no gore|is it (gory|violent|bloody)|"
+        r"too much (violence|gore|blood|action)|not (too |so )?much action|less action",
+        "violence",
+        -1,
+    ),
+    (
+        r"more (action|intense|violent|violence|brutal)|action-?packed|more intensity|gory (movies|films|ones|stuff)|"
+        r"lots of (gore|blood)",
+        "violence",
+        1,
+    ),
+    (
+        r"lighter|less dark|not (too |so |very |that |overly )?dark|nothing (too |so |very )?dark|feel-?good|uplifting|"
+        r"light-?hearted|cheerful|happier|less depressing|not (too )?depressing|nothing (too )?depressing|"
+        r"not (too |so )?(heavy|sad)",
+        "darkness",
+        -1,
+    ),
     (r"darker|grittier|more dark|more gritty|more serious|bleaker", "darkness", 1),
     (r"funnier|more comedy|more comedic|more humou?r|more laughs|more jokes|lighter and funnier", "humor", 1),
     (r"less (funny|silly|goofy|comedy)|not (a |too )?(comedy|silly|goofy)|more serious", "humor", -1),
-    (r"scarier|more scary|more frightening|creepier|more terrifying|more horror|really scary|truly scary", "scariness", 1),
-    (r"less scary|not (too |so |very |that |overly )?scary|nothing (too |so |very )?scary|not (too )?frightening|"
-     r"nothing (too )?(frightening|terrifying|creepy)|not (too )?creepy", "scariness", -1),
-    (r"for (the |my |our )?(kids|children|family|son|daughter|little ones|toddler|kiddos)|family[- ]friendly|"
-     r"kid[- ]friendly|with (my|the|our) (kids|children|family|son|daughter|little ones)s?|"
-     r"suitable for (kids|children)|family night|whole family|family (movies?|films?)|kids? (movies?|films?|comedy|comedies)|"
-     r"children'?s (movies?|films?)", "family", 1),
-    (r"more recent|newer|recent|new (movies?|films?|ones?|releases?)|something new|latest|modern|contemporary|"
-     r"came out (this|last) year|in theaters now", "recency", 1),
-    (r"older|classics|(something|some|a|any) classic( (movies?|films?|comedy|comedies|drama|horror))?|classic (movies|films|ones)|"
-     r"old-?school|old school|vintage|old (\w+ )?(movies|films|ones|dramas|comedies|westerns|thrillers|stuff)|something old|"
-     r"an old (movie|film|one)|golden age", "recency", -1),
-    (r"less known|lesser[- ]known|hidden gems?|underrated|obscure|under the radar|not (so |very )?(popular|well[- ]known)|"
-     r"(something|anything|ones?|movies?|films?)( that| which)? (i|we) (haven'?t|have not|never) heard of|indie", "popularity", -1),
+    (
+        r"scarier|more scary|more frightening|creepier|more terrifying|more horror|really scary|truly scary",
+        "scariness",
+        1,
+    ),
+    (
+        r"less scary|not (too |so |very |that |overly )?scary|nothing (too |so |very )?scary|not (too )?frightening|"
+        r"nothing (too )?(frightening|terrifying|creepy)|not (too )?creepy",
+        "scariness",
+        -1,
+    ),
+    (
+        r"for (the |my |our )?(kids|children|family|son|daughter|little ones|toddler|kiddos)|family[- ]friendly|"
+        r"kid[- ]friendly|with (my|the|our) (kids|children|family|son|daughter|little ones)s?|"
+        r"suitable for (kids|children)|family night|whole family|family (movies?|films?)|kids? (movies?|films?|comedy|comedies)|"
+        r"children'?s (movies?|films?)",
+        "family",
+        1,
+    ),
+    (
+        r"more recent|newer|recent|new (movies?|films?|ones?|releases?)|something new|latest|modern|contemporary|"
+        r"came out (this|last) year|in theaters now",
+        "recency",
+        1,
+    ),
+    (
+        r"older|classics|(something|some|a|any) classic( (movies?|films?|comedy|comedies|drama|horror))?|classic (movies|films|ones)|"
+        r"old-?school|old school|vintage|old (\w+ )?(movies|films|ones|dramas|comedies|westerns|thrillers|stuff)|something old|"
+        r"an old (movie|film|one)|golden age",
+        "recency",
+        -1,
+    ),
+    (
+        r"less known|lesser[- ]known|hidden gems?|underrated|obscure|under the radar|not (so |very )?(popular|well[- ]known)|"
+        r"(something|anything|ones?|movies?|films?)( that| which)? (i|we) (haven'?t|have not|never) heard of|indie",
+        "popularity",
+        -1,
+    ),
     (r"popular|well[- ]known|blockbusters?|mainstream|crowd[- ]pleasers?|big hits?", "popularity", 1),
 ]
+# the words that say a critique, in replies and in the rerank prompt
+CRITIQUE_PHRASES: dict[tuple[CritiqueAttribute, int], str] = {
+    ("violence", -1): "less violent", ("violence", 1): "more intense", ("darkness", -1): "lighter",
+    ("darkness", 1): "darker", ("humor", 1): "funnier", ("humor", -1): "more serious", ("scariness", 1): "scarier",
+    ("scariness", -1): "less scary", ("family", 1): "family friendly", ("family", -1): "for grown-ups",
+    ("recency", 1): "more recent", ("recency", -1): "older", ("popularity", -1): "less known",
+    ("popularity", 1): "well known",
+}  # fmt: skip
 # a descriptive clause ("most horror today is not scary") is not a wish; these words before a critique say so
 DESCRIPTIVE_BEFORE = re.compile(
     r"(\b(are|is|its|it'?s|that'?s|was|were|isn'?t|aren'?t|wasn'?t|weren'?t|seem|seems|seemed|get|got|be|being)|\b(it|that|this|he|she|there|what|they|you|we)('s|'re))\s+(\w+\s+){0,2}$"
 )
 
 # topical wishes (no catalog field; they travel as words). Key: the topic as reported; value: a regex.
-TOPICS: dict[str, str] = {
+TOPIC_WORDS: dict[str, str] = {
     "heist": r"heists?|robbery|robberies|bank job",
     "space": r"set in space|in space|outer space|space (movies?|films?|travel|adventure|opera)|astronauts?",
     "true story": r"(based on|inspired by) (a )?true (story|events)|true stor(y|ies)|real events|biopics?",
