@@ -29,11 +29,12 @@ from sqlalchemy import exc as sa_exc
 from recagent.agent.schema import RecommendationResponse
 from recagent.agent.session_locks import SessionLocks
 from recagent.agent.state.model import ChatState
-from recagent.errors import RecagentError, SessionStoreError
+from recagent.errors import SessionStoreError, UserError
 
 
-class UnknownSessionError(RecagentError):
+class UnknownSessionError(UserError):
     code = "unknown_session"
+    status = 404
 
     def __init__(self, session_id: str):
         super().__init__(f"no chat session {session_id!r}")
