@@ -40,6 +40,7 @@ class CandidateSet(BaseModel):
     query: RetrievalQuery
     resolved: list[TitleMatch] = Field(default_factory=list)
     candidates: list[Candidate]
+    notes: list[str] = Field(default_factory=list, description="what the reading did: relaxed filters, unknown titles")
     latency_ms: float
 
 
@@ -253,6 +254,7 @@ class Recommender(RetrievalParts):
             query=planned.query,
             resolved=resolved,
             candidates=planned.candidates,
+            notes=[n.text for n in planned.notes],
             latency_ms=round((time.perf_counter() - t0) * 1000, 2),
         )
 

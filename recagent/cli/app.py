@@ -160,6 +160,8 @@ def recommend(
     for m in result.resolved:
         note = "" if m.method == "exact" else f" ({m.method} match, {m.score:.0f})"
         err.print(f"[dim]{m.query!r} → {m.title}{note}[/]")
+    for note in result.notes:
+        err.print(note, highlight=False)
     table = Table(title="recommendations", caption=f"{result.latency_ms:.0f} ms")
     for col in ("#", "id", "title", "genres", "sources"):
         table.add_column(col, justify="right" if col == "#" else "left")

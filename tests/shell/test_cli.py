@@ -56,6 +56,17 @@ def test_recommend_likes_json_and_table(base_args):
     assert table.exit_code == 0 and "recommendations" in table.stdout
 
 
+def test_recommend_says_when_it_relaxed_a_stated_filter(base_args):
+    """The slice ends in 2000: "nothing before 2005" is read, too few items fit, and the CLI says what it relaxed."""
+    res = run(["recommend", "--query", "a comedy, nothing before 2005", "-k", "5", *base_args, "--json"])
+    assert res.exit_code == 0, res.output
+    body = json.loads(res.stdout)
+    assert any("relaxed “nothing before 2005”" in n for n in body["notes"]), body["notes"]
+    assert len(body["candidates"]) == 5 and body["query"]["filters"]["year_min"] is None
+    table = run(["recommend", "--query", "a comedy, nothing before 2005", "-k", "5", *base_args])
+    assert table.exit_code == 0 and "relaxed" in table.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
