@@ -20,9 +20,8 @@ from recagent.agent.schema import RecommendationResponse, ReplyCheck
 from recagent.agent.session import ChatState, SessionStore
 from recagent.agent.state import FeedbackEvent, MessageEvent, Note, ShownEvent, apply, build_query, relax
 from recagent.agent.understanding import Spotter, Understanding, parse_message
-from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.base import Candidate, RetrievalQuery
 from recagent.retrieval.filters import Filters
-from recagent.retrieval.hybrid import Candidate
 from recagent.retrieval.titles import TitleMatch, display_title
 
 

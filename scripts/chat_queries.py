@@ -137,14 +137,19 @@ def use_comentions(rec, folder: Path) -> None:
     """Swap in the co-mentions and the dialogue source of ``folder`` (a ``build_comentions.py --holdout`` build)."""
     from recagent.retrieval.comentions import CoMentionRetriever
     from recagent.retrieval.dialogues import DialogueRetriever
+    from recagent.retrieval.sources import fusion_sources
 
-    rec.hybrid.comentions = CoMentionRetriever.load(rec.catalog, folder, half_life=rec.settings.fusion.comention_half_life)
-    shipped = rec.hybrid.dialogues
+    h = rec.hybrid
+    comentions = CoMentionRetriever.load(rec.catalog, folder, half_life=rec.settings.fusion.comention_half_life)
+    dialogues = shipped = h.model("dialogues")
     if shipped is not None:  # the same source, on the other half's dialogues
-        rec.hybrid.dialogues = DialogueRetriever.load(
+        dialogues = DialogueRetriever.load(
             rec.catalog, shipped.embed, shipped.embed_queries, rec.settings.models_dir, rec.embedder.name,
             folder, neighbours=shipped.neighbours, sharpness=shipped.sharpness,
             decay=shipped.decay, max_turns=shipped.max_turns)
+    models = {name: h.model(name) for name in ("vector", "mf", "ease", "sequential", "popularity")}
+    h.sources = tuple(fusion_sources(
+        rec.catalog, log=h.log, preferences=h.preferences, comentions=comentions, dialogues=dialogues, **models))
 
 
 def main() -> None:

@@ -115,11 +115,11 @@ def main() -> None:
 
     report: dict = {"coverage": coverage, "grid": []}
     counts = rec.popularity.counts
-    suggested = h.comentions.suggested
+    suggested = h.model("comentions").suggested
     base_ranks, sugg_ranks = [], []
     for (q, _), t in zip(cases, targets):
         seen = rec.catalog.positions(q.liked_ids + q.filters.exclude_ids)
-        for s, out in ((counts.copy(), base_ranks), (h.comentions._popular.copy(), sugg_ranks)):
+        for s, out in ((counts.copy(), base_ranks), (h.model("comentions")._popular.copy(), sugg_ranks)):
             s[seen] = -1
             order = np.argsort(-s, kind="stable")[:DEPTH]
             out.append(int(np.flatnonzero(order == t)[0]) + 1 if t in order else None)

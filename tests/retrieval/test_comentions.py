@@ -60,7 +60,7 @@ def test_another_catalog_does_not_use_the_file():
 
 
 def test_hybrid_uses_co_mentions_for_liked_items_only(rec):
-    assert rec.hybrid.comentions is not None
+    assert rec.hybrid.model("comentions") is not None
     cands = rec.hybrid.candidates(RetrievalQuery(liked_ids=["1"]), k=50)
     assert "comentions" in {s for c in cands for s in c.sources}
     user = rec.dataset.interactions.users[0]
@@ -91,7 +91,7 @@ def test_shown_items_anchor_a_co_mention_source(rec):
     from recagent.retrieval.base import Preferences
     from recagent.retrieval.filters import Filters
 
-    com = rec.hybrid.comentions
+    com = rec.hybrid.model("comentions")
     shown = [m for m in ("1", "6", "47", "32", "50") if com.matrix[rec.catalog.position(m)].nnz][:2]
     q = RetrievalQuery(filters=Filters(exclude_ids=shown), preferences=Preferences(shown_ids=shown))
     cands = rec.hybrid.candidates(q, k=20)
@@ -107,7 +107,7 @@ def test_shown_items_anchor_a_co_mention_source(rec):
 def test_dialogue_popularity_leans_to_the_wanted_genres(rec):
     from recagent.retrieval.base import ContextText, Preferences
 
-    com = rec.hybrid.comentions
+    com = rec.hybrid.model("comentions")
     plain = RetrievalQuery(preferences=Preferences(context=[ContextText(text="hi")]))
     comedy = RetrievalQuery(preferences=Preferences(context=[ContextText(text="hi")], genres={"Comedy": 1.0}))
     share = lambda got: np.mean(["Comedy" in rec.catalog.items[p].genres for p in got.positions])  # noqa: E731
