@@ -3,7 +3,7 @@
     .venv/bin/python scripts/tune_conversational.py --data-dir /tmp/recagent-convret [--redial ../shared/data/redial]
 
 Each case is one movie a ReDial recommender suggested that nobody mentioned before, bridged to the
-bundled ml-latest-small (``evals/movielens_bridge.py``). The query is what the chat agent would hold at
+bundled ml-latest-small (``retrieval/redial_bridge.py``). The query is what the chat agent would hold at
 that point: the seeker's last 6 turns as ``preferences.context`` (each 0.6 of the next, as
 ``agent/state.py`` weighs them), ``@ids`` rendered as plain titles; the movies the seeker mentioned as
 ``liked_ids``; the movies the recommender mentioned as ``exclude_ids`` (shown already). The ranking is
@@ -24,13 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
-from recagent.evals.movielens_bridge import match_movielens
-from recagent.evals.protocols.redial import RECOMMENDER, SEEKER, RedialData, dialogue_cases, typed
+from recagent.evals.protocols.redial import RedialData, dialogue_cases
 from recagent.recommender import Recommender
 from recagent.retrieval import embeddings
 from recagent.retrieval.base import ContextText, Preferences, RetrievalQuery
 from recagent.retrieval.filters import Filters
 from recagent.retrieval.progress import progress_bar
+from recagent.retrieval.redial_bridge import match_movielens
+from recagent.retrieval.redial_data import RECOMMENDER, SEEKER, typed
 from recagent.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
