@@ -41,8 +41,9 @@ CONTEXT_FREE_SOURCES = ("dialogue_popularity", "dialogues")
 
 class HybridRetriever:
     """Fuses the sources of a registry (``retrieval/sources.py`` :func:`fusion_sources`) with the ``fusion``
-    settings (each source's weight, and what a source reads at query time). ``log`` is the interaction log the models were fitted on (what a known user has seen,
-    their history anchors), ``preferences`` re-ranks the fused pool by the soft preferences."""
+    settings (each source's weight, and what a source reads at query time). ``log`` is the interaction log the
+    models were fitted on (what a known user has seen, their history anchors); ``preferences`` re-ranks the
+    fused pool by the soft preferences; ``ranker`` (or its loader) ranks a known user's history query."""
 
     name = "hybrid"
 
@@ -102,6 +103,7 @@ class HybridRetriever:
     # ------------------------------------------------------------------ sources
 
     def fires(self, source: Source, query: RetrievalQuery) -> bool:
+        """A source fires at a positive weight, on a query that carries what it needs."""
         return getattr(self.fusion, source.weight) > 0 and source.fires(query, self.fusion)
 
     def source_results(self, query: RetrievalQuery, exclude: np.ndarray, per_source: int) -> dict[str, Scored]:

@@ -41,7 +41,10 @@ class BuildReport(BaseModel):
     out: Path
 
     def summary(self) -> str:
-        return f"{self.dialogues} train dialogues: {self.movies} bridged movies, {self.pairs} co-mentioned pairs -> {self.out}"
+        return (
+            f"{self.dialogues} train dialogues: {self.movies} bridged movies, {self.pairs} co-mentioned pairs"
+            f" -> {self.out}"
+        )
 
 
 def seeker_contexts(dialogue: Dialogue, bridge: dict[str, str], catalog: Catalog) -> list[dict]:

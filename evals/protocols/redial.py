@@ -2,9 +2,10 @@
 
 The protocol, exactly:
 
-* Data: ``<shared_data>/redial``, read by ``retrieval/redial_data.py`` (catalog, turns, suggestion labels). Report on the official test split (``test_data.jsonl``, 1,342
-  dialogues); tune only on ``valid_data_subset100.jsonl``; fit count-based models (popularity,
-  co-occurrence) only on ``train_data_subset500.jsonl``. All three are disjoint.
+* Data: ``<shared_data>/redial``, read by ``retrieval/redial_data.py`` (catalog, turns, suggestion labels).
+  Report on the official test split (``test_data.jsonl``, 1,342 dialogues); tune only on
+  ``valid_data_subset100.jsonl``; fit count-based models (popularity, co-occurrence) only on
+  ``train_data_subset500.jsonl``. All three are disjoint.
 * Catalog: every movie of ``movies_with_mentions.csv`` (6,924), id = ``movieId``, item text = the title
   with its year, e.g. ``"Police Academy (1984)."`` (the year is parsed from ``"Title (1984)"``; 614
   names carry none). ReDial has a few duplicate entries for one film (``"American Pie "`` and

@@ -29,7 +29,8 @@ def build_comentions(
             "--holdout",
             metavar="K/N",
             help="development only: leave out the train dialogues whose recommender's worker id is K modulo N "
-            "(scored on them instead, scripts/chat_queries.py --holdout), written to --out, never to the shipped folder",
+            "(scored on them instead, scripts/chat_queries.py --holdout), written to --out, never to the shipped "
+            "folder",
         ),
     ] = None,
     skip_vectors: Annotated[
