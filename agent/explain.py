@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recagent.retrieval.hybrid import Candidate
+from recagent.retrieval.base import Candidate
 from recagent.retrieval.titles import display_title
 
 

@@ -24,9 +24,8 @@ from recagent.agent.state.model import ChatState
 from recagent.agent.state.query import build_query, relax
 from recagent.agent.state.update import MessageEvent, Note, ShownEvent, apply
 from recagent.agent.vocabulary import CRITIQUE_PHRASES
-from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.base import Candidate, RetrievalQuery
 from recagent.retrieval.filters import Filters, InvalidFilterError
-from recagent.retrieval.hybrid import Candidate
 from recagent.retrieval.titles import TitleMatch, display_title
 
 

@@ -52,7 +52,7 @@ from recagent.agent.schema import (
 )
 from recagent.prompts import PromptTemplate, RenderedPrompt, load_template
 from recagent.settings import RerankSettings
-from recagent.retrieval.hybrid import Candidate
+from recagent.retrieval.base import Candidate
 
 LABELS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 TEMPLATES = {"generative": "rerank", "scoring": "rerank_scoring"}

@@ -10,7 +10,7 @@ Each source scores the whole catalog for a case from its dialogue so far:
 * ``cooc``: movies co-mentioned with the context's movies in the train dialogues (counts of dialogues
   mentioning both, divided by the square roots of each movie's dialogue count);
 * ``movielens``: rating-vector cosine neighbours of the context's movies in MovieLens
-  (``evals/movielens_bridge.py``: external data, matched by title and year);
+  (``retrieval/redial_bridge.py``: external data, matched by title and year);
 * ``dialogues``: the suggestions of the 50 train contexts most similar to this one (same text embedding).
 
 A variant ranks with one source (``vector`` is ``text`` and ``items`` averaged into one query vector)
@@ -34,12 +34,13 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from recagent.evals.metrics import score
-from recagent.evals.movielens_bridge import MovieLensSimilarity
-from recagent.evals.protocols.redial import Dialogue, RedialCase, RedialData, Targets, dialogue_cases
+from recagent.evals.protocols.redial import RedialCase, RedialData, Targets, dialogue_cases
 from recagent.evals.retrievers import CaseResult
 from recagent.retrieval.base import Scored, top_k
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.progress import progress_bar
+from recagent.retrieval.redial_bridge import MovieLensSimilarity
+from recagent.retrieval.redial_data import Dialogue
 from recagent.retrieval.vector_store import VectorStore, collection_name, connect
 
 DEPTH = 100  # ranks deeper than this count as "not ranked"; every reported metric is @50 or less

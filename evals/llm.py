@@ -30,7 +30,7 @@ from recagent.evals.retrievers import CaseResult
 from recagent.prompts import load_template
 from recagent.errors import ConfigError
 from recagent.settings import LLMSettings, RerankSettings, Settings
-from recagent.retrieval.hybrid import Candidate
+from recagent.retrieval.base import Candidate
 from recagent.retrieval.progress import progress_bar
 
 

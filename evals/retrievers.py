@@ -12,16 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from recagent.evals.metrics import score
 from recagent.evals.protocols.loo import LooSplit
 from recagent.settings import EASESettings, FusionSettings, MFSettings, SequentialSettings
-from recagent.retrieval.base import RetrievalQuery, Scored
+from recagent.retrieval.base import Candidate, RetrievalQuery, Scored, SourceHit
 from recagent.retrieval.catalog import InteractionLog
 from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
-from recagent.retrieval.hybrid import Candidate, HybridRetriever, SourceHit
+from recagent.retrieval.hybrid import HybridRetriever
 from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL, LearnedRanker
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
 from recagent.retrieval.progress import progress_bar
 from recagent.retrieval.sequential import SequentialRetriever
+from recagent.retrieval.sources import fusion_sources
 from recagent.retrieval.vector_store import VectorStore, connect
 
 DEPTH = 100  # ranks deeper than this count as "not ranked"; every reported metric is @20 or less
@@ -123,15 +124,20 @@ class RetrieverBench:
                 mf = mf and _with_inputs(mf, self.log)
                 ease = ease and _with_inputs(ease, self.log, variant.ease)
                 seq = seq and _with_inputs(seq, self.log, variant.sequential)
-            self._hybrids[key] = HybridRetriever(
+            sources = fusion_sources(
                 self.catalog,
-                self.store if needs_vector else None,
-                mf,
-                self.popularity,
-                self.log,
-                variant.fusion,
+                vector=self.store if needs_vector else None,
+                mf=mf,
+                popularity=self.popularity,
+                log=self.log,
                 ease=ease,
                 sequential=seq,
+            )
+            self._hybrids[key] = HybridRetriever(
+                self.catalog,
+                sources,
+                variant.fusion,
+                log=self.log,
                 ranker=self.ranker if r == "hybrid" and f.learned_ranker and needs_vector and needs_seq else None,
             )
         return self._hybrids[key]
@@ -144,12 +150,12 @@ class RetrieverBench:
         if variant.retriever == "popularity":
             return self.popularity.retrieve(query, depth, exclude=seen)
         if variant.retriever == "als":
-            return hybrid.mf.retrieve(query, depth, exclude=seen)
+            return hybrid.model("mf").retrieve(query, depth, exclude=seen)
         if variant.retriever == "vector":
             anchors = RetrievalQuery(liked_ids=hybrid.history_anchors(user))
             return self.store.retrieve(anchors, depth, exclude=seen)
         if variant.retriever in ("ease", "sequential"):
-            return hybrid.item_models[variant.retriever].retrieve(query, depth, exclude=seen)
+            return hybrid.model(variant.retriever).retrieve(query, depth, exclude=seen)
         cands = hybrid.candidates(query, depth)
         return Scored(self.catalog.positions(c.item_id for c in cands), np.array([c.score for c in cands]))
 

@@ -27,7 +27,7 @@ from recagent.evals.protocols.loo import dataset_stats
 from recagent.evals.retrievers import CaseResult, RetrieverBench, evaluate
 from recagent.settings import Settings
 from recagent.retrieval.embeddings import Embedder
-from recagent.retrieval.hybrid import Candidate
+from recagent.retrieval.base import Candidate
 
 if TYPE_CHECKING:
     from recagent.evals.config import EvalConfig

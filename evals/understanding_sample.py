@@ -26,8 +26,9 @@ import random
 import re
 from pathlib import Path
 
-from recagent.evals.movielens_bridge import match_movielens
-from recagent.evals.protocols.redial import MENTION, SPLITS, display_title, load_catalog
+from recagent.evals.protocols.redial import display_title
+from recagent.retrieval.redial_bridge import match_movielens
+from recagent.retrieval.redial_data import MENTION, SPLITS, load_catalog
 
 OUT_DIR = Path(__file__).parent / "data" / "understanding"
 GENRE = (

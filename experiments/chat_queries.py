@@ -9,7 +9,7 @@ saves, for every new-item case, the ``RetrievalQuery`` the agent passed to its r
 the bridged target and the earlier mentions. ``score`` re-ranks those saved queries through
 ``Recommender.hybrid.candidates`` (the serving retriever, the chat's list without an LLM) under settings
 overrides and prints new-item Recall@1/10/50 (unbridged targets count as misses, as in the protocol).
-The development set without test: ``scripts/build_comentions.py --holdout 0/2 --out DIR`` builds co-mentions
+The development set without test: ``recagent data build-comentions --holdout 0/2 --out DIR`` builds co-mentions
 from the train dialogues of half the recommenders, ``capture --split train --holdout 0/2`` replays the other
 half's dialogues, and ``score --comentions DIR`` scores them with that folder's co-mentions and dialogues (the
 shipped ones, built from all of train, would leak). The halves share no recommender, as test shares no worker
@@ -25,7 +25,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from recagent.evals.protocols.redial import RedialData, dialogue_cases, holdout_part
+from recagent.evals.protocols.redial import RedialData, dialogue_cases
 from recagent.evals.protocols.redial_chat import (
     DEPTH,
     SEEKER,
@@ -37,7 +37,7 @@ from recagent.evals.protocols.redial_chat import (
 )
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.progress import progress_bar
-
+from recagent.retrieval.redial_data import holdout_part
 from recagent.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,27 +142,22 @@ def score(rec, rows: list[dict], label: str = "") -> dict:
 
 
 def use_comentions(rec, folder: Path) -> None:
-    """Swap in the co-mentions and the dialogue source of ``folder`` (a ``build_comentions.py --holdout`` build)."""
+    """Swap in the co-mentions and the dialogue source of ``folder`` (a ``recagent data build-comentions --holdout`` build)."""
     from recagent.retrieval.comentions import CoMentionRetriever
     from recagent.retrieval.dialogues import DialogueRetriever
+    from recagent.retrieval.sources import fusion_sources
 
-    rec.hybrid.comentions = CoMentionRetriever.load(
-        rec.catalog, folder, half_life=rec.settings.fusion.comention_half_life
-    )
-    shipped = rec.hybrid.dialogues
+    h = rec.hybrid
+    comentions = CoMentionRetriever.load(rec.catalog, folder, half_life=rec.settings.fusion.comention_half_life)
+    dialogues = shipped = h.model("dialogues")
     if shipped is not None:  # the same source, on the other half's dialogues
-        rec.hybrid.dialogues = DialogueRetriever.load(
-            rec.catalog,
-            shipped.embed,
-            shipped.embed_queries,
-            rec.settings.models_dir,
-            rec.embedder.name,
-            folder,
-            neighbours=shipped.neighbours,
-            sharpness=shipped.sharpness,
-            decay=shipped.decay,
-            max_turns=shipped.max_turns,
-        )
+        dialogues = DialogueRetriever.load(
+            rec.catalog, shipped.embed, shipped.embed_queries, rec.settings.models_dir, rec.embedder.name,
+            folder, neighbours=shipped.neighbours, sharpness=shipped.sharpness,
+            decay=shipped.decay, max_turns=shipped.max_turns)
+    models = {name: h.model(name) for name in ("vector", "mf", "ease", "sequential", "popularity")}
+    h.sources = tuple(fusion_sources(
+        rec.catalog, log=h.log, preferences=h.preferences, comentions=comentions, dialogues=dialogues, **models))
 
 
 def main() -> None:
@@ -170,24 +165,11 @@ def main() -> None:
     ap.add_argument("mode", choices=["capture", "score"])
     ap.add_argument("--data-dir", type=Path, required=True)
     ap.add_argument("--redial", type=Path, default=ROOT.parent / "shared" / "data" / "redial")
-    ap.add_argument(
-        "--split",
-        default="valid",
-        choices=["valid", "train"],
-        help="train only with --holdout (the shipped co-mentions are built from train)",
-    )
-    ap.add_argument(
-        "--holdout",
-        default=None,
-        metavar="K/N",
-        help="capture: the train dialogues whose recommender's worker id is K modulo N",
-    )
-    ap.add_argument(
-        "--comentions",
-        type=Path,
-        default=None,
-        help="score: co-mentions from this folder (a scripts/build_comentions.py --holdout build)",
-    )
+    ap.add_argument("--split", default="valid", choices=["valid", "train"],
+                    help="train only with --holdout (the shipped co-mentions are built from train)")
+    ap.add_argument("--holdout", default=None, metavar="K/N", help="capture: the train dialogues whose recommender's worker id is K modulo N")
+    ap.add_argument("--comentions", type=Path, default=None,
+                    help="score: co-mentions from this folder (a recagent data build-comentions --holdout build)")
     ap.add_argument("--queries", type=Path, default=Path("/tmp/chat-queries-valid.jsonl"))
     ap.add_argument("--set", nargs="*", default=[], help="settings overrides, e.g. fusion.text_prior=0.5")
     ap.add_argument("--fusion", nargs="*", default=[], help="more variants, each a JSON of FusionSettings fields")

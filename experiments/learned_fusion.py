@@ -156,8 +156,8 @@ def extract(args) -> None:
     rec = recommender(Settings(data_dir=args.data_dir), {})
     use_comentions(rec, args.comentions)
     h = rec.hybrid
-    cm = h.comentions
-    priors = item_priors(rec.catalog, h.popularity.counts, cm.suggested, cm.mentioned, h.preferences.prior)
+    cm = h.model("comentions")
+    priors = item_priors(rec.catalog, h.model("popularity").counts, cm.suggested, cm.mentioned, h.preferences.prior)
     weights = h.weights()
     out: dict[str, list] = {k: [] for k in ("positions", "ranks", "scores", "rrf", "delta", "priors")}
     cases: dict[str, list] = {k: [] for k in ("start", "target", "said", "active", "query", "rrf_k")}

@@ -3,7 +3,7 @@
     .venv/bin/python experiments/tune_conversational.py --data-dir /tmp/recagent-convret [--redial ../shared/data/redial]
 
 Each case is one movie a ReDial recommender suggested that nobody mentioned before, bridged to the
-bundled ml-latest-small (``evals/movielens_bridge.py``). The query is what the chat agent would hold at
+bundled ml-latest-small (``retrieval/redial_bridge.py``). The query is what the chat agent would hold at
 that point: the seeker's last 6 turns as ``preferences.context`` (each 0.6 of the next, as
 ``agent/state/`` weighs them), ``@ids`` rendered as plain titles; the movies the seeker mentioned as
 ``liked_ids``; the movies the recommender mentioned as ``exclude_ids`` (shown already). The ranking is
@@ -23,14 +23,15 @@ import json
 from pathlib import Path
 
 import numpy as np
-from recagent.evals.movielens_bridge import match_movielens
-from recagent.evals.protocols.redial import RECOMMENDER, SEEKER, RedialData, dialogue_cases, typed
+
+from recagent.evals.protocols.redial import RedialData, dialogue_cases
+from recagent.recommender import Recommender
 from recagent.retrieval import embeddings
 from recagent.retrieval.base import ContextText, Preferences, RetrievalQuery
 from recagent.retrieval.filters import Filters
 from recagent.retrieval.progress import progress_bar
-
-from recagent.recommender import Recommender
+from recagent.retrieval.redial_bridge import match_movielens
+from recagent.retrieval.redial_data import RECOMMENDER, SEEKER, typed
 from recagent.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,10 +116,11 @@ def main() -> None:
 
     report: dict = {"coverage": coverage, "grid": []}
     counts = rec.popularity.counts
+    suggested = h.model("comentions").suggested
     base_ranks, sugg_ranks = [], []
     for (q, _), t in zip(cases, targets):
         seen = rec.catalog.positions(q.liked_ids + q.filters.exclude_ids)
-        for s, out in ((counts.copy(), base_ranks), (h.comentions._popular.copy(), sugg_ranks)):
+        for s, out in ((counts.copy(), base_ranks), (h.model("comentions")._popular.copy(), sugg_ranks)):
             s[seen] = -1
             order = np.argsort(-s, kind="stable")[:DEPTH]
             out.append(int(np.flatnonzero(order == t)[0]) + 1 if t in order else None)

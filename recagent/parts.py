@@ -23,6 +23,7 @@ from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
 from recagent.retrieval.preferences import PreferenceScorer
 from recagent.retrieval.sequential import SequentialRetriever
+from recagent.retrieval.sources import fusion_sources
 from recagent.retrieval.titles import TitleResolver
 from recagent.retrieval.vector_store import VectorStore, collection_name, connect
 from recagent.settings import Settings
@@ -143,19 +144,25 @@ class RetrievalParts:
     @part
     def hybrid(self) -> HybridRetriever:
         self.store.ensure_built()
-        f = self.settings.fusion
-        return HybridRetriever(
+        f, log = self.settings.fusion, self.dataset.interactions
+        sources = fusion_sources(
             self.catalog,
-            self.store,
-            self.mf,
-            self.popularity,
-            self.dataset.interactions,
-            f,
+            vector=self.store,
+            mf=self.mf,
+            popularity=self.popularity,
+            log=log,
             ease=self.ease if f.ease_weight > 0 else None,  # fitted (or loaded) only when fused
             sequential=self.sequential if f.sequential_weight > 0 else None,
             preferences=self.preference_scorer,
             comentions=CoMentionRetriever.load(self.catalog, half_life=f.comention_half_life),
             dialogues=self.dialogues if f.dialogue_weight > 0 else None,
+        )
+        return HybridRetriever(
+            self.catalog,
+            sources,
+            f,
+            log=log,
+            preferences=self.preference_scorer,
             ranker=lambda: self.learned_ranker,  # attached (about 1 s) on the first known-user history query
         )
 

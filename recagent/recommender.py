@@ -21,7 +21,7 @@ from recagent.parts import RetrievalParts, part
 from recagent.settings import Settings
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.filters import Filters
-from recagent.retrieval.hybrid import Candidate
+from recagent.retrieval.base import Candidate
 from recagent.retrieval.titles import TitleMatch
 from recagent.retrieval.vector_store import IndexReport
 

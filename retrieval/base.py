@@ -3,7 +3,9 @@
 A retriever answers a :class:`RetrievalQuery` with :class:`Scored` catalog
 positions, best first. ``exclude`` removes positions (items already seen);
 ``items`` restricts scoring to a given candidate set, which is what a
-reranking or sampled-candidates evaluation needs.
+reranking or sampled-candidates evaluation needs. What retrieval hands on (to
+the reranker, the prompts and the evals) is a list of :class:`Candidate`, each
+with its :class:`SourceHit` per source that returned it.
 """
 
 from __future__ import annotations
@@ -90,6 +92,34 @@ class RetrievalQuery(BaseModel):
     preferences: Preferences = Field(
         default_factory=Preferences, description="soft evidence (genres, critiques, topics, recent turns): re-ranks"
     )
+
+
+class SourceHit(BaseModel):
+    rank: int = Field(description="1-based rank within the source")
+    score: float
+
+
+class Candidate(BaseModel):
+    item_id: str
+    title: str
+    year: int | None = None
+    genres: list[str] = Field(default_factory=list)
+    score: float = Field(description="fused score (weighted reciprocal rank, or the learned ranker's score)")
+    sources: dict[str, SourceHit] = Field(default_factory=dict)
+    anchor_id: str | None = Field(None, description="the liked item this candidate is most similar to")
+    anchor_title: str | None = None
+
+    @classmethod
+    def from_item(cls, item, score: float, sources: dict[str, SourceHit] | None = None, title: str | None = None):
+        """A catalog item as a candidate (``title`` overrides the catalog's, e.g. with the year added)."""
+        return cls(
+            item_id=item.id,
+            title=title or item.title,
+            year=item.year,
+            genres=list(item.genres),
+            score=score,
+            sources=sources or {},
+        )
 
 
 @dataclass(frozen=True)

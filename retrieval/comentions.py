@@ -1,6 +1,6 @@
 """Movies people mention together in real recommendation dialogues (ReDial), as an item-to-item source.
 
-The shipped file (``retrieval/data/redial-comentions/``, built by ``scripts/build_comentions.py`` from
+The shipped file (``retrieval/data/redial-comentions/``, built by ``recagent data build-comentions`` from
 ReDial's ``train_data_subset500.jsonl`` only, titles bridged to ml-latest-small by title and year) counts,
 for each pair of movies, the train dialogues mentioning both. The score of a candidate for a user who
 liked movies ``L`` is ``sum_l w_l * count(l, c) / sqrt(dialogues(l) * dialogues(c))``, the latest liked

@@ -1,7 +1,7 @@
 """What recommenders suggested in real dialogues that read like this one (ReDial), as a conversational source.
 
 The shipped ``dialogues.jsonl`` (``retrieval/data/redial-comentions/``, built by
-``scripts/build_comentions.py`` from ReDial's ``train_data_subset500.jsonl`` only) holds, per train
+``recagent data build-comentions`` from ReDial's ``train_data_subset500.jsonl`` only) holds, per train
 dialogue, the seeker's turns and, for each recommender turn that suggested movies (bridged to
 ml-latest-small), how many seeker turns came before it. Each such point is a *context*: the recency-weighted
 sum of those turns' vectors, weighted as the chat weighs its own context turns (the latest 1, each earlier

@@ -5,6 +5,7 @@ recency-weighted context turns, with a popularity/quality prior), ``topics``, ``
 co-mentions of the liked movies, ``retrieval/comentions.py``), ``shown`` (co-mentions of the items
 shown so far that the user said nothing about), ``dialogue_popularity`` (leaning to the soft genres);
 critiques, soft genres, topics and avoided items then re-rank the fused pool. Without such input the ranking is exactly as before.
+Each source is declared once, with its weight and when it fires, in the registry (``retrieval/sources.py``).
 
 ``HybridRetriever.candidates`` takes a user context (a known user id and/or
 liked ids and/or free text, plus filters) and returns fused, de-duplicated
@@ -18,56 +19,20 @@ the pool is every source's top ``per_source``, popularity included, and the cand
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from recagent.errors import UnknownUserError
-from recagent.settings import FusionSettings
-from recagent.retrieval.base import RetrievalQuery, Scored
-from recagent.retrieval.comentions import CoMentionRetriever
+from recagent.retrieval.base import Candidate, RetrievalQuery, Scored, SourceHit
 from recagent.retrieval.catalog import Catalog, InteractionLog
-from recagent.retrieval.dialogues import DialogueRetriever
-from recagent.retrieval.itemitem import ItemItemRetriever
 from recagent.retrieval.learned_ranker import LearnedRanker
-from recagent.retrieval.mf import MFRetriever
-from recagent.retrieval.popularity import PopularityRetriever
 from recagent.retrieval.preferences import PreferenceScorer
-from recagent.retrieval.vector_store import VectorStore
+from recagent.retrieval.sources import Source, history_anchors
+from recagent.settings import FusionSettings
 
 # the sources that answer the liked (anchor) items, rather than what was said or what is popular
 ANCHORED_SOURCES = ("vector", "mf", "ease", "sequential", "comentions")
-HISTORY_ANCHORS = 10  # a known user's vector query averages their latest liked items
-
-
-class SourceHit(BaseModel):
-    rank: int = Field(description="1-based rank within the source")
-    score: float
-
-
-class Candidate(BaseModel):
-    item_id: str
-    title: str
-    year: int | None = None
-    genres: list[str] = Field(default_factory=list)
-    score: float = Field(description="fused score (weighted reciprocal rank, or the learned ranker's score)")
-    sources: dict[str, SourceHit] = Field(default_factory=dict)
-    anchor_id: str | None = Field(None, description="the liked item this candidate is most similar to")
-    anchor_title: str | None = None
-
-    @classmethod
-    def from_item(cls, item, score: float, sources: dict[str, SourceHit] | None = None, title: str | None = None):
-        """A catalog item as a candidate (``title`` overrides the catalog's, e.g. with the year added)."""
-        return cls(
-            item_id=item.id,
-            title=title or item.title,
-            year=item.year,
-            genres=list(item.genres),
-            score=score,
-            sources=sources or {},
-        )
-
 
 # sources that rank the same films whatever the words say (dialogues: the nearest ReDial contexts vote, and
 # for a message that names no film those are mostly the popular answers)
@@ -75,33 +40,28 @@ CONTEXT_FREE_SOURCES = ("dialogue_popularity", "dialogues")
 
 
 class HybridRetriever:
+    """Fuses the sources of a registry (``retrieval/sources.py`` :func:`fusion_sources`) with the ``fusion``
+    settings (each source's weight, and what a source reads at query time). ``log`` is the interaction log the
+    models were fitted on (what a known user has seen, their history anchors); ``preferences`` re-ranks the
+    fused pool by the soft preferences; ``ranker`` (or its loader) ranks a known user's history query."""
+
     name = "hybrid"
 
     def __init__(
         self,
         catalog: Catalog,
-        vector: VectorStore | None,
-        mf: MFRetriever | None,
-        popularity: PopularityRetriever,
-        log: InteractionLog | None = None,
+        sources: Sequence[Source],
         fusion: FusionSettings | None = None,
-        ease: ItemItemRetriever | None = None,
-        sequential: ItemItemRetriever | None = None,
+        *,
+        log: InteractionLog | None = None,
         preferences: PreferenceScorer | None = None,
-        comentions: CoMentionRetriever | None = None,
-        dialogues: DialogueRetriever | None = None,
         ranker: LearnedRanker | Callable[[], LearnedRanker | None] | None = None,
     ):
         self.catalog = catalog
-        self.vector = vector
-        self.mf = mf
-        self.popularity = popularity
-        self.log = log
+        self.sources = tuple(sources)
         self.fusion = fusion or FusionSettings()
-        self.item_models = {name: m for name, m in (("ease", ease), ("sequential", sequential)) if m is not None}
+        self.log = log
         self.preferences = preferences
-        self.comentions = comentions
-        self.dialogues = dialogues
         # attached (LearnedRanker.attach) to the log the models were fitted on; a callable is called on the first
         # query the ranker could rank, so that a request that cannot use it never pays for attaching it
         self._ranker = ranker
@@ -112,6 +72,14 @@ class HybridRetriever:
             self._ranker = self._ranker()
         return self._ranker
 
+    def source(self, name: str) -> Source | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+    def model(self, name: str):
+        """The fitted model behind the named source (None when the registry has no such source)."""
+        source = self.source(name)
+        return None if source is None else source.model
+
     # ------------------------------------------------------------------ context
 
     def seen_positions(self, query: RetrievalQuery) -> np.ndarray:
@@ -121,89 +89,37 @@ class HybridRetriever:
                 i for i in (*query.liked_ids, *query.disliked_ids, *query.filters.exclude_ids) if i in self.catalog
             )
         ]
+        mf = self.model("mf")
         if query.user_id is not None and self.log is not None and query.user_id in self.log:
             parts.append(self.log.seen_positions(query.user_id))
-        if query.user_id is not None and self.mf is not None and self.mf.knows(query.user_id):
-            parts.append(self.mf.seen(query.user_id))
+        if query.user_id is not None and mf is not None and mf.knows(query.user_id):
+            parts.append(mf.seen(query.user_id))
         return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
 
     def history_anchors(self, user_id: str) -> list[str]:
         """A known user's most recent well-rated items, used as the vector query."""
-        if self.log is None or user_id not in self.log:
-            return []
-        h = self.log.history(user_id)
-        good = h.values >= np.median(h.values)
-        picked = h.item_positions[good][-HISTORY_ANCHORS:]
-        return [self.catalog.ids[p] for p in picked]
+        return history_anchors(self.catalog, self.log, user_id)
 
     # ------------------------------------------------------------------ sources
 
+    def fires(self, source: Source, query: RetrievalQuery) -> bool:
+        """A source fires at a positive weight, on a query that carries what it needs."""
+        return getattr(self.fusion, source.weight) > 0 and source.fires(query, self.fusion)
+
     def source_results(self, query: RetrievalQuery, exclude: np.ndarray, per_source: int) -> dict[str, Scored]:
+        """Each firing source's top ``per_source``, in registry order; popularity answers a query no other
+        source could (cold start) even at weight 0."""
         out: dict[str, Scored] = {}
-        f = self.fusion
-        if self.vector is not None and f.vector_weight > 0:
-            vq = query
-            if query.user_id is not None and not query.text and not query.liked_ids:
-                vq = query.model_copy(update={"liked_ids": self.history_anchors(query.user_id)})
-            if self._text_source(query):  # the context turns (which hold the text) go to the text source
-                vq = vq.model_copy(update={"text": None})
-            if vq.text or vq.liked_ids:
-                out["vector"] = self.vector.retrieve(vq, per_source, exclude=exclude)
-        if self.mf is not None and f.mf_weight > 0 and (self.mf.knows(query.user_id) or query.liked_ids):
-            out["mf"] = self.mf.retrieve(query, per_source, exclude=exclude)
-        weights = self.weights()
-        for name, model in self.item_models.items():
-            if weights[name] > 0 and (model.knows(query.user_id) or query.liked_ids):
-                out[name] = model.retrieve(query, per_source, exclude=exclude)
-        out.update(self.conversational_results(query, exclude, per_source))
-        if f.popularity_weight > 0 or not out:
-            out["popularity"] = self.popularity.retrieve(query, per_source, exclude=exclude)
+        for source in self.sources:
+            if self.fires(source, query) or (source.fallback and not out):
+                scored = source.retrieve(query, per_source, exclude, self.fusion)
+                if source.keeps_empty or len(scored):
+                    out[source.name] = scored
         return out
 
     def weights(self) -> dict[str, float]:
-        f = self.fusion
-        return {
-            "vector": f.vector_weight,
-            "mf": f.mf_weight,
-            "ease": f.ease_weight,
-            "sequential": f.sequential_weight,
-            "popularity": f.popularity_weight,
-            "text": f.text_weight,
-            "topics": f.topic_weight,
-            "comentions": f.comention_weight,
-            "dialogue_popularity": f.dialogue_popularity_weight,
-            "shown": f.shown_weight,
-            "dialogues": f.dialogue_weight,
-        }
-
-    def _text_source(self, query: RetrievalQuery) -> bool:
-        return self.preferences is not None and self.fusion.text_weight > 0 and bool(query.preferences.context)
-
-    def conversational_results(self, query: RetrievalQuery, exclude: np.ndarray, per_source: int) -> dict[str, Scored]:
-        """The sources that only conversational input wakes: context turns, topics, co-mentions, and (in a
-        conversation) how often dialogue recommenders suggested each movie, and what they suggested in the
-        train dialogues nearest to this one."""
-        out: dict[str, Scored] = {}
-        f, p = self.fusion, self.preferences
-        if self._text_source(query):
-            out["text"] = p.text_source(query, per_source, exclude)
-        if p is not None and f.topic_weight > 0 and query.preferences.topics:
-            out["topics"] = p.topic_source(query, per_source, exclude)
-        if self.comentions is not None and f.comention_weight > 0 and query.liked_ids:
-            out["comentions"] = self.comentions.retrieve(query, per_source, exclude)
-        if self.comentions is not None and f.dialogue_popularity_weight > 0 and query.preferences.context:
-            out["dialogue_popularity"] = self.comentions.popular(
-                query, per_source, exclude, genre_boost=f.dialogue_popularity_genre_boost
-            )
-        # only without liked anchors: with them, the item-to-item sources carry the taste, and the dialogue
-        # votes (popular ReDial answers) only dilute "like Heat" (on the train halves: +0.031 Recall@10 without
-        # liked titles, -0.002 with them)
-        if self.dialogues is not None and f.dialogue_weight > 0 and query.preferences.context and not query.liked_ids:
-            out["dialogues"] = self.dialogues.retrieve(query, per_source, exclude)
-        shown = [i for i in query.preferences.shown_ids if i in self.catalog]
-        if self.comentions is not None and f.shown_weight > 0 and shown:
-            out["shown"] = self.comentions.retrieve(query, per_source, exclude, anchors=shown)
-        return {name: scored for name, scored in out.items() if len(scored)}
+        """Each registered source's fusion weight, from the fusion settings."""
+        return {s.name: getattr(self.fusion, s.weight) for s in self.sources}
 
     # ------------------------------------------------------------------ fusion
 
@@ -226,7 +142,8 @@ class HybridRetriever:
         s = self.specificity(results)
         if s > 0:
             for source in CONTEXT_FREE_SOURCES:
-                weights[source] *= 1.0 - s
+                if source in weights:
+                    weights[source] *= 1.0 - s
         return weights
 
     def fuse(self, results: dict[str, Scored], k: int, query: RetrievalQuery | None = None) -> list[Candidate]:
@@ -247,10 +164,12 @@ class HybridRetriever:
             pool = np.array(order[: max(self.fusion.rerank_pool, k)], dtype=np.int64)
             near = None
             if self.fusion.anchored_critiques and query.liked_ids and prefs.critiques:
-                near = np.array([
-                    sum(weights.get(s, 0.0) / (rrf_k + r) for s, (r, _) in hits[p].items() if s in ANCHORED_SOURCES)
-                    for p in pool.tolist()
-                ])
+                near = np.array(
+                    [
+                        sum(weights.get(s, 0.0) / (rrf_k + r) for s, (r, _) in hits[p].items() if s in ANCHORED_SOURCES)
+                        for p in pool.tolist()
+                    ]
+                )
             adjusted = self.preferences.adjust(pool, np.array([fused[p] for p in pool]), prefs, near)
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
@@ -276,11 +195,11 @@ class HybridRetriever:
 
     def uses_ranker(self, query: RetrievalQuery) -> bool:
         """The learned ranker ranks only a known user's history query (nothing liked, said or critiqued)."""
-        seq = self.item_models.get("sequential")
+        seq = self.model("sequential")
         return (
             self._ranker is not None
             and self.fusion.learned_ranker
-            and self.vector is not None
+            and self.source("vector") is not None
             and seq is not None
             and query.user_id is not None
             and self.log is not None
@@ -297,12 +216,12 @@ class HybridRetriever:
         """The sources' top lists for the ranker: the popularity source is a feature even at fusion weight 0."""
         results = self.source_results(query, exclude, per_source)
         if "popularity" not in results:
-            results["popularity"] = self.popularity.retrieve(query, per_source, exclude=exclude)
+            results["popularity"] = self.source("popularity").retrieve(query, per_source, exclude, self.fusion)
         return results
 
     def rank_learned(self, results: dict[str, Scored], query: RetrievalQuery, k: int, per_source: int):
         """The pool ordered by the learned ranker (ties by the RRF order), with each candidate's source hits."""
-        seq_model = self.item_models["sequential"]
+        seq_model = self.model("sequential")
         hist = self.log.history(query.user_id)
         positions, scores = self.ranker.rank(
             results, seq_model.sequences.of(query.user_id), hist.timestamps, hist.values, seq_model, per_source
@@ -311,16 +230,18 @@ class HybridRetriever:
         return self._candidates(order, dict(zip(order, scores[:k].tolist())), self.source_hits(results))
 
     def knows(self, user_id: str | None) -> bool:
+        mf = self.model("mf")
         return user_id is not None and (
-            (self.log is not None and user_id in self.log) or (self.mf is not None and self.mf.knows(user_id))
+            (self.log is not None and user_id in self.log) or (mf is not None and mf.knows(user_id))
         )
 
     def attach_anchors(self, candidates: list[Candidate], liked_ids: list[str]) -> None:
         """Name, for each candidate, the liked item it is most similar to (for explanations)."""
         liked = [i for i in liked_ids if i in self.catalog]
-        if self.vector is None or not liked or not candidates:
+        vector = self.model("vector")
+        if vector is None or not liked or not candidates:
             return
-        sims = self.vector.embeddings([c.item_id for c in candidates]) @ self.vector.embeddings(liked).T
+        sims = vector.embeddings([c.item_id for c in candidates]) @ vector.embeddings(liked).T
         for cand, row in zip(candidates, sims):
             best = liked[int(row.argmax())]
             cand.anchor_id = best

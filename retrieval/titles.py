@@ -83,6 +83,17 @@ def display_title(title: str) -> str:
     return f"{m.group(2)} {m.group(1)}{m.group(3) or ''}" if m else title
 
 
+def without_parens(title: str) -> str:
+    """The title without its parenthesised parts (alternative titles, the year): "Seven (a.k.a. Se7en) (1995)"
+    -> "Seven"."""
+    return PARENTHESISED.sub("", title)
+
+
+def without_trailing_year(title: str) -> str:
+    """The title without a year at its end: "Heat (1995)" -> "Heat", "Heat 1995" -> "Heat"."""
+    return TRAILING_YEAR.sub("", title)
+
+
 def title_keys(title: str) -> list[str]:
     """Normalised keys for a catalog title: the main title, plus alternative titles in parentheses."""
     alts = [a for a in PARENTHESISED.findall(title) if not re.fullmatch(r"\s*\d{4}\s*", a)]

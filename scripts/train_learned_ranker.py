@@ -88,7 +88,7 @@ def build_features(tag: str = "valid", show: bool = True) -> None:
     }
     every = FusionSettings(vector_weight=1, mf_weight=1, ease_weight=1, sequential_weight=1, popularity_weight=1)
     hybrid = bench.hybrid(RetrieverVariant(name="all sources", retriever="hybrid", fusion=every))
-    seq_model = hybrid.item_models["sequential"]
+    seq_model = hybrid.model("sequential")
     catalog, fit, log = bench.catalog, bench.fit_log, bench.log
     t_models = time.perf_counter() - t0
     # the serving recipe (retrieval/learned_ranker.py), item statistics from the TRAIN (fit) part only

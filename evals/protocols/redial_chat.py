@@ -5,7 +5,7 @@ The protocol, exactly:
 * Data: the ReDial test split (``test_data.jsonl``, 1,342 dialogues, the cases of
   ``evals/protocols/redial.py``: one per movie a recommender turn suggested; 4,589 cases, 4,405 new).
 * Catalog: the BUNDLED ml-latest-small (9,742 movies), as a user of the product has it. ReDial ids
-  are mapped to MovieLens ids with the title/year bridge of ``evals/movielens_bridge.py``.
+  are mapped to MovieLens ids with the title/year bridge of ``retrieval/redial_bridge.py``.
 * Replay: each dialogue is a fresh chat session of one ``Recommender`` (the same ``ChatAgent``, state
   and session store as ``recagent chat``). Each seeker turn goes in as a message, its ``@id`` mentions
   written as the plain title without the year, as a person types it. Each recommender turn is
@@ -36,17 +36,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from recagent.evals.metrics import score
-from recagent.evals.protocols.redial import (
-    SEEKER,
-    Dialogue,
-    RedialData,
-    RedialProtocol,
-    dialogue_cases,
-    sample_dialogues,
-    typed,
-)
+from recagent.evals.protocols.redial import RedialData, RedialProtocol, dialogue_cases, sample_dialogues
 from recagent.evals.retrievers import CaseResult
 from recagent.retrieval.progress import progress_bar
+from recagent.retrieval.redial_data import SEEKER, Dialogue, typed
 from recagent.settings import Settings
 
 if TYPE_CHECKING:
@@ -89,7 +82,7 @@ def plain(text: str, data: RedialData) -> str:
 
 def bridge(data: RedialData) -> dict[str, str]:
     """ReDial movie id -> MovieLens (bundled) movie id, for the titles the bridge matches."""
-    from recagent.evals.movielens_bridge import match_movielens
+    from recagent.retrieval.redial_bridge import match_movielens
 
     return {data.catalog.ids[pos]: ml for pos, ml in match_movielens(data.catalog).items()}
 

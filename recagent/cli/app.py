@@ -38,6 +38,7 @@ from recagent.cli.common import (
     print_response,
     split_titles,
 )
+from recagent.cli.data import data_app
 from recagent.errors import RecagentError, UserError
 from recagent.evals.cli import eval_app
 from recagent.settings import Settings
@@ -49,6 +50,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(eval_app, name="eval")
+app.add_typer(data_app, name="data")
 
 
 @app.command()

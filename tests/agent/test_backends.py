@@ -241,7 +241,7 @@ def test_hosted_eval_runs_cases_concurrently_within_the_bound(llama_server):
     from recagent.agent.rerank import Reranker
     from recagent.evals.llm import RerankJob, RerankSpec, run_jobs
     from recagent.settings import RerankSettings
-    from recagent.retrieval.hybrid import Candidate
+    from recagent.retrieval.base import Candidate
 
     _Counting.upstream, _Counting.in_flight, _Counting.peak = llama_server, 0, 0
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)

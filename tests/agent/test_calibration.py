@@ -24,8 +24,7 @@ from recagent.agent.calibration import (
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.cli.app import app
 from recagent.errors import ConfigError
-from recagent.retrieval.base import RetrievalQuery
-from recagent.retrieval.hybrid import Candidate
+from recagent.retrieval.base import Candidate, RetrievalQuery
 from recagent.settings import RerankSettings, Settings
 
 runner = CliRunner()

@@ -15,7 +15,7 @@ from recagent.agent.backends import Completion, LLMBackend
 from recagent.agent.explain import explain
 from recagent.agent.grounding import Grounding
 from recagent.agent.rerank import Reranker, RerankRequest
-from recagent.retrieval.hybrid import Candidate, SourceHit
+from recagent.retrieval.base import Candidate, SourceHit
 from recagent.retrieval.loaders import load_dataset
 from recagent.retrieval.titles import display_title, normalize
 from recagent.settings import RerankSettings

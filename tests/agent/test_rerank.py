@@ -10,8 +10,7 @@ import pytest
 from recagent.agent.backends import BackendError, Completion, CompletionRequest, LLMBackend
 from recagent.agent.rerank import CallStats, InvalidOutput, Reranker, RerankRequest, parse_ranking
 from recagent.settings import RerankSettings
-from recagent.retrieval.base import RetrievalQuery
-from recagent.retrieval.hybrid import Candidate, SourceHit
+from recagent.retrieval.base import Candidate, RetrievalQuery, SourceHit
 
 
 @pytest.fixture(scope="module")

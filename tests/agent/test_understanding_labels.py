@@ -123,8 +123,9 @@ def test_every_labelled_utterance_is_in_the_sample(labels):
 def assert_real_seeker_messages(labels: list[Label]) -> None:
     """Each row is a seeker message of the ReDial train/valid file it names (its text rendered from it),
     never a test conversation, and its mentions carry the bridged ids (needs ../shared/data/redial)."""
-    from recagent.evals.movielens_bridge import match_movielens
-    from recagent.evals.protocols.redial import SPLITS, display_title, load_catalog
+    from recagent.retrieval.redial_bridge import match_movielens
+    from recagent.evals.protocols.redial import display_title
+    from recagent.retrieval.redial_data import SPLITS, load_catalog
     from recagent.evals.understanding_sample import seeker_utterances
 
     redial = shared_dataset("redial")

@@ -20,7 +20,7 @@ from recagent.evals.llm import LLMCaseResult, Price, RerankJob, RerankSpec, llm_
 from recagent.cli.app import app
 from recagent.errors import ConfigError
 from recagent.settings import RerankSettings
-from recagent.retrieval.hybrid import Candidate
+from recagent.retrieval.base import Candidate
 
 from tests.support.data import SHARED_DATA, shared_dataset
 

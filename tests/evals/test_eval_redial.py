@@ -10,17 +10,10 @@ import numpy as np
 import pytest
 
 from recagent.evals.conversational import REDIAL_METRICS, ConversationalVariant, RedialEvaluator
-from recagent.evals.movielens_bridge import match_movielens
+from recagent.retrieval.redial_bridge import match_movielens
 from recagent.evals.protocols import DatasetMissing
-from recagent.evals.protocols.redial import (
-    MENTION,
-    REDIAL,
-    SPLITS,
-    RedialData,
-    holdout_part,
-    load_dialogues,
-    parse_title,
-)
+from recagent.evals.protocols.redial import REDIAL, RedialData
+from recagent.retrieval.redial_data import MENTION, SPLITS, holdout_part, load_dialogues, parse_title
 
 from recagent.retrieval.loaders import load_dataset
 

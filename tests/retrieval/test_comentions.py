@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -13,10 +9,9 @@ from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.catalog import Catalog, Item
 from recagent.retrieval.comentions import DATA_DIR, MOVIES_FILE, PAIRS_FILE, CoMentionRetriever, read_movies
 from recagent.retrieval.dialogues import DIALOGUES_FILE, VECTORS_FILE
+from recagent.retrieval.redial_build import build_comentions
 
 from tests.support.data import shared_dataset
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_shipped_files_carry_the_attribution():
@@ -60,7 +55,7 @@ def test_another_catalog_does_not_use_the_file():
 
 
 def test_hybrid_uses_co_mentions_for_liked_items_only(rec):
-    assert rec.hybrid.comentions is not None
+    assert rec.hybrid.model("comentions") is not None
     cands = rec.hybrid.candidates(RetrievalQuery(liked_ids=["1"]), k=50)
     assert "comentions" in {s for c in cands for s in c.sources}
     user = rec.dataset.interactions.users[0]
@@ -68,15 +63,11 @@ def test_hybrid_uses_co_mentions_for_liked_items_only(rec):
     assert "comentions" not in {s for c in known for s in c.sources}
 
 
-def test_the_build_script_rebuilds_the_shipped_files(tmp_path):
-    """Co-mentions and the similar-dialogue turns (their vectors are checked in test_dialogues.py)."""
-    redial = shared_dataset("redial")
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_comentions.py"), "--redial", str(redial), "--out", str(tmp_path),
-         "--skip-vectors"],
-        check=True,
-        capture_output=True,
-    )
+def test_the_builder_rebuilds_the_shipped_files(tmp_path):
+    """Co-mentions and the similar-dialogue turns (their vectors are checked in test_dialogues.py), as
+    ``recagent data build-comentions --skip-vectors`` writes them."""
+    report = build_comentions(shared_dataset("redial"), tmp_path, vectors=False)
+    assert (report.dialogues, report.out) == (500, tmp_path)
     assert (tmp_path / MOVIES_FILE).read_text() == (DATA_DIR / MOVIES_FILE).read_text()
     with np.load(tmp_path / PAIRS_FILE) as new, np.load(DATA_DIR / PAIRS_FILE) as shipped:
         for key in ("rows", "cols", "counts"):
@@ -91,7 +82,7 @@ def test_shown_items_anchor_a_co_mention_source(rec):
     from recagent.retrieval.base import Preferences
     from recagent.retrieval.filters import Filters
 
-    com = rec.hybrid.comentions
+    com = rec.hybrid.model("comentions")
     shown = [m for m in ("1", "6", "47", "32", "50") if com.matrix[rec.catalog.position(m)].nnz][:2]
     q = RetrievalQuery(filters=Filters(exclude_ids=shown), preferences=Preferences(shown_ids=shown))
     cands = rec.hybrid.candidates(q, k=20)
@@ -107,7 +98,7 @@ def test_shown_items_anchor_a_co_mention_source(rec):
 def test_dialogue_popularity_leans_to_the_wanted_genres(rec):
     from recagent.retrieval.base import ContextText, Preferences
 
-    com = rec.hybrid.comentions
+    com = rec.hybrid.model("comentions")
     plain = RetrievalQuery(preferences=Preferences(context=[ContextText(text="hi")]))
     comedy = RetrievalQuery(preferences=Preferences(context=[ContextText(text="hi")], genres={"Comedy": 1.0}))
     share = lambda got: np.mean(["Comedy" in rec.catalog.items[p].genres for p in got.positions])  # noqa: E731

@@ -107,7 +107,7 @@ def test_another_catalog_does_not_use_the_file(embedder, tmp_path):
 
 
 def test_the_hybrid_uses_it_for_conversations_only(rec):
-    assert rec.hybrid.dialogues is not None
+    assert rec.hybrid.model("dialogues") is not None
     chat = RetrievalQuery(preferences=said("hi", "I like funny animated movies for the whole family"))
     cands = rec.hybrid.candidates(chat, k=50)
     assert "dialogues" in {s for c in cands for s in c.sources}

@@ -10,6 +10,7 @@ from recagent.retrieval.base import RetrievalQuery, Scored
 from recagent.retrieval.catalog import Catalog, Item
 from recagent.retrieval.filters import Filters
 from recagent.retrieval.hybrid import HybridRetriever
+from recagent.retrieval.sources import Source
 from recagent.settings import FusionSettings
 
 
@@ -31,10 +32,26 @@ def test_known_user_candidates_are_unique_unseen_and_fused(rec):
             assert hit.rank >= 1
 
 
+# the registered sources these fusion tests name, with their weights' fields; they never retrieve
+WEIGHTS = {
+    "vector": "vector_weight",
+    "mf": "mf_weight",
+    "popularity": "popularity_weight",
+    "text": "text_weight",
+    "dialogue_popularity": "dialogue_popularity_weight",
+    "dialogues": "dialogue_weight",
+}
+
+
+def _hand_made(items: list[Item], fusion: FusionSettings) -> HybridRetriever:
+    """A HybridRetriever over hand-made items whose sources return nothing: fusion is pure logic."""
+    never = [Source(n, w, lambda q, f: False, lambda q, k, ex, f: Scored.empty(), None) for n, w in WEIGHTS.items()]
+    return HybridRetriever(Catalog(items), never, fusion)
+
+
 def _fusion_only(**weights) -> HybridRetriever:
-    """A HybridRetriever over four hand-made items and no sources: fusion is pure logic."""
     items = [Item(id=f"i{n}", title=f"Film {n}", text=f"film {n}", year=1990 + n) for n in range(4)]
-    return HybridRetriever(Catalog(items), None, None, None, fusion=FusionSettings(rrf_k=10.0, **weights))
+    return _hand_made(items, FusionSettings(rrf_k=10.0, **weights))
 
 
 def _scored(positions, scores) -> Scored:
@@ -76,7 +93,7 @@ def test_context_free_sources_step_back_when_the_words_point_at_a_film():
     is not outvoted by the sources that rank ReDial's popular answers whatever was said; vague words (a gap of
     0.03) leave their weights as they are, and a gap in between scales them."""
     items = [Item(id=f"i{n}", title=f"Film {n}", text=f"film {n}") for n in range(12)]
-    h = HybridRetriever(Catalog(items), None, None, None, fusion=FusionSettings())
+    h = _hand_made(items, FusionSettings())
     described = _scored(range(10), [0.85, *np.linspace(0.75, 0.66, 9)])  # gap 0.19
     vague = _scored(range(10), np.linspace(0.73, 0.70, 10))  # gap 0.03
     popular = {"dialogue_popularity": _scored([10, 11], [20, 17]), "dialogues": _scored([11, 10], [1.5, 1.3])}
@@ -89,7 +106,7 @@ def test_context_free_sources_step_back_when_the_words_point_at_a_film():
     assert h.query_weights({"text": halfway})["dialogue_popularity"] == pytest.approx(
         0.5 * h.weights()["dialogue_popularity"]
     )
-    off = HybridRetriever(Catalog(items), None, None, None, fusion=FusionSettings(specific_text_gap=(0.1, 0.1)))
+    off = _hand_made(items, FusionSettings(specific_text_gap=(0.1, 0.1)))
     assert off.query_weights({"text": described}) == off.weights()
 
 

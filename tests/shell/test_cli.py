@@ -126,3 +126,15 @@ def test_console_script_recommends(base_args):
     assert proc.returncode == 0, proc.stderr
     body = json.loads(proc.stdout)
     assert body["resolved"][0]["title"] == "Toy Story (1995)" and len(body["candidates"]) == 3
+
+
+def test_data_build_comentions_names_what_is_missing_and_keeps_the_shipped_folder(tmp_path):
+    """``recagent data build-comentions``: a ReDial folder that is not there is one line with its path, and a
+    development holdout is never written over the shipped files."""
+    res = runner.invoke(
+        app, ["data", "build-comentions", "--redial", str(tmp_path / "nowhere"), "--out", str(tmp_path)]
+    )
+    assert res.exit_code == 1 and "nowhere/movies_with_mentions.csv" in res.stderr and "Traceback" not in res.stderr
+    assert not list(tmp_path.iterdir()), "nothing written"
+    res = runner.invoke(app, ["data", "build-comentions", "--holdout", "0/2"])
+    assert res.exit_code == 2 and "Invalid value for --holdout: --holdout needs an --out other" in res.stderr

@@ -1,13 +1,12 @@
-"""Rebuild retrieval/data/redial-comentions/ from ReDial's train subset (never test).
+"""Build the shipped ReDial data (``retrieval/data/redial-comentions/``) from ReDial's train subset (never test).
 
-    .venv/bin/python scripts/build_comentions.py [--redial ../shared/data/redial]
-
-The shipped files are built from ``train_data_subset500`` alone. ``--splits train,valid`` adds the 100 valid
-dialogues (also from ReDial's official train split); it was tried on the recommender-disjoint development halves
-and not adopted (docs/evals/redial-chat/recommender-disjoint-dev-2026-12-01.md).
+Run as ``recagent data build-comentions``. The shipped files are built from ``train_data_subset500`` alone.
+``splits=("train", "valid")`` adds the 100 valid dialogues (also from ReDial's official train split); it was
+tried on the recommender-disjoint development halves and not adopted
+(docs/evals/redial-chat/recommender-disjoint-dev-2026-12-01.md).
 
 For each train dialogue, the ReDial movies it mentions (either speaker) are bridged to ml-latest-small
-movieIds by title and year (``evals/movielens_bridge.py``); every pair of bridged movies in one dialogue
+movieIds by title and year (``retrieval/redial_bridge.py``); every pair of bridged movies in one dialogue
 counts once. Writes ``movies.csv`` (movieId, ml-latest-small title, dialogues mentioning it, times the
 recommender suggested it), ``pairs.npz`` (rows, cols, counts: indices into movies.csv, rows < cols) and
 ``dialogues.jsonl`` for the similar-dialogue source (``retrieval/dialogues.py``): per dialogue, its seeker
@@ -17,25 +16,38 @@ movies after at least one seeker turn, how many seeker turns came before it and 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 from collections import Counter
+from collections.abc import Sequence
 from itertools import combinations
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel
 
-from recagent.evals.movielens_bridge import match_movielens
-from recagent.evals.protocols.redial import RECOMMENDER, holdout_part, load_catalog, load_dialogues, typed
-from recagent.retrieval.comentions import DATA_DIR, MOVIES_FILE, PAIRS_FILE
+from recagent.retrieval.catalog import Catalog
+from recagent.retrieval.comentions import MOVIES_FILE, PAIRS_FILE
 from recagent.retrieval.dialogues import DIALOGUES_FILE, VECTORS_FILE, DialogueRetriever, read_dialogues
 from recagent.retrieval.loaders import BUNDLED_CATALOG, load_dataset
+from recagent.retrieval.redial_bridge import match_movielens
+from recagent.retrieval.redial_data import RECOMMENDER, Dialogue, holdout_part, load_catalog, load_dialogues, typed
 
-ROOT = Path(__file__).resolve().parents[1]
+
+class BuildReport(BaseModel):
+    dialogues: int
+    movies: int
+    pairs: int
+    out: Path
+
+    def summary(self) -> str:
+        return (
+            f"{self.dialogues} train dialogues: {self.movies} bridged movies, {self.pairs} co-mentioned pairs"
+            f" -> {self.out}"
+        )
 
 
-def seeker_contexts(dialogue, bridge: dict[str, str], catalog) -> list[dict]:
+def seeker_contexts(dialogue: Dialogue, bridge: dict[str, str], catalog: Catalog) -> list[dict]:
     """The dialogue's seeker turns and, per suggesting recommender turn, (seeker turns before it, movieIds)."""
     turns: list[str] = []
     suggestions: list[list] = []
@@ -59,22 +71,13 @@ def write_vectors(folder: Path) -> None:
     source.save_vectors(folder / VECTORS_FILE, embedder.name, folder / DIALOGUES_FILE)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--redial", type=Path, default=ROOT.parent / "shared" / "data" / "redial")
-    ap.add_argument("--out", type=Path, default=DATA_DIR)
-    ap.add_argument("--holdout", default=None, metavar="K/N",
-                    help="development only: leave out the train dialogues whose recommender's worker id is K "
-                         "modulo N (scored on them instead, experiments/chat_queries.py --holdout), written to --out, "
-                         "never to the shipped folder")
-    ap.add_argument("--skip-vectors", action="store_true",
-                    help=f"do not embed the seeker turns ({VECTORS_FILE}, about 30 s on one core)")
-    ap.add_argument("--splits", default="train", help="comma-separated ReDial subsets to build from: train, valid")
-    args = ap.parse_args()
-    if args.holdout and args.out.resolve() == DATA_DIR.resolve():
-        ap.error("--holdout needs an --out other than the shipped folder")
-
-    catalog = load_catalog(args.redial)
+def build_comentions(
+    redial: Path, out: Path, splits: Sequence[str] = ("train",), holdout: str | None = None, vectors: bool = True
+) -> BuildReport:
+    """Write the co-mentions, the similar-dialogue turns and (``vectors``) their vectors to ``out``.
+    ``holdout`` K/N (development only) leaves out the train dialogues whose recommender's worker id is K
+    modulo N."""
+    catalog = load_catalog(redial)
     bridge = {catalog.ids[p]: ml for p, ml in match_movielens(catalog).items()}  # redial id -> ml movieId
     ml_titles = {}
     with open(BUNDLED_CATALOG / "movies.csv", newline="", encoding="utf-8") as f:
@@ -85,40 +88,42 @@ def main() -> None:
     suggested: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
     similar: list[dict] = []
-    train = [d for split in args.splits.split(",") for d in load_dialogues(args.redial, split)]
-    if args.holdout:
-        train = holdout_part(train, args.holdout, left_out=False)
+    train = [d for split in splits for d in load_dialogues(redial, split)]
+    if holdout:
+        train = holdout_part(train, holdout, left_out=False)
     for d in train:
         movies = sorted({bridge[m] for t in d.turns for m in t.movies if m in bridge}, key=int)
         dialogues_of.update(movies)
         suggested.update(
-            {bridge[m] for t in d.turns if t.speaker == RECOMMENDER for m in t.movies if m in bridge and m in d.suggested}
+            {
+                bridge[m]
+                for t in d.turns
+                if t.speaker == RECOMMENDER
+                for m in t.movies
+                if m in bridge and m in d.suggested
+            }
         )
         pairs.update(combinations(movies, 2))
         similar.extend(seeker_contexts(d, bridge, catalog))
 
     ids = sorted(dialogues_of, key=int)
     index = {m: j for j, m in enumerate(ids)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / MOVIES_FILE, "w", newline="", encoding="utf-8") as f:
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / MOVIES_FILE, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["movieId", "title", "dialogues", "suggested"])
         for m in ids:
             w.writerow([m, ml_titles[m], dialogues_of[m], suggested[m]])
     keys = sorted(pairs, key=lambda p: (index[p[0]], index[p[1]]))
     np.savez_compressed(
-        args.out / PAIRS_FILE,
+        out / PAIRS_FILE,
         rows=np.array([index[a] for a, _ in keys], dtype=np.int32),
         cols=np.array([index[b] for _, b in keys], dtype=np.int32),
         counts=np.array([pairs[p] for p in keys], dtype=np.int32),
     )
-    with open(args.out / DIALOGUES_FILE, "w", encoding="utf-8") as f:
+    with open(out / DIALOGUES_FILE, "w", encoding="utf-8") as f:
         for row in similar:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    if not args.skip_vectors:
-        write_vectors(args.out)
-    print(f"{len(train)} train dialogues: {len(ids)} bridged movies, {len(keys)} co-mentioned pairs -> {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    if vectors:
+        write_vectors(out)
+    return BuildReport(dialogues=len(train), movies=len(ids), pairs=len(keys), out=out)

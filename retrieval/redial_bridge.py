@@ -1,16 +1,18 @@
-"""Item-to-item similarity for ReDial movies from MovieLens ratings (the bundled ml-latest-small).
+"""The ReDial -> MovieLens bridge: ReDial movies matched to the bundled ml-latest-small by title and year,
+and the item-to-item similarity of MovieLens ratings it gives ReDial movies.
 
-ReDial has no interaction log beyond 500 training dialogues; MovieLens users' ratings give a
-collaborative signal instead. ReDial titles are matched to MovieLens titles (``match_movielens``) by
-normalised title and year (within one year; a title without a year takes the most rated MovieLens title
-of that name). A title that finds no such match is tried, in order, in a canonical form (numbers as
-digits, "Vol."/"Chapter"/"Part"/"and" dropped, "%3F" decoded: "Kill Bill: Volume 2" = "Kill Bill: Vol. 2",
-"John Wick: Chapter 2" = "Chapter Two"), then as a MovieLens title's head before its subtitle ("Jumanji"
-(2017) = "Jumanji: Welcome to the Jungle (2017)"; without a year, the most rated such film: "Anchorman"
+The shipped co-mention and dialogue data (``recagent data build-comentions``) hold the bridged MovieLens ids;
+the ReDial evals use the bridge to score MovieLens-side models. ReDial has no interaction log beyond 500
+training dialogues; MovieLens users' ratings give a collaborative signal instead. ReDial titles are matched
+to MovieLens titles (``match_movielens``) by normalised title and year (within one year; a title without a year
+takes the most rated MovieLens title of that name). A title that finds no such match is tried, in order, in a
+canonical form (numbers as digits, "Vol."/"Chapter"/"Part"/"and" dropped, "%3F" decoded: "Kill Bill: Volume 2" =
+"Kill Bill: Vol. 2", "John Wick: Chapter 2" = "Chapter Two"), then as a MovieLens title's head before its subtitle
+("Jumanji" (2017) = "Jumanji: Welcome to the Jungle (2017)"; without a year, the most rated such film: "Anchorman"
 = "Anchorman: The Legend of Ron Burgundy"), then by words when the ReDial title holds all of a MovieLens title's
-words (at least three besides "the", "of"...) with the year ("Star Wars: Episode VIII – The Last Jedi" = "Star Wars: The Last
-Jedi"). Those rules were written from the unmatched movies of the train subset (never test). Similarity
-is the cosine between the items' rating vectors (every rating counts as one interaction, as in the
+words (at least three besides "the", "of"...) with the year ("Star Wars: Episode VIII – The Last Jedi" = "Star
+Wars: The Last Jedi"). Those rules were written from the unmatched movies of the train subset (never test).
+Similarity is the cosine between the items' rating vectors (every rating counts as one interaction, as in the
 ml100k-loo protocol). MovieLens is external data: nothing of ReDial's test split is used.
 """
 
@@ -29,7 +31,7 @@ import scipy.sparse as sp
 
 from recagent.retrieval.catalog import Catalog
 from recagent.retrieval.loaders import BUNDLED_CATALOG
-from recagent.retrieval.titles import PARENTHESISED, display_title, normalize, split_year, title_keys
+from recagent.retrieval.titles import display_title, normalize, split_year, title_keys, without_parens
 
 
 _NUMBERS = {
@@ -61,7 +63,7 @@ def _unspaced(key: str) -> str | None:
 def _heads(title: str) -> list[str]:
     """The normalised parts of a MovieLens title before each of its subtitles ("Avengers: Infinity War -
     Part I" -> "avengers", "avengers infinity war")."""
-    main = display_title(PARENTHESISED.sub("", title).strip())
+    main = display_title(without_parens(title).strip())
     return [normalize(main[: m.start()], move_article=False) for m in _SUBTITLE.finditer(main)]
 
 
