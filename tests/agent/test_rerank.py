@@ -8,7 +8,9 @@ import random
 import pytest
 
 from recagent.agent.backends import BackendError, Completion, CompletionRequest, LLMBackend
-from recagent.agent.rerank import CallStats, InvalidOutput, Reranker, RerankRequest, parse_ranking
+from recagent.agent.rerank import Reranker, RerankRequest
+from recagent.agent.strategies import InvalidOutput, parse_ranking
+from recagent.agent.structured import CallStats
 from recagent.settings import RerankSettings
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.hybrid import Candidate, SourceHit
