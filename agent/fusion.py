@@ -9,6 +9,7 @@ someone calibrates it. At ``w = 0`` the LLM is not called at all.
 from __future__ import annotations
 
 import numpy as np
+
 from recagent.agent.calibration import CalibrationKey, model_key
 from recagent.prompts import PromptTemplate
 from recagent.retrieval.hybrid import Candidate

@@ -23,8 +23,9 @@ import re
 from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, Field
+
 from recagent.agent.schema import ReplyCheck
-from recagent.retrieval.titles import _PARENS, _TRAILING_YEAR, display_title, normalize
+from recagent.retrieval.titles import PARENTHESISED, TRAILING_YEAR, display_title, normalize
 
 _YEAR = re.compile(r"^((?:18|19|20)\d{2})(s?)$")
 _QUOTED = re.compile(r"“([^”]*)”|\"([^\"]*)\"")
@@ -49,9 +50,9 @@ class Grounding:
             iid = getattr(it, "item_id", None) or it.id  # a retrieval Candidate or a catalog Item
             self.items[iid] = (it.year, frozenset(it.genres))
             genres.update(it.genres)
-            main = tuple(normalize(_PARENS.sub("", it.title)).split())
+            main = tuple(normalize(PARENTHESISED.sub("", it.title)).split())
             # the title as people read it, alternative titles included: "Ringu (Ring)", "The City of Lost Children (...)"
-            bare = _TRAILING_YEAR.sub("", it.title)
+            bare = TRAILING_YEAR.sub("", it.title)
             full = tuple(normalize(display_title(bare), move_article=False).split())  # as explanations write it
             as_listed = tuple(normalize(bare.replace(",", " ")).split())  # "Jetée, La" as the catalog writes it
             if main:

@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 from pydantic import BaseModel
+
 from recagent.agent.backends.base import ChatMessage, Completion, CompletionRequest, LLMBackend
 from recagent.agent.cache import DiskCache, cache_key
 from recagent.agent.safety import clean_text, for_prompt

@@ -9,6 +9,7 @@ then grounded against the catalog like every LLM-written explanation (:mod:`reca
 from __future__ import annotations
 
 from pydantic import ValidationError
+
 from recagent.agent.backends.base import ChatMessage, Completion, CompletionRequest, LLMBackend
 from recagent.agent.prompt_budget import candidate_rows
 from recagent.agent.safety import for_prompt, leaks

@@ -17,41 +17,74 @@ a :class:`~recagent.agent.schema.ReplyCheck` (``stage="understanding"``), failur
 
 from __future__ import annotations
 
+import copy
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
 from recagent.agent.backends.base import ChatMessage, CompletionRequest, LLMBackend
+from recagent.agent.reading.model import HardConstraint, TitleMention, Understanding
+from recagent.agent.reading.text import fold_text
 from recagent.agent.safety import for_prompt
 from recagent.agent.schema import ReplyCheck
 from recagent.agent.structured import StructuredCallError, call_structured, model_checker
-from recagent.agent.understanding import HardConstraint, TitleMention, Understanding, _norm
+from recagent.agent.vocabulary import Stance
 from recagent.prompts import load_template
-from recagent.retrieval.base import Critique
+from recagent.retrieval.base import Critique, CritiqueAttribute
 
 Mode = Literal["parser", "hybrid", "llm"]
-ATTRIBUTES = ["violence", "darkness", "humor", "scariness", "family", "recency", "popularity"]
-STANCES = ["liked", "disliked", "seen", "want", "asking", "neutral"]
+GENRE_FIELDS = ("liked_genres", "disliked_genres", "hard_genres", "exclude_genres")
+
+# The JSON schema (the grammar the model writes under) is derived from the models below. Bounds that
+# only shape what the model may write (list lengths, year range, lengths of words, the required fields)
+# are schema-only (``json_schema_extra``): validation stays as lenient as the parsing of the reply was.
+_Genres = Annotated[list[str], Field(default_factory=list, json_schema_extra={"maxItems": 4})]
+_Year = Annotated[int, Field(json_schema_extra={"minimum": 1900, "maximum": 2030})]
+_Words = Annotated[
+    list[Annotated[str, Field(json_schema_extra={"maxLength": 40})]],
+    Field(default_factory=list, json_schema_extra={"maxItems": 3}),
+]
 
 
-class _Mention(BaseModel):
+class LLMMention(BaseModel):
+    """A title the LLM read, with the user's stance on it."""
+
+    model_config = ConfigDict(json_schema_extra={"required": ["title", "stance"], "additionalProperties": False})
+
     title: str = Field(max_length=80)
-    stance: Literal["liked", "disliked", "seen", "want", "asking", "neutral"] = "neutral"
+    stance: Stance = "neutral"
+
+
+class LLMCritique(BaseModel):
+    """A critique as the LLM writes it: attribute and direction (the weight is not the model's to set)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    attribute: CritiqueAttribute
+    direction: Literal[-1, 1]
 
 
 class LLMReading(BaseModel):
-    """The LLM's reading, as its JSON schema shapes it."""
+    """The LLM's reading; its JSON schema (:func:`reading_schema`) is this model's."""
 
-    mentions: list[_Mention] = Field(default_factory=list)
-    liked_genres: list[str] = Field(default_factory=list)
-    disliked_genres: list[str] = Field(default_factory=list)
-    hard_genres: list[str] = Field(default_factory=list)
-    exclude_genres: list[str] = Field(default_factory=list)
-    year_min: int | None = None
-    year_max: int | None = None
-    critiques: list[Critique] = Field(default_factory=list)
-    topics: list[str] = Field(default_factory=list)
-    people: list[str] = Field(default_factory=list)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "required": ["mentions", "liked_genres", "disliked_genres", "critiques"],
+            "additionalProperties": False,
+        }
+    )
+
+    mentions: list[LLMMention] = Field(default_factory=list, json_schema_extra={"maxItems": 4})
+    liked_genres: _Genres
+    disliked_genres: _Genres
+    hard_genres: _Genres
+    exclude_genres: _Genres
+    year_min: _Year | None = None
+    year_max: _Year | None = None
+    critiques: list[LLMCritique] = Field(default_factory=list, json_schema_extra={"maxItems": 3})
+    topics: _Words
+    people: _Words
 
 
 class ReadingResult(BaseModel):
@@ -61,51 +94,34 @@ class ReadingResult(BaseModel):
     check: ReplyCheck
 
 
+_ANNOTATIONS = ("title", "description", "default", "$defs")
+
+
+def _inline(node, defs: dict):
+    """A pydantic JSON schema as the grammar converter reads it best: references inlined, annotations
+    (titles, descriptions, defaults: they do not constrain what is written) dropped."""
+    if isinstance(node, list):
+        return [_inline(x, defs) for x in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+    out = {k: _inline(v, defs) for k, v in node.items() if k not in _ANNOTATIONS}
+    if "properties" in node:  # property names are names, not annotations
+        out["properties"] = {name: _inline(v, defs) for name, v in node["properties"].items()}
+    return out
+
+
+_READING_SCHEMA = LLMReading.model_json_schema()
+_READING_SCHEMA = _inline(_READING_SCHEMA, _READING_SCHEMA.get("$defs", {}))
+
+
 def reading_schema(genre_vocab: list[str]) -> dict:
-    genres = {"type": "array", "items": {"type": "string", "enum": list(genre_vocab)}, "maxItems": 4}
-    words = {"type": "array", "items": {"type": "string", "maxLength": 40}, "maxItems": 3}
-    year = {"anyOf": [{"type": "integer", "minimum": 1900, "maximum": 2030}, {"type": "null"}]}
-    return {
-        "type": "object",
-        "properties": {
-            "mentions": {
-                "type": "array",
-                "maxItems": 4,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "title": {"type": "string", "maxLength": 80},
-                        "stance": {"type": "string", "enum": STANCES},
-                    },
-                    "required": ["title", "stance"],
-                    "additionalProperties": False,
-                },
-            },
-            "liked_genres": genres,
-            "disliked_genres": genres,
-            "hard_genres": genres,
-            "exclude_genres": genres,
-            "year_min": year,
-            "year_max": year,
-            "critiques": {
-                "type": "array",
-                "maxItems": 3,
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "attribute": {"type": "string", "enum": ATTRIBUTES},
-                        "direction": {"type": "integer", "enum": [-1, 1]},
-                    },
-                    "required": ["attribute", "direction"],
-                    "additionalProperties": False,
-                },
-            },
-            "topics": words,
-            "people": words,
-        },
-        "required": ["mentions", "liked_genres", "disliked_genres", "critiques"],
-        "additionalProperties": False,
-    }
+    """:class:`LLMReading`'s JSON schema, its genre lists limited to the catalog's genres."""
+    schema = copy.deepcopy(_READING_SCHEMA)
+    for field in GENRE_FIELDS:
+        schema["properties"][field]["items"]["enum"] = list(genre_vocab)
+    return schema
 
 
 def needs_llm(parsed: Understanding, message: str) -> bool:
@@ -145,7 +161,7 @@ def llm_reading(backend: LLMBackend, message: str, genre_vocab: list[str], max_t
 
 
 def _present(title: str, low: str) -> bool:
-    t = _norm(title).strip()
+    t = fold_text(title).strip()
     return len(t) >= 3 and t in low
 
 
@@ -155,10 +171,10 @@ def merge(parsed: Understanding, reading: LLMReading | None, message: str, mode:
     parser's follow-up moves. No reading (a failed call): the parser's reading, unchanged."""
     if reading is None:
         return parsed
-    low = _norm(message)
+    low = fold_text(message)
     out = parsed.model_copy(deep=True)
     llm_mentions = [
-        TitleMention(text=m.title.strip(), stance=m.stance, origin="llm", start=low.find(_norm(m.title).strip()))
+        TitleMention(text=m.title.strip(), stance=m.stance, origin="llm", start=low.find(fold_text(m.title).strip()))
         for m in reading.mentions
         if _present(m.title, low)  # a weak model invents titles: only those in the message count
     ]
@@ -166,7 +182,7 @@ def merge(parsed: Understanding, reading: LLMReading | None, message: str, mode:
     if mode == "llm":
         out.mentions = llm_mentions
         out.genres = llm_genres | {g: 1.0 for g in reading.hard_genres} | {g: -1.0 for g in reading.exclude_genres}
-        out.critiques = list(reading.critiques)
+        out.critiques = [Critique(attribute=c.attribute, direction=c.direction) for c in reading.critiques]
         out.topics = list(dict.fromkeys(reading.topics))
         out.people = list(dict.fromkeys(p.lower() for p in reading.people if _present(p, low)))
         hard = [HardConstraint(kind="genre", value=g, origin="llm") for g in reading.hard_genres]
@@ -177,16 +193,18 @@ def merge(parsed: Understanding, reading: LLMReading | None, message: str, mode:
             hard.append(HardConstraint(kind="year_max", value=reading.year_max, origin="llm", phrase=f"up to {reading.year_max}"))
         out.hard = hard
         return out
-    taken = {_norm(m.text) for m in parsed.mentions}
+    taken = {fold_text(m.text) for m in parsed.mentions}
     for m in llm_mentions:
-        key = _norm(m.text)
+        key = fold_text(m.text)
         if not any(key in t or t in key for t in taken):
             out.mentions.append(m)
             taken.add(key)
     for g, w in llm_genres.items():
         out.genres.setdefault(g, w)
     have = {c.attribute for c in parsed.critiques}
-    out.critiques += [c for c in reading.critiques if c.attribute not in have]
+    out.critiques += [
+        Critique(attribute=c.attribute, direction=c.direction) for c in reading.critiques if c.attribute not in have
+    ]
     out.topics += [t for t in reading.topics if t.lower() in low and t not in out.topics]
     people = {p.lower() for p in reading.people if _present(p, low)}
     out.people += [p for p in sorted(people) if p not in out.people]

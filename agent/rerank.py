@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 
 from pydantic import BaseModel, Field
+
 from recagent.agent.backends.base import LLMBackend
 from recagent.agent.calibration import CalibrationKey, Calibrations, Weight
 from recagent.agent.fusion import calibration_key, fuse
@@ -36,7 +37,6 @@ from recagent.agent.strategies import generative, permutations, scoring
 from recagent.agent.structured import CallStats, StructuredCallError
 from recagent.prompts import PromptTemplate, RenderedPrompt, load_template
 from recagent.retrieval.hybrid import Candidate
-
 from recagent.settings import RerankSettings
 
 TEMPLATES = {"generative": "rerank", "scoring": "rerank_scoring"}

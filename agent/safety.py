@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from recagent.errors import RecagentError
+from recagent.errors import UserError
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-class MessageTooLongError(RecagentError):
+class MessageTooLongError(UserError):
     code = "message_too_long"
+    status = 422
 
 
 def clean_text(text: str) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from pydantic import ValidationError
+
 from recagent.agent.backends.base import ChatMessage, Completion, CompletionRequest, LLMBackend
 from recagent.agent.prompt_budget import LABELS
 from recagent.agent.safety import leaks

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+
 from recagent.agent.backends.base import ChatMessage, Completion, CompletionRequest, LLMBackend, LLMError
 from recagent.agent.schema import ReplyCheck, Usage
 from recagent.prompts import RenderedPrompt

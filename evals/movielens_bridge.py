@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from recagent.retrieval.catalog import Catalog
 from recagent.retrieval.loaders import BUNDLED_CATALOG
-from recagent.retrieval.titles import _PARENS, display_title, normalize, split_year, title_keys
+from recagent.retrieval.titles import PARENTHESISED, display_title, normalize, split_year, title_keys
 
 
 _NUMBERS = {
@@ -61,7 +61,7 @@ def _unspaced(key: str) -> str | None:
 def _heads(title: str) -> list[str]:
     """The normalised parts of a MovieLens title before each of its subtitles ("Avengers: Infinity War -
     Part I" -> "avengers", "avengers infinity war")."""
-    main = display_title(_PARENS.sub("", title).strip())
+    main = display_title(PARENTHESISED.sub("", title).strip())
     return [normalize(main[: m.start()], move_article=False) for m in _SUBTITLE.finditer(main)]
 
 

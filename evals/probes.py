@@ -264,11 +264,13 @@ def run(settings, out: Path, probes_path: Path = PROBES, limit: int | None = Non
     chosen = probes.probes[:limit]
     results: list[ProbeResult] = []
     with tempfile.TemporaryDirectory(prefix="probes-") as tmp:
-        rec = Recommender(variant_settings(settings, probes.settings, Path(tmp) / "sessions.sqlite"))
+        s = variant_settings(settings, probes.settings, Path(tmp) / "sessions.sqlite")
+        parts = {}
         if probes.reranker == "none":
             from recagent.agent.rerank import Reranker
 
-            rec.__dict__["reranker"] = Reranker(None, rec.settings.rerank)
+            parts["reranker"] = Reranker(None, s.rerank)
+        rec = Recommender.from_parts(s, **parts)
         rec.index()
         titles = lambda i: display_title(rec.catalog.get(i).title)  # noqa: E731
         with progress_bar("critique probes", len(chosen) * len(probes.systems), show_progress) as advance:

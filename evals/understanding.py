@@ -24,16 +24,16 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from recagent.agent.reading.model import Understanding
+from recagent.agent.vocabulary import Stance
 from recagent.retrieval.progress import progress_bar
 from recagent.retrieval.titles import normalize, split_year
 
 LABELS = Path(__file__).parent / "data" / "understanding" / "labels.jsonl"
 READERS = ("parser", "llm", "hybrid")
-Stance = Literal["liked", "disliked", "seen", "want", "asking", "neutral"]
 
 
 class Hard(BaseModel):
@@ -100,14 +100,23 @@ def load_labels(path: Path = LABELS) -> list[Label]:
 # --------------------------------------------------------------------------- the adapter
 
 
-def reading_of(u) -> Reading:
-    """A reader's ``Understanding`` (agent/understanding.py) in the label schema: the one adapter.
-    Mentions keep the catalog id the chat resolved them to (``ml_id``), matched against the gold's."""
-    labels = u.as_labels()
-    labels["mentions"] = [
-        {"title": m["title"], "stance": m["stance"], "ml_id": m.get("item_id")} for m in labels["mentions"]
-    ]
-    return Reading.model_validate(labels)
+def reading_of(u: Understanding) -> Reading:
+    """A reader's :class:`~recagent.agent.reading.model.Understanding` in the label schema: the one adapter.
+    A genre that is a hard constraint is reported there only (the labels never repeat it as a soft wish);
+    a soft genre counts as liked from weight 0.5 and as disliked below 0. Mentions keep the catalog id the
+    chat resolved them to (``ml_id``), matched against the gold's."""
+    genres, excluded = u.hard_values("genre"), u.hard_values("exclude_genre")
+    return Reading(
+        hard=Hard(genres=genres, exclude_genres=excluded, year_min=u.year_min, year_max=u.year_max),
+        soft=Soft(
+            liked_genres=[g for g, w in u.genres.items() if w >= 0.5 and g not in genres],
+            disliked_genres=[g for g, w in u.genres.items() if w < 0 and g not in excluded],
+        ),
+        mentions=[Mention(title=m.title or m.text, stance=m.stance, ml_id=m.item_id) for m in u.mentions],
+        critiques=[CritiquePair(attribute=c.attribute, direction=c.direction) for c in u.critiques],
+        topics=list(u.topics),
+        people=list(u.people),
+    )
 
 
 # --------------------------------------------------------------------------- readers
@@ -391,15 +400,16 @@ def run(
     from recagent.recommender import Recommender
 
     labels = load_labels(labels_path)[:limit]
-    rec = Recommender(settings, show_progress=show_progress)
-    rec.index()  # title resolution confirms unclear matches against the vector store
-    clock = None
+    clock, parts = None, {}
     if any(r != "parser" for r in readers):
+        from recagent.agent.backends import create_backend
         from recagent.agent.backends.caching import CachingBackend
         from recagent.agent.cache import DiskCache
 
         cache = DiskCache(settings.data_dir / "evals" / "llm-cache.sqlite")  # the harness's reply cache
-        clock = LLMClock(CachingBackend(rec.aux_backend, cache))
-        rec.__dict__["aux_backend"] = clock
+        clock = LLMClock(CachingBackend(create_backend(settings), cache))
+        parts["aux_backend"] = clock
+    rec = Recommender.from_parts(settings, show_progress=show_progress, **parts)
+    rec.index()  # title resolution confirms unclear matches against the vector store
     summary, cases = evaluate(labels, {r: make_reader(r, rec) for r in readers}, show_progress, clock)
     return summary, write(Path(out), summary, cases, labels_path, len(labels))

@@ -92,7 +92,7 @@ HELDOUT_STRATA: list[tuple[str, str, int | None]] = [
 HELDOUT_ORDINARY = 33
 
 
-def _seeker_utterances(redial_dir: Path, split: str, titles: dict[str, str]) -> list[dict]:
+def seeker_utterances(redial_dir: Path, split: str, titles: dict[str, str]) -> list[dict]:
     """Every seeker message of one split, rendered, with its context and mention hints."""
 
     def plain(text: str) -> str:
@@ -151,7 +151,7 @@ def draw(
     catalog = load_catalog(redial_dir)
     ml = {catalog.ids[pos]: ml_id for pos, ml_id in match_movielens(catalog).items()}
     plain_titles = {it.id: it.title for it in catalog}
-    utts = [u for split in splits for u in _seeker_utterances(redial_dir, split, plain_titles)]
+    utts = [u for split in splits for u in seeker_utterances(redial_dir, split, plain_titles)]
     strata, ordinary_min = STRATA, ORDINARY
     if exclude is not None:
         with exclude.open(encoding="utf-8") as f:

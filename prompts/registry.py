@@ -11,14 +11,16 @@ import jinja2
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from recagent.errors import ConfigError
+from recagent.errors import ConfigError, ServiceError
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 _FILE = re.compile(r"^(?P<name>[a-z0-9_]+)\.v(?P<version>\d+)\.yaml$")
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, autoescape=False)
 
 
-class PromptRenderError(ConfigError):
+class PromptRenderError(ServiceError):
+    """A shipped or configured template does not render with the variables the code passes: a bug, a 500."""
+
     code = "prompt_render_error"
 
 

@@ -1,8 +1,14 @@
-"""Typed errors for recagent.
+"""Typed errors for recagent, in two families.
 
-The library raises these; only the edges (CLI, HTTP) turn them into output.
-Every error has a stable ``code`` and a message that says what went wrong and,
-where possible, what to do about it.
+* :class:`UserError`: the request or the user's own setup is wrong (an unknown user, a contradictory
+  filter, a bad setting). The CLI prints the message and exits non-zero; HTTP answers a 4xx.
+* :class:`ServiceError`: recagent or something it depends on failed (the vector store, the session
+  database, an LLM backend, the server's own data, a prompt that does not render). HTTP answers a 5xx.
+
+The library raises these; only the edges (CLI, HTTP) turn them into output. Every error has a stable
+``code``, its HTTP ``status`` on the class, and a message that says what went wrong and, where
+possible, what to do about it. ``opaque`` errors describe the server's own files or hosts: HTTP logs
+them in full and answers in general terms.
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ from pathlib import Path
 
 
 class RecagentError(Exception):
-    """Base class of every error a user can cause."""
+    """Base class of every recagent error: a :class:`UserError` or a :class:`ServiceError`."""
 
     code = "recagent_error"
+    status = 500  # the HTTP status that answers it
+    opaque: str | None = None  # if set, what HTTP says instead of the message (which names server paths)
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -23,10 +31,25 @@ class RecagentError(Exception):
         return self.message
 
 
-class DataError(RecagentError):
+class UserError(RecagentError):
+    """An error the user can cause and fix: a 4xx."""
+
+    code = "bad_request"
+    status = 400
+
+
+class ServiceError(RecagentError):
+    """recagent or a service it depends on failed: a 5xx, not the user's fault."""
+
+    code = "service_error"
+    status = 500
+
+
+class DataError(ServiceError):
     """A catalog or interaction file is missing, malformed or inconsistent."""
 
     code = "data_error"
+    opaque = "the server's data could not be loaded"
 
     def __init__(self, path: Path | str, problem: str, line: int | None = None):
         self.path = Path(path)
@@ -36,14 +59,15 @@ class DataError(RecagentError):
         super().__init__(f"{where}: {problem}")
 
 
-class ConfigError(RecagentError):
+class ConfigError(UserError):
     """A setting is invalid or points at something that does not exist."""
 
     code = "config_error"
 
 
-class UnknownUserError(RecagentError):
+class UnknownUserError(UserError):
     code = "unknown_user"
+    status = 404
 
     def __init__(self, user_id: str):
         self.user_id = user_id
@@ -53,18 +77,20 @@ class UnknownUserError(RecagentError):
         )
 
 
-class UnknownItemError(RecagentError):
+class UnknownItemError(UserError):
     code = "unknown_item"
+    status = 404
 
     def __init__(self, item_id: str):
         self.item_id = item_id
         super().__init__(f"unknown item id {item_id!r}: not in the catalog")
 
 
-class UnresolvedTitleError(RecagentError):
+class UnresolvedTitleError(UserError):
     """One or more titles could not be matched to a catalog item with confidence."""
 
     code = "unresolved_title"
+    status = 422
 
     def __init__(self, unresolved: dict[str, list[str]]):
         self.unresolved = unresolved
@@ -75,29 +101,36 @@ class UnresolvedTitleError(RecagentError):
         super().__init__("could not match title " + ", ".join(parts) + " to the catalog")
 
 
-class IndexNotBuiltError(RecagentError):
+class IndexNotBuiltError(ServiceError):
+    """The vector index is empty: the service is not ready (a user of the library runs `recagent index`)."""
+
     code = "index_not_built"
+    status = 503
 
     def __init__(self, collection: str):
         super().__init__(f"the vector index {collection!r} is empty; run `recagent index` first")
 
 
-class VectorStoreError(RecagentError):
+class VectorStoreError(ServiceError):
     """The vector store (embedded or server) failed or could not be reached."""
 
     code = "vector_store_error"
+    status = 503
 
 
-class SessionStoreError(RecagentError):
+class SessionStoreError(ServiceError):
     """The chat session database (SQLite or PostgreSQL) could not be opened or failed."""
 
     code = "session_store_error"
+    status = 503
+    opaque = "the session store is unavailable"
 
 
-class SessionBusyError(RecagentError):
+class SessionBusyError(UserError):
     """Another request (in this or another process) held the chat session for longer than we may wait."""
 
     code = "session_busy"
+    status = 409
 
     def __init__(self, session_id: str, waited: float, retry_after: float = 2.0):
         self.session_id = session_id

@@ -27,7 +27,8 @@ class MFSettings(_Strict):
     """Alternating least squares (implicit) on the interaction matrix."""
 
     # defaults tuned on ml-latest-small-loo's validation targets (the bundled catalog's protocol; never the test
-    # targets; evals/tune_fusion.py); ml100k-loo's configs pin their own (regularization 0.1). See README, Evaluation
+    # targets; experiments/tune_fusion.py); ml100k-loo's configs pin their own (regularization 0.1).
+    # See docs/evaluation.md
     factors: int = Field(32, ge=1)
     iterations: int = Field(15, ge=1)
     regularization: float = Field(1.0, ge=0)
@@ -38,8 +39,8 @@ class MFSettings(_Strict):
 class EASESettings(_Strict):
     """EASE (closed-form item-item regression), queried with recency-weighted histories."""
 
-    # l2, half_life and max_items tuned on ml-latest-small-loo's validation targets (evals/tune_fusion.py; 3,650
-    # covers that protocol's whole catalog); ml100k-loo's configs pin their own (1000, 4, 3000). See README, Evaluation
+    # l2, half_life and max_items tuned on ml-latest-small-loo's validation targets (experiments/tune_fusion.py; 3,650
+    # covers that protocol's whole catalog); ml100k-loo's configs pin their own (1000, 4, 3000). See docs/evaluation.md
     l2: float = Field(300.0, gt=0, description="L2 regularisation of the closed-form solve")
     half_life: float = Field(1.0, ge=0, description="query weight halves every this many items back (0: no decay)")
     max_items: int = Field(3650, ge=1, description="the model covers the most-interacted items, bounding the solve")
@@ -48,8 +49,8 @@ class EASESettings(_Strict):
 class SequentialSettings(_Strict):
     """Next-item linear model: a closed-form regression from a user's recent items to the item that came next."""
 
-    # window, half_life, l2 and max_items tuned on ml-latest-small-loo's validation targets (evals/tune_fusion.py);
-    # ml100k-loo's configs pin their own (50, 8, 300, 3000)
+    # window, half_life, l2 and max_items tuned on ml-latest-small-loo's validation targets
+    # (experiments/tune_fusion.py); ml100k-loo's configs pin their own (50, 8, 300, 3000)
     window: int = Field(100, ge=1, description="how many preceding items predict the next one")
     half_life: float = Field(16.0, ge=0, description="an item's weight halves every this many steps back (0: no decay)")
     l2: float = Field(30.0, gt=0, description="L2 regularisation of the closed-form solve")
@@ -59,8 +60,8 @@ class SequentialSettings(_Strict):
 class FusionSettings(_Strict):
     """Reciprocal-rank fusion of the candidate sources."""
 
-    # grid-searched on ml-latest-small-loo's validation targets (evals/tune_fusion.py, 768 settings): the next-item
-    # model leads, EASE, the vector source and ALS add a little; the best settings form a plateau (NDCG@10
+    # grid-searched on ml-latest-small-loo's validation targets (experiments/tune_fusion.py, 768 settings): the
+    # next-item model leads, EASE, the vector source and ALS add a little; the best settings form a plateau (NDCG@10
     # 0.103-0.105) and these are its best with every source weighted (ALS serves liked titles and online updates;
     # the best without ALS, 0.1053, is within noise). Popularity adds nothing for known users (it stays the
     # cold-start fallback). ml100k-loo's configs pin their own (rrf_k 30, vector 0.25)
@@ -81,8 +82,8 @@ class FusionSettings(_Strict):
     # fire only on conversational input (context turns, topics, critiques, soft genres, avoided items, liked
     # mentions), so a known user's ranking without them is unchanged. text_weight, text_prior, comention_weight
     # and dialogue_popularity_weight were grid-searched on ReDial valid_data_subset100 (never test) through
-    # HybridRetriever.candidates (scripts/tune_conversational.py: new-item Recall@10 0.160 vs popularity 0.043;
-    # docs/evals/tune-conversational.json). The grid's best (0.163) had a prior of 0.5, within one case of this
+    # HybridRetriever.candidates (experiments/tune_conversational.py: new-item Recall@10 0.160 vs popularity 0.043;
+    # experiments/results/tune-conversational.json). The grid's best (0.163) had a prior of 0.5, within one case of this
     # one, but let popular titles drown the latest turn; 0.3 keeps what was said in charge. The re-ranking
     # strengths are set by hand on the critique tests (tests/retrieval/test_preferences.py).
     text_weight: float = Field(1.0, ge=0, description="the recency-weighted context turns, with the prior")
@@ -112,12 +113,12 @@ class FusionSettings(_Strict):
     )
     dialogue_sharpness: float = Field(3.0, ge=0, description="a neighbour's vote is its cosine to this power")
     # the dialogue source and its two parameters: chosen on the two halves of train_data_subset500, each scored
-    # against co-mentions and dialogues built from the other half (scripts/chat_queries.py; never test): new-item
+    # against co-mentions and dialogues built from the other half (experiments/chat_queries.py; never test): new-item
     # Recall@10 0.131 -> 0.141 through the chat's own queries (1,746 cases); weights 0.5-1 form a plateau
     # (0.140, 0.141, 0.139), 1.5 loses (0.126); 150 neighbours and cosine**3 were the best of 20-2000 and 1-10.
     # It fires only when the query has no liked titles (see HybridRetriever.conversational_results)
     # dialogue_popularity_genre_boost and shown_weight: chosen on ReDial valid_data_subset100 through the chat
-    # agent's own queries (scripts/chat_queries.py; new-item Recall@10 0.156 -> 0.185) and checked on half of
+    # agent's own queries (experiments/chat_queries.py; new-item Recall@10 0.156 -> 0.185) and checked on half of
     # train_data_subset500 scored against co-mentions built from the other half (never test)
     critique_strength: float = Field(0.2, ge=0, description="re-rank shift per standard deviation of an attribute")
     genre_strength: float = Field(0.15, ge=0, description="re-rank shift for a soft genre of weight 1")

@@ -13,12 +13,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rapidfuzz import process
 
-from recagent.errors import RecagentError
+from recagent.errors import UserError
 from recagent.retrieval.catalog import Catalog
 
 
-class InvalidFilterError(RecagentError):
+class InvalidFilterError(UserError):
     code = "invalid_filter"
+    status = 422
 
 
 class Filters(BaseModel):

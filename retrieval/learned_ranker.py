@@ -7,7 +7,7 @@ items, the next-item model's score and the fit log's transitions from them, genr
 ``sum_j coef_j * (x_j - mean_j) / std_j``; ties keep the RRF order (``HybridRetriever.fuse``'s).
 
 The shipped model (``retrieval/data/learned-ranker/ml-latest-small.json``, see its README.md) was fitted by
-``scripts/learned_fusion_loo.py`` on cases from ml-latest-small-loo's training part: validation NDCG@10 0.1173
+``scripts/train_learned_ranker.py`` on cases from ml-latest-small-loo's training part: validation NDCG@10 0.1173
 vs the tuned RRF's 0.1045. It was learned on the bundled MovieLens ml-latest-small, so ``LearnedRanker.load``
 gives None for a catalog whose titles are mostly not ml-latest-small's. ``pool_features`` is the one feature
 recipe, shared by serving (``HybridRetriever``) and the script.
@@ -85,7 +85,7 @@ class RRFWeights(BaseModel):
 
 
 class RankerModel(BaseModel):
-    """The model file (written by ``scripts/learned_fusion_loo.py export``)."""
+    """The model file (written by ``scripts/train_learned_ranker.py export``)."""
 
     model_config = ConfigDict(extra="ignore")
     kind: str

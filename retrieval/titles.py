@@ -21,8 +21,10 @@ from recagent.errors import UnresolvedTitleError
 from recagent.retrieval.catalog import Catalog
 
 _ARTICLE_SUFFIX = re.compile(r"^(.*?),\s*(the|a|an|les|la|le|il|el|der|die|das)$", re.IGNORECASE)
-_PARENS = re.compile(r"\s*\(([^()]*)\)")
-_TRAILING_YEAR = re.compile(r"(?:\(|\s)((?:19|20)\d{2})\)?\s*$")
+# a parenthesised part of a title ("(1995)", "(Trolljegeren)"), and a year at the end of one (shared with
+# the grounding of LLM replies and the ReDial bridge)
+PARENTHESISED = re.compile(r"\s*\(([^()]*)\)")
+TRAILING_YEAR = re.compile(r"(?:\(|\s)((?:19|20)\d{2})\)?\s*$")
 
 ACCEPT = 92.0  # fuzzy score accepted on its own
 CONFIRM = 75.0  # fuzzy score accepted when the vector match agrees
@@ -83,8 +85,8 @@ def display_title(title: str) -> str:
 
 def title_keys(title: str) -> list[str]:
     """Normalised keys for a catalog title: the main title, plus alternative titles in parentheses."""
-    alts = [a for a in _PARENS.findall(title) if not re.fullmatch(r"\s*\d{4}\s*", a)]
-    main = _PARENS.sub("", title)
+    alts = [a for a in PARENTHESISED.findall(title) if not re.fullmatch(r"\s*\d{4}\s*", a)]
+    main = PARENTHESISED.sub("", title)
     keys = [normalize(main)]
     for alt in alts:
         alt = re.sub(r"^(a\.k\.a\.|aka)\s*", "", alt.strip(), flags=re.IGNORECASE)
@@ -94,7 +96,7 @@ def title_keys(title: str) -> list[str]:
 
 
 def split_year(query: str) -> tuple[str, int | None]:
-    m = _TRAILING_YEAR.search(query.strip())
+    m = TRAILING_YEAR.search(query.strip())
     if m and len(query.strip()) > len(m.group(0)):
         return query.strip()[: m.start()].strip(" (,"), int(m.group(1))
     return query.strip(), None
@@ -129,7 +131,7 @@ class TitleResolver:
         for pos, item in enumerate(catalog):
             for key in title_keys(item.title):
                 self._by_key[key].append(pos)
-            main = _PARENS.sub("", item.title)
+            main = PARENTHESISED.sub("", item.title)
             if ":" in main:
                 self._by_prefix[normalize(main.split(":")[0])].add(normalize(main))
         self._keys = list(self._by_key)

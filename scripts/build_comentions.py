@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=DATA_DIR)
     ap.add_argument("--holdout", default=None, metavar="K/N",
                     help="development only: leave out the train dialogues whose recommender's worker id is K "
-                         "modulo N (scored on them instead, scripts/chat_queries.py --holdout), written to --out, "
+                         "modulo N (scored on them instead, experiments/chat_queries.py --holdout), written to --out, "
                          "never to the shipped folder")
     ap.add_argument("--skip-vectors", action="store_true",
                     help=f"do not embed the seeker turns ({VECTORS_FILE}, about 30 s on one core)")

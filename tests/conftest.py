@@ -10,11 +10,13 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from recagent.retrieval.embeddings import Embedder  # noqa: E402
+
 from recagent.recommender import Recommender  # noqa: E402
 from recagent.settings import Settings  # noqa: E402
-from recagent.retrieval.embeddings import Embedder  # noqa: E402
 from tests.support.data import SHARED_DATA, SLICE_ITEMS, write_slice  # noqa: E402,F401
 from tests.support.parts import retrieval_parts  # noqa: E402
+
 
 @pytest.fixture(scope="session")
 def slice_dir(tmp_path_factory) -> Path:

@@ -13,11 +13,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from recagent.errors import RecagentError
+from recagent.errors import ServiceError
 
 
-class LLMError(RecagentError):
+class LLMError(ServiceError):
+    """The LLM backend failed: a bad gateway to the model server, not the user's fault."""
+
     code = "llm_error"
+    status = 502
 
 
 class BackendError(LLMError):
@@ -26,6 +29,7 @@ class BackendError(LLMError):
 
 class BackendTimeout(LLMError):
     code = "backend_timeout"
+    status = 504
 
 
 class ChatMessage(BaseModel):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recagent.errors import RecagentError
+from recagent.errors import ConfigError, UserError
 from recagent.evals.protocols.loo import LooSplit, split_leave_one_out
 from recagent.retrieval.loaders import Dataset, load_dataset
 
 
-class DatasetMissing(RecagentError):
+class DatasetMissing(UserError):
     """The protocol's dataset is not on this machine: a skip with a reason, not a crash."""
 
     code = "dataset_missing"
@@ -89,4 +89,4 @@ def get_protocol(name: str) -> Protocol:
     try:
         return PROTOCOLS[name]
     except KeyError:
-        raise RecagentError(f"unknown protocol {name!r} (known: {', '.join(PROTOCOLS)})") from None
+        raise ConfigError(f"unknown protocol {name!r} (known: {', '.join(PROTOCOLS)})") from None

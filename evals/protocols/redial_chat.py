@@ -94,16 +94,17 @@ def bridge(data: RedialData) -> dict[str, str]:
     return {data.catalog.ids[pos]: ml for pos, ml in match_movielens(data.catalog).items()}
 
 
-def _deep_merge(base: dict, over: dict) -> dict:
+def deep_merge(base: dict, over: dict) -> dict:
+    """``base`` with ``over`` laid on top, nested dicts merged key by key (a variant's settings overrides)."""
     out = dict(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
 def variant_settings(base: Settings, overrides: dict[str, Any], sessions: Path) -> Settings:
     """The product settings with the variant's overrides, and a throwaway session store for the run."""
-    merged = _deep_merge(base.model_dump(), overrides)
+    merged = deep_merge(base.model_dump(), overrides)
     merged["sessions_url"] = str(sessions)
     return Settings(**merged)
 
@@ -115,14 +116,15 @@ class ListTap:
     def __init__(self, agent, depth: int):
         self.depth = depth
         self.last: list[str] = []
-        fetch = agent.tools.candidates
+        tools = agent.pipeline.tools
+        fetch = tools.candidates
 
         def candidates(query, k):
             cands = fetch(query, max(k, depth + SPARE))
             self.last = [c.item_id for c in cands]
             return cands[:k]
 
-        agent.tools.candidates = candidates
+        tools.candidates = candidates
 
 
 def record_recommender_turn(rec: Recommender, session_id: str, text: str, item_ids: list[str], forget: list[str]):
@@ -200,7 +202,8 @@ def popularity_cases(rec: Recommender, dialogue: Dialogue, data: RedialData, ml_
     return out
 
 
-def _results(variant: str, scored: list[Scored], depth: int) -> list[ChatReplayCase]:
+def replay_cases(variant: str, scored: list[Scored], depth: int) -> list[ChatReplayCase]:
+    """One variant's scored turns as the run's per-case records."""
     return [
         ChatReplayCase(
             variant=variant,
@@ -270,11 +273,13 @@ def run_redial_chat(config: EvalConfig, protocol: RedialChatProtocol, settings: 
     with tempfile.TemporaryDirectory(prefix="redial-chat-") as tmp:
         for variant in config.variants:
             t0 = time.perf_counter()
-            rec = Recommender(variant_settings(settings, variant.settings, Path(tmp) / f"{variant.name}.sqlite"))
+            s = variant_settings(settings, variant.settings, Path(tmp) / f"{variant.name}.sqlite")
+            parts = {}
             if variant.reranker == "none":
                 from recagent.agent.rerank import Reranker
 
-                rec.__dict__["reranker"] = Reranker(None, rec.settings.rerank)  # before the agent is built
+                parts["reranker"] = Reranker(None, s.rerank)  # the retrieval order, whatever the calibration says
+            rec = Recommender.from_parts(s, **parts)
             if variant.system == "chat":
                 rec.show_progress = show_progress
                 rec.index()  # what `recagent index` does; a no-op when the store and models are up to date
@@ -287,7 +292,7 @@ def run_redial_chat(config: EvalConfig, protocol: RedialChatProtocol, settings: 
                     else:
                         scored += replay(rec, tap, d, data, ml_of, f"redial-{d.id}")
                     advance(1)
-            cases = _results(variant.name, scored, variant.depth)
+            cases = replay_cases(variant.name, scored, variant.depth)
             out.summary[variant.name] = summarize(cases, config.metrics, time.perf_counter() - t0)
             out.cases += cases
             rec.sessions.close()

@@ -7,7 +7,6 @@ output on stdout. The ``eval`` commands are a sub-app of their own (:mod:`recage
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -39,7 +38,7 @@ from recagent.cli.common import (
     print_response,
     split_titles,
 )
-from recagent.errors import RecagentError
+from recagent.errors import RecagentError, UserError
 from recagent.evals.cli import eval_app
 from recagent.settings import Settings
 
@@ -145,7 +144,7 @@ def recommend(
     """Recommend items for a known user, for liked titles, and/or for a query."""
     titles = split_titles(likes or [])
     if user is None and not titles and not query:
-        raise RecagentError("say who the recommendations are for: --user ID, --likes TITLES and/or --query TEXT")
+        raise UserError("say who the recommendations are for: --user ID, --likes TITLES and/or --query TEXT")
     rec = make_recommender(make_settings(catalog, fmt, interactions, column, data_dir, chroma_host, chroma_port), json_out)
     filters = make_filters(year_min, year_max, genre, exclude_genre, exclude)
     if rerank:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from recagent.errors import RecagentError
+from recagent.errors import RecagentError, UserError
 from recagent.settings import Settings
 
 out = Console()
@@ -94,7 +94,7 @@ def make_settings(
         for pair in columns:
             key, sep, value = pair.partition("=")
             if not sep or not key.strip() or not value.strip():
-                raise RecagentError(f"--column expects FIELD=COLUMN, got {pair!r}")
+                raise UserError(f"--column expects FIELD=COLUMN, got {pair!r}")
             mapping[key.strip()] = value.strip()
         overrides["columns"] = mapping
     if data_dir is not None:

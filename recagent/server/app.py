@@ -27,7 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.background import BackgroundTask
 
 from recagent.agent.schema import RecommendationResponse
-from recagent.errors import RecagentError
+from recagent.errors import RecagentError, ServiceError
 from recagent.recommender import Recommender, SearchHit
 from recagent.server import errors
 from recagent.server.errors import APIError, error_body
@@ -76,6 +76,13 @@ def warm_up(rec: Recommender) -> None:
     rec.search("warm up", 1)
 
 
+class LoadFailed(ServiceError):
+    """Loading the catalog, the index or the models failed with an unexpected error (logged with its traceback)."""
+
+    code = "load_failed"
+    status = 503
+
+
 class Readiness:
     def __init__(self):
         self.status = "loading"
@@ -91,11 +98,7 @@ class Readiness:
             log.error("recagent could not load: %s", e)
             return
         except Exception as e:  # logged with its traceback; the API answers 503 with a plain message
-            self.error, self.status = (
-                RecagentError(f"loading failed ({type(e).__name__}); see the server log"),
-                "failed",
-            )
-            self.error.code = "load_failed"
+            self.error, self.status = LoadFailed(f"loading failed ({type(e).__name__}); see the server log"), "failed"
             log.exception("recagent could not load")
             return
         self.loaded_in_s = round(time.perf_counter() - t0, 2)

@@ -1,7 +1,8 @@
 """Every error the API answers is ``{"error": {"code": ..., "message": ...}}`` with a stable code.
 
-The library's typed errors carry their code; this module only decides the HTTP status for
-each one, in one table. Anything unexpected is logged here and answered as a plain 500
+The library's typed errors carry their code and their HTTP status on the class (a
+:class:`~recagent.errors.UserError` is a 4xx, a :class:`~recagent.errors.ServiceError` a 5xx); this
+module only writes them out. Anything unexpected is logged here and answered as a plain 500
 ``internal``: never a stack trace.
 """
 
@@ -20,31 +21,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from recagent.errors import RecagentError
 
 log = logging.getLogger("recagent.server")
-
-# a library error's code -> HTTP status; codes not listed answer 400 (a RecagentError is a user's error)
-STATUS: dict[str, int] = {
-    "unknown_user": 404,
-    "unknown_item": 404,
-    "unknown_session": 404,
-    "session_busy": 409,
-    "unresolved_title": 422,
-    "invalid_filter": 422,
-    "message_too_long": 422,
-    "config_error": 400,
-    "index_not_built": 503,
-    "vector_store_error": 503,
-    "session_store_error": 503,
-    "data_error": 500,
-    "llm_error": 502,
-    "backend_error": 502,
-    "backend_timeout": 504,
-}
-# statuses whose message would describe the server's own files or setup, not the request
-# errors whose message names server-side paths or hosts: logged in full, answered in general terms
-OPAQUE = {
-    "data_error": "the server's data could not be loaded",
-    "session_store_error": "the session store is unavailable",
-}
 
 HTTP_CODES = {
     400: "bad_request",
@@ -93,10 +69,11 @@ def _details(error: RecagentError):
 
 
 def recagent_error(error: RecagentError) -> JSONResponse:
-    status = STATUS.get(error.code, 400)
-    if error.code in OPAQUE:
+    status = error.status
+    if status >= 500:
         log.error("%s: %s", error.code, error)
-        return error_response(status, error.code, f"{OPAQUE[error.code]}; see the server log")
+    if error.opaque:  # the message names the server's own files or hosts
+        return error_response(status, error.code, f"{error.opaque}; see the server log")
     retry_after = getattr(error, "retry_after", None)  # e.g. session_busy: when to send it again
     return error_response(status, error.code, str(error), retry_after=retry_after, details=_details(error))
 

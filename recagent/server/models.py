@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from recagent.agent.session import ChatState, Turn
+from recagent.agent.session_store import Turn
+from recagent.agent.state.model import ChatState
 from recagent.retrieval.filters import Filters
 
 SESSION_ID = r"^[A-Za-z0-9_.:-]{1,64}$"

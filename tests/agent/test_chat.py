@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from recagent.agent.chat import ChatAgent, ChatTools
+from recagent.agent.chat import ChatAgent
+from recagent.agent.pipeline import ChatTools, RequestPipeline
 from recagent.agent.rerank import Reranker
 from recagent.agent.safety import MessageTooLongError
-from recagent.agent.session import SessionStore
+from recagent.agent.session_store import SessionStore
 from recagent.errors import SessionBusyError
 from recagent.recommender import Recommender
 
@@ -94,7 +95,7 @@ def test_a_crash_mid_turn_loses_no_user_turn(tmp_path):
         genre_vocab=[],
     )
     store = SessionStore(tmp_path / "s.sqlite")
-    agent = ChatAgent(tools, Reranker(None), store)
+    agent = ChatAgent(RequestPipeline.from_tools(tools, Reranker(None)), store)
     with pytest.raises(RuntimeError):
         agent.turn("crash", "a message that must not be lost")
     reopened = SessionStore(tmp_path / "s.sqlite")
@@ -120,16 +121,16 @@ def test_feedback_during_a_turn_waits_for_it_and_is_not_lost(tmp_path):
         genre_vocab=[],
     )
     path = tmp_path / "s.sqlite"
-    agent = ChatAgent(tools, Reranker(None), SessionStore(path))
+    agent = ChatAgent(RequestPipeline.from_tools(tools, Reranker(None)), SessionStore(path))
     agent.store.load_or_create("both")
     turn = threading.Thread(target=agent.turn, args=("both", "something to watch"))
     turn.start()
     try:
         assert entered.wait(30), "the turn is under way, holding the session"
-        impatient = ChatAgent(tools, Reranker(None), SessionStore(path), lock_timeout=0.2)
+        impatient = ChatAgent(RequestPipeline.from_tools(tools, Reranker(None)), SessionStore(path), lock_timeout=0.2)
         with pytest.raises(SessionBusyError):
             impatient.feedback("both", "42", "like")
-        patient = ChatAgent(tools, Reranker(None), SessionStore(path), lock_timeout=30)
+        patient = ChatAgent(RequestPipeline.from_tools(tools, Reranker(None)), SessionStore(path), lock_timeout=30)
         liked = threading.Thread(target=patient.feedback, args=("both", "42", "like"))
         liked.start()
         time.sleep(0.3)
@@ -208,7 +209,7 @@ def test_observe_records_a_recommender_turn_as_shown_items(tmp_path):
         item_year=lambda i: {"1": 1995, "2": 1999}.get(i),
         genre_vocab=[],
     )
-    agent = ChatAgent(tools, Reranker(None), SessionStore(tmp_path / "s.sqlite"))
+    agent = ChatAgent(RequestPipeline.from_tools(tools, Reranker(None)), SessionStore(tmp_path / "s.sqlite"))
     state = agent.observe("replay", "Have you seen Toy Story or The Matrix?", ["1", "2"])
     assert state.last_shown == ["1", "2"] and set(state.shown_ids) == {"1", "2"}
     assert state.last_years == [1995, 1999]

@@ -8,14 +8,21 @@ import pytest
 
 from recagent.agent.backends.base import LLMBackend, LLMError
 from recagent.agent.chat import ChatAgent
+from recagent.agent.pipeline import RequestPipeline
 from recagent.agent.rerank import Reranker
 from recagent.agent.safety import MessageTooLongError
-from recagent.agent.session import SessionStore
+from recagent.agent.session_store import SessionStore
+
+
+def chat_agent(rec, path, backend=None, mode="parser") -> ChatAgent:
+    """A chat agent over ``rec``'s retrieval, in retrieval order (no LLM reranker)."""
+    pipeline = RequestPipeline.from_tools(rec.chat_tools, Reranker(None), backend, mode)
+    return ChatAgent(pipeline, SessionStore(path))
 
 
 @pytest.fixture()
 def agent(rec, tmp_path):
-    return ChatAgent(rec.chat_tools, Reranker(None), SessionStore(tmp_path / "sessions.sqlite"))
+    return chat_agent(rec, tmp_path / "sessions.sqlite")
 
 
 def items(rec, response):
@@ -92,7 +99,7 @@ def test_the_message_limit_stays_and_a_long_dialogue_query_is_folded(rec, agent)
         + ["Now I want something from the 90s, no horror."]
     )
     assert len(dialogue) > 2000
-    text, older = rec.fold_dialogue(dialogue)
+    text, older = rec.pipeline.fold(dialogue)
     assert len(text) <= 2000 and text.endswith("no horror.") and older == ["1"]
     resp = rec.recommend(query=dialogue, k=5, rerank=False)
     assert len(resp.recommendations) == 5
@@ -107,11 +114,9 @@ class _Broken(LLMBackend):
 
 
 def test_understanding_modes_record_every_llm_check(rec, tmp_path):
-    parser = ChatAgent(rec.chat_tools, Reranker(None), SessionStore(tmp_path / "a.sqlite"))
+    parser = chat_agent(rec, tmp_path / "a.sqlite")
     assert parser.turn("p", "something like Heat but less violent").checks == [], "not asked: no check"
-    hybrid = ChatAgent(
-        rec.chat_tools, Reranker(None), SessionStore(tmp_path / "b.sqlite"), understanding_backend=_Broken(), understanding="hybrid"
-    )
+    hybrid = chat_agent(rec, tmp_path / "b.sqlite", backend=_Broken(), mode="hybrid")
     resp = hybrid.turn("h", "something like Heat but less violent")
     (check,) = resp.checks
     assert check.stage == "understanding" and not check.valid and "model unavailable" in check.error
@@ -121,12 +126,19 @@ def test_understanding_modes_record_every_llm_check(rec, tmp_path):
 def test_one_shot_queries_filter_only_what_is_stated(rec):
     from recagent.retrieval.filters import InvalidFilterError
 
-    assert rec.query_filters("I love horror and I grew up in the 80s").is_empty
-    f = rec.query_filters("no horror, nothing before 2000")
-    assert f.exclude_genres == ["Horror"] and f.year_min == 2000
+    def filters(query):
+        return rec.candidates(query=query, k=5).query.filters
+
+    passing = filters("I love horror and I grew up in the 80s")
+    assert passing.genres == passing.exclude_genres == [] and passing.year_min is passing.year_max is None
+    f = filters("no horror, nothing before 1995")
+    assert f.exclude_genres == ["Horror"] and f.year_min == 1995
+    # the slice has nothing from 2000 on: the bound is read, then relaxed (and the reply says so)
+    resp = rec.recommend(query="no horror, nothing before 2000", k=5, rerank=False)
+    assert "relaxed “nothing before 2000”" in resp.message and len(resp.recommendations) == 5
     with pytest.raises(InvalidFilterError, match="no item can be both"):
-        rec.query_filters("before 1980 and after 2000")
-    prefs = rec.query_preferences("something lighter, I'm not a fan of horror")
+        rec.candidates(query="before 1980 and after 2000")
+    prefs = rec.candidates(query="something lighter, I'm not a fan of horror", k=5).query.preferences
     assert prefs.genres == {"Horror": -0.7} and [(c.attribute, c.direction) for c in prefs.critiques] == [("darkness", -1)]
 
 

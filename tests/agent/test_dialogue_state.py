@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
-from recagent.agent.session import ChatState, Constraint
-from recagent.agent.state import (
-    FeedbackEvent,
-    MessageEvent,
-    ShownEvent,
-    apply,
-    build_query,
-    list_item,
-    relax,
-)
-from recagent.agent.understanding import (
-    HardConstraint,
-    ListReference,
-    TitleMention,
-    Understanding,
-    parse_message,
-)
+from recagent.agent.reading.model import HardConstraint, ListReference, TitleMention, Understanding
+from recagent.agent.reading.parser import parse_message
+from recagent.agent.state.model import ChatState
+from recagent.agent.state.query import build_query, relax
+from recagent.agent.state.update import FeedbackEvent, MessageEvent, ShownEvent, apply, list_item
 from recagent.retrieval.base import Critique
 from recagent.retrieval.filters import Filters
 
@@ -184,6 +175,25 @@ def test_old_saved_states_load_with_their_constraints():
     assert s2.genres == ["Comedy"] and s2.year_max == 1999 and s2.exclude_genres == ["Horror"]
 
 
+def test_states_saved_with_the_old_constraint_shape_load_and_save_back_the_same_fields():
+    # saved before Constraint and HardConstraint became one model: each constraint had ``strength: "hard"``
+    saved = (
+        '{"session_id": "c", "genres": ["Comedy"], "turns": 2, "constraints": [{"kind": "genre", "value": "Comedy", '
+        '"strength": "hard", "scope": "request", "turn": 1, "origin": "parser", "phrase": "only comedies"}, '
+        '{"kind": "year_max", "value": 1999, "strength": "hard", "scope": "last_list", "turn": 2, "origin": "saved", '
+        '"phrase": "older than those"}]}'
+    )
+    s = ChatState.model_validate_json(saved)
+    assert s.constraints == [
+        HardConstraint(kind="genre", value="Comedy", turn=1, phrase="only comedies"),
+        HardConstraint(kind="year_max", value=1999, scope="last_list", turn=2, origin="saved", phrase="older than those"),
+    ]
+    assert s.filters().genres == ["Comedy"] and s.filters().year_max == 1999
+    again = ChatState.model_validate_json(s.model_dump_json())
+    assert again == s
+    assert set(s.model_dump()["constraints"][0]) == {"kind", "value", "phrase", "origin", "scope", "turn"}
+
+
 def _counter(years: np.ndarray, genres: dict[str, np.ndarray]):
     def count(f: Filters) -> int:
         keep = np.ones(len(years), dtype=bool)
@@ -204,9 +214,9 @@ def test_relaxation_drops_the_most_recent_constraint_and_says_so():
     s = ChatState(
         session_id="s",
         constraints=[
-            Constraint(kind="genre", value="Comedy", turn=1, phrase="only comedies"),
-            Constraint(kind="year_min", value=2021, turn=2, phrase="in 2021"),
-            Constraint(kind="year_max", value=2021, turn=2, phrase="in 2021"),
+            HardConstraint(kind="genre", value="Comedy", turn=1, phrase="only comedies"),
+            HardConstraint(kind="year_min", value=2021, turn=2, phrase="in 2021"),
+            HardConstraint(kind="year_max", value=2021, turn=2, phrase="in 2021"),
         ],
     )
     s2, notes, repeats = relax(s, _counter(years, genres), k=3)
@@ -254,3 +264,12 @@ def test_shown_items_without_a_stance_become_weak_anchors():
     assert "10" in q.filters.exclude_ids, "and it is still not offered again"
     many = shown(ChatState(session_id="t"), [str(i) for i in range(100, 130)])
     assert build_query(many).preferences.shown_ids == [str(i) for i in range(120, 130)], "the latest ten"
+
+
+def test_the_pure_state_and_the_reader_import_no_persistence():
+    code = (
+        "import sys, recagent.agent.state.update, recagent.agent.state.query, recagent.agent.reading.parser\n"
+        "print(sorted(m for m in sys.modules if m == 'sqlalchemy' or m.startswith('recagent.agent.session')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

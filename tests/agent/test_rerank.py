@@ -11,9 +11,9 @@ from recagent.agent.backends import BackendError, Completion, CompletionRequest,
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.agent.strategies import InvalidOutput, parse_ranking
 from recagent.agent.structured import CallStats
-from recagent.settings import RerankSettings
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.hybrid import Candidate, SourceHit
+from recagent.settings import RerankSettings
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,10 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from recagent.agent import session as session_module
+from recagent.agent import session_store as session_module
 from recagent.agent.schema import Recommendation, RecommendationResponse
-from recagent.agent.session import ChatState, SessionStore, UnknownSessionError
+from recagent.agent.session_store import SessionStore, UnknownSessionError
+from recagent.agent.state.model import ChatState
 from recagent.errors import SessionBusyError, SessionStoreError
 from recagent.recommender import Recommender
 from recagent.settings import Settings

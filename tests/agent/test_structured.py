@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from pydantic import BaseModel
+
 from recagent.agent.backends import BackendTimeout, ChatMessage, Completion, CompletionRequest, LLMBackend
 from recagent.agent.schema import ReplyCheck
 from recagent.agent.structured import CallStats, InvalidReply, StructuredCallError, call_structured, model_checker

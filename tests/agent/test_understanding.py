@@ -10,7 +10,9 @@ import pytest
 
 from recagent.agent.backends.base import Completion, LLMBackend, LLMError
 from recagent.agent.llm_reading import LLMReading, llm_reading, merge, needs_llm
-from recagent.agent.understanding import find_people, parse_message
+from recagent.agent.reading.parser import parse_message
+from recagent.agent.reading.people import find_people
+from recagent.evals.understanding import reading_of
 from recagent.retrieval.loaders import load_dataset
 from recagent.retrieval.titles import TitleResolver
 
@@ -271,12 +273,12 @@ def test_the_parser_runs_without_a_catalog():
     assert hard(u) == {"exclude_genre": "Horror"} and [(m.text, m.stance) for m in u.mentions] == [("The Shining", "liked")]
 
 
-def test_as_labels_uses_the_label_schema(catalog_tools):
-    labels = read(catalog_tools, "no horror, something like Heat but funnier").as_labels()
+def test_the_eval_adapter_uses_the_label_schema(catalog_tools):
+    labels = reading_of(read(catalog_tools, "no horror, something like Heat but funnier")).model_dump()
     assert labels["hard"] == {"genres": [], "exclude_genres": ["Horror"], "year_min": None, "year_max": None}
     # a hard exclusion is reported as hard only (the labels never repeat it as a soft dislike)
     assert labels["soft"]["disliked_genres"] == [] and labels["critiques"] == [{"attribute": "humor", "direction": 1}]
-    assert labels["mentions"] == [{"title": "Heat (1995)", "item_id": "6", "stance": "liked"}]
+    assert labels["mentions"] == [{"title": "Heat (1995)", "stance": "liked", "ml_id": "6", "redial_id": None}]
 
 
 # ---------------------------------------------------------------- the LLM reading
@@ -365,8 +367,8 @@ def test_wishes_conditions_and_styles(catalog_tools, message, expected):
 
 
 def soft_labels(u):
-    s = u.as_labels()["soft"]
-    return set(s["liked_genres"]), set(s["disliked_genres"])
+    s = reading_of(u).soft
+    return set(s.liked_genres), set(s.disliked_genres)
 
 
 @pytest.mark.parametrize(

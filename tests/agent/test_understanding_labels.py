@@ -14,6 +14,8 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from recagent.agent.vocabulary import Stance
+from recagent.retrieval.base import CritiqueAttribute
 from tests.support.data import shared_dataset
 
 SET_DIR = Path(__file__).resolve().parents[2] / "evals" / "data" / "understanding"
@@ -49,12 +51,12 @@ class Mention(BaseModel):
     redial_id: str = Field(pattern=r"^\d+$")
     title: str = Field(min_length=1)
     ml_id: str | None
-    stance: Literal["liked", "disliked", "seen", "want", "asking", "neutral"]
+    stance: Stance
 
 
 class Critique(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    attribute: Literal["violence", "darkness", "humor", "scariness", "family", "recency", "popularity"]
+    attribute: CritiqueAttribute
     direction: Literal[-1, 1]
 
 
@@ -123,14 +125,14 @@ def assert_real_seeker_messages(labels: list[Label]) -> None:
     never a test conversation, and its mentions carry the bridged ids (needs ../shared/data/redial)."""
     from recagent.evals.movielens_bridge import match_movielens
     from recagent.evals.protocols.redial import SPLITS, display_title, load_catalog
-    from recagent.evals.understanding_sample import _seeker_utterances
+    from recagent.evals.understanding_sample import seeker_utterances
 
     redial = shared_dataset("redial")
     with open(redial / SPLITS["test"], encoding="utf-8") as f:
         test_ids = {str(json.loads(line)["conversationId"]) for line in f if line.strip()}
     catalog = load_catalog(redial)
     titles = {it.id: it.title for it in catalog}
-    real = {u["id"]: u for split in ("train", "valid") for u in _seeker_utterances(redial, split, titles)}
+    real = {u["id"]: u for split in ("train", "valid") for u in seeker_utterances(redial, split, titles)}
     ml = {catalog.ids[pos]: ml_id for pos, ml_id in match_movielens(catalog).items()}
     for lab in labels:
         assert lab.id.split(":")[1] not in test_ids, f"{lab.id} is a test conversation"

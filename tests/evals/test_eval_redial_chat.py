@@ -19,7 +19,7 @@ from recagent.evals.protocols.redial_chat import (
     replay,
     summarize,
     variant_settings,
-    _results,
+    replay_cases,
 )
 from recagent.recommender import Recommender
 
@@ -71,7 +71,7 @@ def test_replay_builds_and_scores_the_cases_of_real_dialogues(redial, chat_rec):
     # the chat's answer heads the list: the tap passes the agent its usual 20 candidates
     last = chat_rec.sessions.turns(f"t-{dialogues[0].id}")
     assert [t.role for t in last[:2]] in (["user", "assistant"], ["recommender", "user"])
-    cases = _results("chat", scored, 50) + _results("popularity", floor, 50)
+    cases = replay_cases("chat", scored, 50) + replay_cases("popularity", floor, 50)
     summary = {v: summarize([c for c in cases if c.variant == v], ["recall@1", "recall@10", "recall@50"], 1.0)
                for v in ("chat", "popularity")}  # fmt: skip
     for v in summary.values():

@@ -76,7 +76,7 @@ def test_critiques_people_and_empty_fields():
 
 
 def test_the_adapter_maps_the_parsers_reading_to_the_label_schema():
-    from recagent.agent.understanding import parse_message
+    from recagent.agent.reading.parser import parse_message
 
     got = reading_of(parse_message("Only comedies from the 90s please, I'm not a fan of horror or sci-fi", VOCAB))
     assert got.hard.genres == ["Comedy"] and (got.hard.year_min, got.hard.year_max) == (1990, 1999)

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from recagent.agent.backends.llama_cpp import bundled_gguf
-from recagent.agent.session import SessionStore
+from recagent.agent.session_store import SessionStore
 from recagent.recommender import Recommender
 from recagent.settings import Settings
 

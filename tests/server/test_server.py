@@ -269,6 +269,37 @@ def test_an_unexpected_exception_is_a_plain_500(client, server_rec, monkeypatch,
     assert "secret internal detail" in caplog.text, "logged server-side, with the exception"
 
 
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        ("prompt", 500),  # a template that does not render is the server's bug, not the request's
+        ("vector_store", 503),
+        ("llm", 502),
+        ("unknown_item", 404),
+        ("config", 400),
+    ],
+)
+def test_library_errors_answer_the_status_their_class_carries(client, server_rec, monkeypatch, error, status):
+    from recagent.agent.backends.base import LLMError
+    from recagent.errors import ConfigError, UnknownItemError, VectorStoreError
+    from recagent.prompts import PromptRenderError
+
+    raised = {
+        "prompt": PromptRenderError("prompt rerank_scoring v3 needs variable(s) history"),
+        "vector_store": VectorStoreError("Chroma at 127.0.0.1:1 did not answer"),
+        "llm": LLMError("the model server answered 500"),
+        "unknown_item": UnknownItemError("nope"),
+        "config": ConfigError("bad setting"),
+    }[error]
+
+    def broken(*a, **kw):
+        raise raised
+
+    monkeypatch.setattr(server_rec, "search", broken)
+    r = client.get("/v1/items/search", params={"q": "anything"})
+    assert r.status_code == status and error_of(r)["code"] == raised.code
+
+
 def test_docs_and_page_are_served(client):
     assert "swagger" in client.get("/docs").text.lower()
     paths = client.get("/openapi.json").json()["paths"]
@@ -390,7 +421,7 @@ def test_a_dead_session_store_is_a_503_that_names_no_path(server_rec, tmp_path):
     """The store's own message names the database file (or host): the API answers in general terms."""
     import shutil
 
-    from recagent.agent.session import SessionStore
+    from recagent.agent.session_store import SessionStore
 
     folder = tmp_path / "private-sessions-dir"
     folder.mkdir()
@@ -410,7 +441,7 @@ def test_a_dead_session_store_is_a_503_that_names_no_path(server_rec, tmp_path):
 def test_a_session_held_by_another_process_is_a_409_with_retry_after(client, server_rec, monkeypatch):
     """Another app process sharing the session store is in the middle of a turn of this session: a
     message or a like here waits ``lock_timeout`` for it, then answers 409 ``session_busy``."""
-    from recagent.agent.session import SessionStore
+    from recagent.agent.session_store import SessionStore
 
     sid = "held-elsewhere"
     assert client.post("/v1/chat", json={"session_id": sid, "message": "dramas", "k": 2}).status_code == 200
