@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, Field
 
+from recagent.agent.schema import ReplyCheck
 from recagent.retrieval.titles import display_title, normalize, without_parens, without_trailing_year
 
 _YEAR = re.compile(r"^((?:18|19|20)\d{2})(s?)$")
@@ -148,8 +149,10 @@ class Grounding:
             else:
                 fine = year in known_years or year in stated
             if not fine:
-                problems.append(f"names the {'decade' if decade else 'year'} {year}{'s' if decade else ''}, "
-                                f"which is not the candidate's or a cited item's")
+                problems.append(
+                    f"names the {'decade' if decade else 'year'} {year}{'s' if decade else ''}, "
+                    f"which is not the candidate's or a cited item's"
+                )
         known_genres = set().union(*(self.items[i][1] for i in about if i in self.items))
         for genre in sorted(self.genres(rest) - known_genres):
             problems.append(f"calls it {genre}, which is not a genre of the candidate or a cited item")
@@ -173,3 +176,30 @@ def _quoted_from(m: re.Match, said: str) -> bool:
     quote = (m.group(1) if m.group(1) is not None else m.group(2) or "").strip()
     quote = quote.removesuffix("...").strip()
     return bool(quote) and quote.lower() in said.lower()
+
+
+def keep_grounded(
+    words: dict[str, str],
+    grounding: Grounding,
+    request: str,
+    history: str,
+    liked_ids: Sequence[str],
+    checks: list[ReplyCheck],
+) -> dict[str, str]:
+    """The LLM-written explanations that pass the grounding check. A failing one is dropped (the
+    deterministic one takes its place) and counted in the last reply's check, so the response and
+    the eval reports show how many were replaced and why."""
+    kept, bad = {}, []
+    for iid, text in words.items():
+        report = grounding.check(text, iid, request, history, liked_ids)
+        if report.ok:
+            kept[iid] = text
+        else:
+            bad.append(f"{iid}: {report.problems[0]}")
+    if bad:
+        update = {"ungrounded": len(bad), "error": "; ".join(bad)[:500]}
+        if checks:
+            checks[-1] = checks[-1].model_copy(update=update)
+        else:
+            checks.append(ReplyCheck(valid=True).model_copy(update=update))
+    return kept

@@ -13,14 +13,17 @@ from collections import Counter
 import numpy as np
 from pydantic import BaseModel
 
-from recagent.agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
+from recagent.agent.backends.base import ChatMessage, Completion, CompletionRequest, LLMBackend
 from recagent.agent.cache import DiskCache, cache_key
 from recagent.agent.safety import clean_text, for_prompt
+from recagent.agent.schema import ReplyCheck
+from recagent.agent.structured import InvalidReply, StructuredCallError, call_structured
 from recagent.prompts import load_template
 from recagent.retrieval.catalog import Catalog, UserHistory
 from recagent.retrieval.titles import display_title
 
 TOP = 5
+MIN_SUMMARY = 20  # characters
 
 
 class HistoryFacts(BaseModel):
@@ -61,6 +64,14 @@ def deterministic_summary(facts: HistoryFacts) -> str:
     return " ".join(parts)
 
 
+def _check_summary(completion: Completion) -> tuple[str, ReplyCheck]:
+    """The reply as one line of clean text; under 20 characters is nothing usable."""
+    text = " ".join(clean_text(completion.text).split())
+    if len(text) < MIN_SUMMARY:
+        raise InvalidReply(f"a summary of {len(text)} characters")
+    return text, ReplyCheck(valid=True)
+
+
 class HistorySummarizer:
     def __init__(self, backend: LLMBackend | None, cache: DiskCache | None, mode: str = "llm", domain: str = "movies"):
         self.backend = backend
@@ -83,14 +94,10 @@ class HistorySummarizer:
             recent="; ".join(for_prompt(t, 80) for t in facts.recent) or "-",
             top_rated="; ".join(for_prompt(t, 80) for t in facts.top_rated) or "-",
         )
+        request = CompletionRequest(messages=[ChatMessage(**m) for m in prompt.messages()], max_tokens=60)
         try:
-            out = self.backend.complete(
-                CompletionRequest(messages=[ChatMessage(**m) for m in prompt.messages()], max_tokens=60)
-            )
-        except LLMError:
-            return fallback, "deterministic"
-        text = " ".join(clean_text(out.text).split())
-        if len(text) < 20:  # nothing usable
+            text = call_structured(self.backend, request, _check_summary, attempts=1)
+        except StructuredCallError:
             return fallback, "deterministic"
         # the LLM's words plus the facts: a weak model may miss them, the reranker still sees them
         summary = f"{text[:300]} ({fallback})"

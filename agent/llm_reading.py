@@ -18,17 +18,17 @@ a :class:`~recagent.agent.schema.ReplyCheck` (``stage="understanding"``), failur
 from __future__ import annotations
 
 import copy
-import json
 import time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from recagent.agent.backends.base import ChatMessage, CompletionRequest, LLMBackend, LLMError
+from recagent.agent.backends.base import ChatMessage, CompletionRequest, LLMBackend
 from recagent.agent.reading.model import HardConstraint, TitleMention, Understanding
 from recagent.agent.reading.text import fold_text
 from recagent.agent.safety import for_prompt
 from recagent.agent.schema import ReplyCheck
+from recagent.agent.structured import StructuredCallError, call_structured, model_checker
 from recagent.agent.vocabulary import Stance
 from recagent.prompts import load_template
 from recagent.retrieval.base import Critique, CritiqueAttribute
@@ -131,23 +131,26 @@ def needs_llm(parsed: Understanding, message: str) -> bool:
     return len(message.split()) >= 4
 
 
+def _reason(e: Exception) -> str:
+    return f"{type(e).__name__}: {str(e).splitlines()[0][:200]}" if str(e) else type(e).__name__
+
+
 def llm_reading(backend: LLMBackend, message: str, genre_vocab: list[str], max_tokens: int = 160) -> ReadingResult:
-    """Ask the LLM to read the message. A failure is a result with ``reading=None`` and the reason in the check."""
+    """Ask the LLM to read the message, once (no repair: the parser's reading stands in). A failure is a
+    result with ``reading=None`` and the reason in the check."""
     prompt = load_template("query_understanding").render(message=for_prompt(message, 1000), genres=", ".join(genre_vocab))
+    request = CompletionRequest(
+        messages=[ChatMessage(**m) for m in prompt.messages()],
+        json_schema=reading_schema(genre_vocab),
+        max_tokens=max_tokens,
+    )
     t0 = time.perf_counter()
     try:
-        out = backend.complete(
-            CompletionRequest(
-                messages=[ChatMessage(**m) for m in prompt.messages()],
-                json_schema=reading_schema(genre_vocab),
-                max_tokens=max_tokens,
-            )
-        )
-        reading = LLMReading.model_validate(json.loads(out.text))
-    except (LLMError, json.JSONDecodeError, ValidationError) as e:
+        reading = call_structured(backend, request, model_checker(LLMReading, _reason), attempts=1, describe=_reason)
+    except StructuredCallError as e:
         ms = round((time.perf_counter() - t0) * 1000, 2)
-        reason = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}" if str(e) else type(e).__name__
-        return ReadingResult(reading=None, check=ReplyCheck(valid=False, error=reason, stage="understanding", latency_ms=ms))
+        failed = e.checks[-1].model_copy(update={"stage": "understanding", "latency_ms": ms})
+        return ReadingResult(reading=None, check=failed)
     ms = round((time.perf_counter() - t0) * 1000, 2)
     vocab = set(genre_vocab)
     for field in ("liked_genres", "disliked_genres", "hard_genres", "exclude_genres"):

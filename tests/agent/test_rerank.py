@@ -8,9 +8,11 @@ import random
 import pytest
 
 from recagent.agent.backends import BackendError, Completion, CompletionRequest, LLMBackend
-from recagent.agent.rerank import CallStats, InvalidOutput, Reranker, RerankRequest, parse_ranking
-from recagent.settings import RerankSettings
+from recagent.agent.rerank import Reranker, RerankRequest
+from recagent.agent.strategies import InvalidOutput, parse_ranking
+from recagent.agent.structured import CallStats
 from recagent.retrieval.base import Candidate, RetrievalQuery, SourceHit
+from recagent.settings import RerankSettings
 
 
 @pytest.fixture(scope="module")
