@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from recagent.agent.reader import MessageReader
+from recagent.agent.reading.reader import MessageReader
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.agent.schema import RecommendationResponse, ReplyCheck
 from recagent.agent.reading.model import Spotter, Understanding

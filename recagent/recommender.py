@@ -183,7 +183,7 @@ class Recommender(RetrievalParts):
         return self._reader(self.settings.understanding)
 
     def _reader(self, mode: str):
-        from recagent.agent.reader import MessageReader
+        from recagent.agent.reading.reader import MessageReader
 
         tools = self.chat_tools
         backend = self.aux_backend if mode != "parser" else None

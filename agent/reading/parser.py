@@ -11,7 +11,7 @@ The parser is deterministic and never calls an LLM. It finds titles three ways: 
 apostrophe is never a quote), a ``spot`` callable over the catalog's titles (finds lowercase titles;
 see :meth:`recagent.retrieval.titles.TitleResolver.spot`), and capitalised words after a cue ("like
 Heat", "seen Jumanji"), which the caller resolves. People's names are recognised first and never read
-as title or genre words. The LLM reading (:mod:`recagent.agent.llm_reading`) may add to this.
+as title or genre words. The LLM reading (:mod:`recagent.agent.reading.llm`) may add to this.
 """
 
 from __future__ import annotations

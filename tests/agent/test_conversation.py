@@ -144,7 +144,7 @@ def test_one_shot_queries_filter_only_what_is_stated(rec):
 
 @pytest.mark.slow
 def test_the_bundled_llm_reading_is_checked(llama, rec):
-    from recagent.agent.llm_reading import llm_reading
+    from recagent.agent.reading.llm import llm_reading
 
     result = llm_reading(llama, "something like Heat but less violent, from the 90s", rec.catalog.genre_vocab)
     assert result.check.stage == "understanding" and result.check.latency_ms is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from recagent.agent.backends.base import Completion, LLMBackend, LLMError
-from recagent.agent.llm_reading import LLMReading, llm_reading, merge, needs_llm
+from recagent.agent.reading.llm import LLMReading, llm_reading, merge, needs_llm
 from recagent.agent.reading.parser import parse_message
 from recagent.agent.reading.people import find_people
 from recagent.evals.understanding import reading_of

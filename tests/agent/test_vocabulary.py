@@ -7,7 +7,7 @@ import re
 import typing
 
 from recagent.agent import vocabulary as v
-from recagent.agent.llm_reading import LLMMention, reading_schema
+from recagent.agent.reading.llm import LLMMention, reading_schema
 from recagent.agent.reading.model import HardConstraint, ListReference, TitleMention
 from recagent.agent.reading.patterns import CRITIQUES
 from recagent.agent.state.model import ChatState, Mention

@@ -1,7 +1,7 @@
 """The one reader of a user's message, whichever way it arrives (``recommend``, ``chat``, HTTP, the evals).
 
 The deterministic parser reads every message; in the ``hybrid`` and ``llm`` modes the LLM also reads the
-messages the parser cannot settle on its own (:func:`~recagent.agent.llm_reading.needs_llm`), and the two
+messages the parser cannot settle on its own (:func:`~recagent.agent.reading.llm.needs_llm`), and the two
 readings are merged. A message is parsed once: the server asks whether a turn may call the LLM before it
 runs the turn, and both questions are answered from the same parse.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from recagent.agent.backends.base import LLMBackend
-from recagent.agent.llm_reading import Mode, llm_reading, merge, needs_llm
+from recagent.agent.reading.llm import Mode, llm_reading, merge, needs_llm
 from recagent.agent.schema import ReplyCheck
 from recagent.agent.reading.model import Spotter, Understanding
 from recagent.agent.reading.parser import parse_message
@@ -27,7 +27,7 @@ class MessageReader:
         backend: LLMBackend | None = None,
         mode: Mode = "parser",
     ):
-        """``mode``: ``parser`` (no LLM), ``hybrid`` or ``llm`` (see :mod:`recagent.agent.llm_reading`);
+        """``mode``: ``parser`` (no LLM), ``hybrid`` or ``llm`` (see :mod:`recagent.agent.reading.llm`);
         without a ``backend`` the reader is the parser alone, whatever the mode."""
         self.genre_vocab = genre_vocab
         self.spot = spot
