@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from recagent.agent.reading.model import Spotter, Understanding
 from recagent.agent.reading.reader import MessageReader
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.agent.schema import RecommendationResponse, ReplyCheck
-from recagent.agent.reading.model import Spotter, Understanding
 from recagent.agent.state.model import ChatState
 from recagent.agent.state.query import build_query, relax
 from recagent.agent.state.update import MessageEvent, Note, ShownEvent, apply

@@ -35,9 +35,6 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from recagent.agent.rerank import RerankRequest  # noqa: E402
-from recagent.retrieval.base import RetrievalQuery  # noqa: E402
-
 from benchmarks.common import (  # noqa: E402
     Figure,
     Report,
@@ -48,7 +45,9 @@ from benchmarks.common import (  # noqa: E402
     print_machine,
     write_results,
 )
+from recagent.agent.rerank import RerankRequest  # noqa: E402
 from recagent.recommender import Recommender  # noqa: E402
+from recagent.retrieval.base import RetrievalQuery  # noqa: E402
 from recagent.settings import Settings  # noqa: E402
 from recagent.threads import blas_limit, default_llm_threads, usable_cores  # noqa: E402
 

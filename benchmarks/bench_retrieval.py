@@ -52,7 +52,6 @@ from benchmarks.common import (  # noqa: E402
     write_results,
 )
 from recagent.recommender import Recommender  # noqa: E402
-from recagent.settings import MFSettings, Settings  # noqa: E402
 from recagent.retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k  # noqa: E402
 from recagent.retrieval.catalog import Catalog, InteractionLog, Item  # noqa: E402
 from recagent.retrieval.filters import Filters  # noqa: E402
@@ -60,6 +59,7 @@ from recagent.retrieval.loaders import Dataset, load_dataset  # noqa: E402
 from recagent.retrieval.mf import MFRetriever  # noqa: E402
 from recagent.retrieval.progress import progress_bar  # noqa: E402
 from recagent.retrieval.vector_store import VectorStore, connect  # noqa: E402
+from recagent.settings import MFSettings, Settings  # noqa: E402
 from recagent.threads import blas_limit  # noqa: E402
 
 ML_100K = REPO_ROOT.parent / "shared" / "data" / "ml-100k"

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from recagent.evals.metrics import parse_metric
 from recagent.errors import ConfigError
+from recagent.evals.metrics import parse_metric
 
 
 class PairedResult(BaseModel):

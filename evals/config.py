@@ -8,13 +8,13 @@ from typing import Annotated, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from recagent.errors import ConfigError
 from recagent.evals.conversational import ConversationalVariant
 from recagent.evals.llm import Price, RerankSpec
 from recagent.evals.metrics import parse_metric
 from recagent.evals.protocols import PROTOCOLS
 from recagent.evals.protocols.redial_chat import ChatReplayVariant
 from recagent.evals.retrievers import RetrieverVariant
-from recagent.errors import ConfigError
 
 
 class Variant(RetrieverVariant):

@@ -26,12 +26,12 @@ from recagent.agent.cache import DiskCache
 from recagent.agent.calibration import Calibrations, calibration_paths
 from recagent.agent.rerank import TEMPLATES, Reranker, RerankRequest
 from recagent.agent.schema import RecommendationResponse, ReplyCheck
+from recagent.errors import ConfigError
 from recagent.evals.retrievers import CaseResult
 from recagent.prompts import load_template
-from recagent.errors import ConfigError
-from recagent.settings import LLMSettings, RerankSettings, Settings
 from recagent.retrieval.base import Candidate
 from recagent.retrieval.progress import progress_bar
+from recagent.settings import LLMSettings, RerankSettings, Settings
 
 
 class RerankSpec(BaseModel):

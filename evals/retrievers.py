@@ -11,19 +11,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recagent.evals.metrics import score
 from recagent.evals.protocols.loo import LooSplit
-from recagent.settings import EASESettings, FusionSettings, MFSettings, SequentialSettings
 from recagent.retrieval.base import Candidate, RetrievalQuery, Scored, SourceHit
 from recagent.retrieval.catalog import InteractionLog
 from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.hybrid import HybridRetriever
-from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL, LearnedRanker
+from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL
+from recagent.retrieval.learned_ranker import LearnedRanker
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
 from recagent.retrieval.progress import progress_bar
 from recagent.retrieval.sequential import SequentialRetriever
 from recagent.retrieval.sources import fusion_sources
 from recagent.retrieval.vector_store import VectorStore, connect
+from recagent.settings import EASESettings, FusionSettings, MFSettings, SequentialSettings
 
 DEPTH = 100  # ranks deeper than this count as "not ranked"; every reported metric is @20 or less
 

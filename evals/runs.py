@@ -25,9 +25,9 @@ from recagent.evals.metrics import score
 from recagent.evals.protocols import Protocol
 from recagent.evals.protocols.loo import dataset_stats
 from recagent.evals.retrievers import CaseResult, RetrieverBench, evaluate
-from recagent.settings import Settings
-from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.base import Candidate
+from recagent.retrieval.embeddings import Embedder
+from recagent.settings import Settings
 
 if TYPE_CHECKING:
     from recagent.evals.config import EvalConfig

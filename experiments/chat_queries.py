@@ -30,8 +30,8 @@ from recagent.evals.protocols.redial_chat import (
     DEPTH,
     SEEKER,
     SPARE,
-    deep_merge,
     bridge,
+    deep_merge,
     plain,
     record_recommender_turn,
 )
@@ -46,7 +46,6 @@ CHAT = {"understanding": "parser", "rerank": {"history_summary": "deterministic"
 
 def recommender(settings: Settings, overrides: dict):
     from recagent.agent.rerank import Reranker
-
     from recagent.recommender import Recommender
 
     settings = Settings(**deep_merge(settings.model_dump(), overrides))

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from recagent.retrieval.base import RetrievalQuery, Scored
 from recagent.retrieval.catalog import Catalog
 
@@ -147,9 +148,9 @@ def item_priors(
 
 def extract(args) -> None:
     from chat_queries import recommender, use_comentions
+
     from recagent.retrieval.preferences import PreferenceScorer
     from recagent.retrieval.progress import progress_bar
-
     from recagent.settings import Settings
 
     rows = [json.loads(line) for line in args.queries.read_text().splitlines() if line.strip()]

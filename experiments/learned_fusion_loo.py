@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from recagent.retrieval.learned_ranker import FEATURES, source_feature_names
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

@@ -25,14 +25,14 @@ import time
 
 import numpy as np
 import torch
+from torch import nn
+from tune_fusion import fused_rank, ndcg_recall, source_ranks
+
 from recagent.evals.protocols import get_protocol
 from recagent.evals.retrievers import RetrieverBench, RetrieverVariant
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.itemitem import Sequences
-from torch import nn
-from tune_fusion import fused_rank, ndcg_recall, source_ranks
-
 from recagent.settings import Settings
 
 

@@ -116,7 +116,6 @@ def main() -> None:
 
     report: dict = {"coverage": coverage, "grid": []}
     counts = rec.popularity.counts
-    suggested = h.model("comentions").suggested
     base_ranks, sugg_ranks = [], []
     for (q, _), t in zip(cases, targets):
         seen = rec.catalog.positions(q.liked_ids + q.filters.exclude_ids)

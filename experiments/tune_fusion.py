@@ -23,12 +23,12 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from recagent.evals.protocols import get_protocol
 from recagent.evals.retrievers import RetrieverBench, RetrieverVariant, evaluate
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.progress import progress_bar
-
 from recagent.settings import EASESettings, FusionSettings, MFSettings, SequentialSettings, Settings
 
 SOURCES = ("vector", "mf", "ease", "sequential", "popularity")

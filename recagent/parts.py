@@ -17,7 +17,8 @@ from recagent.retrieval.dialogues import DialogueRetriever
 from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.hybrid import HybridRetriever
-from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL, LearnedRanker
+from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL
+from recagent.retrieval.learned_ranker import LearnedRanker
 from recagent.retrieval.loaders import ColumnMapping, Dataset, load_dataset
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever

@@ -18,12 +18,11 @@ from pydantic import BaseModel, Field
 
 from recagent.errors import ConfigError
 from recagent.parts import RetrievalParts, part
-from recagent.settings import Settings
-from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.base import Candidate, RetrievalQuery
 from recagent.retrieval.filters import Filters
-from recagent.retrieval.base import Candidate
 from recagent.retrieval.titles import TitleMatch
 from recagent.retrieval.vector_store import IndexReport
+from recagent.settings import Settings
 
 
 class SearchHit(BaseModel):

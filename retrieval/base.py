@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recagent.retrieval.filters import Filters
 
-
 CritiqueAttribute = Literal["violence", "darkness", "humor", "scariness", "family", "recency", "popularity"]
 
 

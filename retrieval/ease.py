@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from recagent.settings import EASESettings
 from recagent.retrieval import itemitem
 from recagent.retrieval.catalog import InteractionLog
 from recagent.retrieval.itemitem import ItemItemRetriever, Sequences, active_items
 from recagent.retrieval.progress import progress_bar
+from recagent.settings import EASESettings
 
 
 def ease_weights(gram: np.ndarray, l2: float) -> np.ndarray:

@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy.special import expit
+
 from recagent.retrieval.base import Scored
 from recagent.retrieval.catalog import Catalog, InteractionLog
 from recagent.retrieval.comentions import same_title_key
 from recagent.retrieval.itemitem import ItemItemRetriever, Sequences
 from recagent.retrieval.loaders import BUNDLED_CATALOG
-from scipy.special import expit
 
 DEFAULT_MODEL = Path(__file__).resolve().parent / "data" / "learned-ranker" / "ml-latest-small.json"
 MIN_MATCH = 0.9  # share of the catalog's titles that must be bundled ml-latest-small titles

@@ -21,10 +21,10 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recagent.errors import ConfigError, UnknownUserError
-from recagent.settings import MFSettings
 from recagent.retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k
 from recagent.retrieval.catalog import Catalog, InteractionLog
 from recagent.retrieval.progress import progress_bar
+from recagent.settings import MFSettings
 
 
 def _als(params: MFSettings):

@@ -29,13 +29,13 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from recagent.settings import FusionSettings
 from recagent.retrieval.attributes import ItemAttributes, standardise
 from recagent.retrieval.base import Preferences, RetrievalQuery, Scored, allowed_mask, top_k
 from recagent.retrieval.catalog import Catalog
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.titles import title_keys
 from recagent.retrieval.vector_store import EXACT_SEARCH_MAX, VectorStore
+from recagent.settings import FusionSettings
 
 UNGATED = ("recency", "popularity")  # not what kind of film: "older", "a hidden gem" apply to all alike
 AVOID_FLOOR = 0.5  # cosine to an avoided item below this costs nothing

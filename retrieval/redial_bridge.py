@@ -33,7 +33,6 @@ from recagent.retrieval.catalog import Catalog
 from recagent.retrieval.loaders import BUNDLED_CATALOG
 from recagent.retrieval.titles import display_title, normalize, split_year, title_keys, without_parens
 
-
 _NUMBERS = {
     "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
     "nine": "9", "ten": "10", "ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9",

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from recagent.settings import SequentialSettings
 from recagent.retrieval import itemitem
 from recagent.retrieval.catalog import InteractionLog
 from recagent.retrieval.itemitem import ItemItemRetriever, Sequences, active_items
 from recagent.retrieval.progress import progress_bar
+from recagent.settings import SequentialSettings
 
 
 def transition_design(

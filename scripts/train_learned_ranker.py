@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from recagent.evals.protocols import get_protocol
 from recagent.evals.protocols.loo import split_leave_one_out
 from recagent.evals.retrievers import RetrieverBench, RetrieverVariant
@@ -34,7 +35,6 @@ from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.itemitem import Sequences
 from recagent.retrieval.learned_ranker import FEATURES, FitStats, RRFWeights, pool_features
 from recagent.retrieval.progress import progress_bar
-
 from recagent.settings import FusionSettings, Settings
 
 PROTOCOL = "ml-latest-small-loo"

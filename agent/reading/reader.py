@@ -12,9 +12,9 @@ from collections import OrderedDict
 
 from recagent.agent.backends.base import LLMBackend
 from recagent.agent.reading.llm import Mode, llm_reading, merge, needs_llm
-from recagent.agent.schema import ReplyCheck
 from recagent.agent.reading.model import Spotter, Understanding
 from recagent.agent.reading.parser import parse_message
+from recagent.agent.schema import ReplyCheck
 
 PARSE_CACHE = 256  # recent messages whose parse is kept (the parse is a pure function of the text)
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from recagent.evals.protocols import Protocol
 from recagent.retrieval.catalog import Catalog, InteractionLog
 from recagent.retrieval.loaders import BUNDLED_CATALOG, Dataset, load_dataset
