@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from recagent.agent.backends.base import LLMBackend, LLMError
+from recagent.agent.backends.base import LLMError
 from recagent.agent.chat import ChatAgent
 from recagent.agent.rerank import Reranker
 from recagent.agent.safety import MessageTooLongError
@@ -99,20 +99,14 @@ def test_the_message_limit_stays_and_a_long_dialogue_query_is_folded(rec, agent)
     assert all("Horror" not in it.genres and 1990 <= it.year <= 1999 for it in items(rec, resp))
 
 
-class _Broken(LLMBackend):
-    name = "broken"
-
-    def _complete(self, request):
-        raise LLMError("model unavailable")
-
-
-def test_understanding_modes_record_every_llm_check(rec, tmp_path):
+def test_understanding_modes_record_every_llm_check(rec, tmp_path, fake_llm):
     parser = ChatAgent(rec.chat_tools, Reranker(None), SessionStore(tmp_path / "a.sqlite"))
     assert parser.turn("p", "something like Heat but less violent").checks == [], "not asked: no check"
     hybrid = ChatAgent(
-        rec.chat_tools, Reranker(None), SessionStore(tmp_path / "b.sqlite"), understanding_backend=_Broken(), understanding="hybrid"
+        rec.chat_tools, Reranker(None), SessionStore(tmp_path / "b.sqlite"), understanding_backend=fake_llm.enqueue(LLMError("model unavailable")), understanding="hybrid"
     )
     resp = hybrid.turn("h", "something like Heat but less violent")
+    assert fake_llm.calls == 1 and "less violent" in fake_llm.prompts[0]
     (check,) = resp.checks
     assert check.stage == "understanding" and not check.valid and "model unavailable" in check.error
     assert hybrid.store.get("h").liked_ids == ["6"], "the parser's reading stands when the LLM fails"
