@@ -8,6 +8,8 @@ import random
 import pytest
 
 from recagent.agent.backends import BackendError, LLMBackend
+from recagent.agent.explain import explain
+from recagent.agent.grounding import Grounding
 from recagent.agent.rerank import CallStats, InvalidOutput, Reranker, RerankRequest, parse_ranking
 from recagent.settings import RerankSettings
 from recagent.retrieval.base import RetrievalQuery
@@ -33,21 +35,26 @@ def test_generative_json_is_valid_and_within_candidates_over_random_sets(llama, 
     30; at least 90% of the replies must be usable JSON in both."""
     rng = random.Random(7)
     reranker = Reranker(llama, RerankSettings(mode="generative", candidates=12), seed=0)
-    from_llm = 0
+    from_llm = written = 0
     for trial in range(trials):
         cands = rng.sample(pool, rng.randint(3, 10))
         k = rng.randint(1, 3)
-        resp = reranker.rerank(
-            RerankRequest(candidates=cands, request=rng.choice(["", "something funny", "a thriller"]), k=k)
-        )
+        request = rng.choice(["", "something funny", "a thriller"])
+        resp = reranker.rerank(RerankRequest(candidates=cands, request=request, k=k))
         ids = [r.item_id for r in resp.recommendations]
         assert len(ids) == k and len(set(ids)) == k, trial
         assert set(ids) <= {c.item_id for c in cands}, trial
         assert [r.rank for r in resp.recommendations] == list(range(1, k + 1))
-        assert all(r.explanation for r in resp.recommendations)
         assert resp.prompt.name == "rerank" and resp.prompt.hash and resp.mode == "generative"
+        # an explanation is the model's own words when they are grounded, else the deterministic one
+        by_id, grounding = {c.item_id: c for c in cands}, Grounding(cands)
+        for r in resp.recommendations:
+            own = explain(by_id[r.item_id], request or None)
+            assert r.explanation == own or grounding.check(r.explanation, r.item_id, request).ok, (trial, r.explanation)
+            written += resp.source == "llm" and r.explanation != own
         from_llm += resp.source == "llm"
     assert from_llm >= math.ceil(0.9 * trials), f"only {from_llm}/{trials} replies were usable JSON"
+    assert written > 0, "no explanation was the model's own: its words never reach the answer"
 
 
 def test_scoring_mode_ranks_every_candidate_by_label_logits(llama, pool):

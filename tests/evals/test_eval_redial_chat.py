@@ -41,9 +41,7 @@ def chat_rec(settings, embedder, rec, tmp_path_factory) -> Recommender:
         {"understanding": "parser", "rerank": {"history_summary": "deterministic"}},
         tmp_path_factory.mktemp("replay") / "sessions.sqlite",
     )
-    r = Recommender(s)
-    r.__dict__["embedder"] = embedder
-    r.__dict__["reranker"] = Reranker(None, s.rerank)
+    r = Recommender.from_parts(s, embedder=embedder, reranker=Reranker(None, s.rerank))
     r.index()  # the store the `rec` fixture built: nothing to embed
     return r
 

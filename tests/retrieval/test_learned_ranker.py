@@ -74,10 +74,10 @@ def test_the_ranker_is_attached_only_when_a_query_could_use_it(rec, settings):
     fresh = Recommender.from_parts(settings, **parts)
     fresh.candidates(liked_ids=rec.catalog.ids[:2], k=10)
     fresh.candidates(query="a funny animated movie", k=10)
-    assert "learned_ranker" not in fresh.__dict__, "a liked or text query never pays for attaching the ranker"
+    assert "learned_ranker" not in fresh.built_parts(), "a liked or text query never pays for attaching the ranker"
     user = rec.dataset.interactions.users[0]
     ids = [c.item_id for c in fresh.candidates(user_id=user, k=10).candidates]
-    assert fresh.__dict__["learned_ranker"] is not None
+    assert fresh.built_parts()["learned_ranker"] is not None
     assert ids == [c.item_id for c in rec.candidates(user_id=user, k=10).candidates]
 
 
