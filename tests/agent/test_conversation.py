@@ -45,6 +45,21 @@ def test_over_tight_filters_are_relaxed_and_the_reply_says_which(rec, agent):
     assert "relaxed" in resp.message and "1950s" in resp.message
 
 
+def test_something_older_narrows_to_before_the_list_and_is_relaxed_once_nothing_older_is_left(rec, agent):
+    first = agent.turn("older", "only comedies please")
+    cutoff = min(it.year for it in items(rec, first))
+    older = agent.turn("older", "something older")
+    assert "relaxed" not in older.message and f"up to {cutoff - 1}" in older.message, older.message
+    assert all("Comedy" in it.genres and it.year < cutoff for it in items(rec, older))
+    oldest = min(it.year for it in items(rec, older))
+    assert not [it for it in rec.catalog.items if "Comedy" in it.genres and it.year and it.year < oldest], (
+        "the slice has no comedy older than the second list"
+    )
+    again = agent.turn("older", "something older")
+    assert "relaxed “older than those”" in again.message, again.message
+    assert len(again.recommendations) == 5 and all("Comedy" in it.genres for it in items(rec, again))
+
+
 def test_conflicting_constraints_get_a_clarifying_reply_not_an_error(agent):
     resp = agent.turn("conflict", "before 1980 and after 2000")
     assert "Which did you mean?" in resp.message and len(resp.recommendations) == 5
