@@ -23,9 +23,8 @@ from recagent.agent.calibration import (
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.cli.app import app
 from recagent.errors import ConfigError
-from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.hybrid import Candidate
-from recagent.settings import RerankSettings, Settings
+from recagent.settings import RerankSettings
 
 from tests.support.fake_llm import FakeLLM, label_reply
 
@@ -63,7 +62,10 @@ def test_the_weight_moves_the_answer_from_retrieval_to_the_llm():
     """Retrieval prefers Film 0 by a little; the LLM prefers Film 3 by a lot."""
     cands = films([1.0, 0.95, 0.9, 0.85])
     llm = {"Film 3": 0.0, "Film 0": -3.0, "Film 1": -3.0, "Film 2": -3.0}
-    first = {w: reranker(labels(llm), w).rerank(RerankRequest(candidates=cands, k=4)).recommendations[0].item_id for w in (0.05, 0.5, 1.0)}
+    first = {
+        w: reranker(labels(llm), w).rerank(RerankRequest(candidates=cands, k=4)).recommendations[0].item_id
+        for w in (0.05, 0.5, 1.0)
+    }
     assert first == {0.05: "0", 0.5: "3", 1.0: "3"}
     fake = labels(llm)
     resp = reranker(fake, 0.05).rerank(RerankRequest(candidates=cands, k=4))
@@ -71,7 +73,9 @@ def test_the_weight_moves_the_answer_from_retrieval_to_the_llm():
 
 
 def test_generative_at_weight_one_is_the_llms_order_with_leftovers_in_retrieval_order(fake_llm):
-    fake_llm.enqueue('{"recommendations": [{"item_id": "2", "explanation": "x"}, {"item_id": "3", "explanation": "y"}]}')
+    fake_llm.enqueue(
+        '{"recommendations": [{"item_id": "2", "explanation": "x"}, {"item_id": "3", "explanation": "y"}]}'
+    )
     resp = reranker(fake_llm, 1.0, "generative").rerank(RerankRequest(candidates=films([1.0, 0.9, 0.8, 0.7]), k=4))
     assert [r.item_id for r in resp.recommendations] == ["2", "3", "0", "1"]
 
@@ -211,7 +215,9 @@ def test_user_calibration_in_the_data_dir_is_read(settings, rec, tmp_path):
     key = Reranker(fake).calibration_key("scoring")
     CalibrationFile(entries=[entry(key.model, key.template, "scoring", 0.25)]).write(tmp_path / "mine.json")
     mine = RerankSettings(calibration=tmp_path / "mine.json", history_summary="deterministic")
-    r = Recommender.from_parts(settings.model_copy(update={"rerank": mine}), embedder=rec.embedder, backend=fake, aux_backend=fake)
+    r = Recommender.from_parts(
+        settings.model_copy(update={"rerank": mine}), embedder=rec.embedder, backend=fake, aux_backend=fake
+    )
     assert r.reranker.weight("scoring").value == 0.25
     resp = r.recommend(user_id=rec.dataset.interactions.users[0], k=3, rerank=True, mode="scoring")
     assert resp.llm_weight == 0.25 and "mine.json" in resp.calibration

@@ -118,7 +118,11 @@ def test_understanding_modes_record_every_llm_check(rec, tmp_path, fake_llm):
     parser = ChatAgent(rec.chat_tools, Reranker(None), SessionStore(tmp_path / "a.sqlite"))
     assert parser.turn("p", "something like Heat but less violent").checks == [], "not asked: no check"
     hybrid = ChatAgent(
-        rec.chat_tools, Reranker(None), SessionStore(tmp_path / "b.sqlite"), understanding_backend=fake_llm.enqueue(LLMError("model unavailable")), understanding="hybrid"
+        rec.chat_tools,
+        Reranker(None),
+        SessionStore(tmp_path / "b.sqlite"),
+        understanding_backend=fake_llm.enqueue(LLMError("model unavailable")),
+        understanding="hybrid",
     )
     resp = hybrid.turn("h", "something like Heat but less violent")
     assert fake_llm.calls == 1 and "less violent" in fake_llm.prompts[0]

@@ -18,9 +18,9 @@ from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.retrieval.hybrid import Candidate, SourceHit
 from recagent.retrieval.loaders import load_dataset
 from recagent.retrieval.titles import display_title, normalize
+from recagent.settings import RerankSettings
 
 from tests.support.fake_llm import FakeLLM, label_reply
-from recagent.settings import RerankSettings
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,10 @@ class FakeLLM(LLMBackend):
             reply = self.default
         else:
             prompt = request.messages[-1].content if request.messages else ""
-            msg = f"{self.name}: unexpected LLM call #{self.calls} (no reply queued, no default) for prompt: {prompt[:400]!r}"
+            msg = (
+                f"{self.name}: unexpected LLM call #{self.calls} (no reply queued, no default) "
+                f"for prompt: {prompt[:400]!r}"
+            )
             self.unexpected.append(msg)
             raise AssertionError(msg)
         return self._answer(reply, request)
@@ -76,7 +79,9 @@ class FakeLLM(LLMBackend):
         if isinstance(reply, Completion):
             return reply
         prompt = "".join(m.content for m in request.messages)
-        return Completion(text=reply, prompt_tokens=self.count_tokens(prompt), completion_tokens=self.count_tokens(reply))
+        return Completion(
+            text=reply, prompt_tokens=self.count_tokens(prompt), completion_tokens=self.count_tokens(reply)
+        )
 
 
 def shown_labels(request: CompletionRequest) -> dict[str, str]:
