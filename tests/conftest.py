@@ -10,11 +10,11 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from recagent.retrieval.embeddings import Embedder  # noqa: E402
-
 from recagent.recommender import Recommender  # noqa: E402
+from recagent.retrieval.embeddings import Embedder  # noqa: E402
 from recagent.settings import Settings  # noqa: E402
 from tests.support.data import SHARED_DATA, SLICE_ITEMS, write_slice  # noqa: E402,F401
+from tests.support.fake_llm import FakeLLM  # noqa: E402
 from tests.support.parts import retrieval_parts  # noqa: E402
 
 
@@ -44,6 +44,15 @@ def rec(settings, embedder) -> Recommender:
     r = Recommender.from_parts(settings, embedder=embedder)  # share the loaded model across fixtures
     r.index()
     return r
+
+
+@pytest.fixture()
+def fake_llm():
+    """A fake LLM backend with no replies queued: ``fake_llm.enqueue(...)`` what the test expects, then
+    assert on ``fake_llm.history``. A call nothing was queued for fails the test, even if caught."""
+    fake = FakeLLM()
+    yield fake
+    assert not fake.unexpected, "\n".join(fake.unexpected)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from recagent.agent.backends.llama_cpp import LlamaCppBackend, bundled_gguf
 from recagent.agent.backends.openai_compat import OpenAIBackend
 from recagent.agent.schema import ranking_schema
 from recagent.errors import ConfigError
-
 from tests.support.servers import free_port, serve
 
 
@@ -240,8 +239,8 @@ def test_hosted_eval_runs_cases_concurrently_within_the_bound(llama_server):
     """An eval LLM variant on the OpenAI-compatible path keeps `concurrency` requests in flight, no more."""
     from recagent.agent.rerank import Reranker
     from recagent.evals.llm import RerankJob, RerankSpec, run_jobs
-    from recagent.settings import RerankSettings
     from recagent.retrieval.base import Candidate
+    from recagent.settings import RerankSettings
 
     _Counting.upstream, _Counting.in_flight, _Counting.peak = llama_server, 0, 0
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)

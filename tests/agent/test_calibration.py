@@ -10,7 +10,6 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from recagent.agent.backends import Completion, LLMBackend
 from recagent.agent.calibration import (
     SHIPPED,
     UNCALIBRATED,
@@ -24,36 +23,16 @@ from recagent.agent.calibration import (
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.cli.app import app
 from recagent.errors import ConfigError
-from recagent.retrieval.base import Candidate, RetrievalQuery
-from recagent.settings import RerankSettings, Settings
+from recagent.retrieval.base import Candidate
+from recagent.settings import RerankSettings
+from tests.support.fake_llm import FakeLLM, label_reply
 
 runner = CliRunner()
 
 
-class Labels(LLMBackend):
-    """Scoring replies from a fixed preference per title; counts its calls."""
-
-    name = "labels"
-    model = "labels"
-
-    def __init__(self, appeal: dict[str, float]):
-        self.appeal = appeal
-        self.calls = 0
-
-    def _complete(self, request):
-        import re
-
-        self.calls += 1
-        shown = dict(re.findall(r"^([A-Z])\. (.+?) \|", request.messages[-1].content, flags=re.M))
-        return Completion(text="A", label_logprobs={lb: self.appeal.get(shown.get(lb, ""), -5.0) for lb in request.label_tokens})
-
-
-class Never(LLMBackend):
-    name = "never"
-    model = "never"
-
-    def _complete(self, request):
-        raise AssertionError("the LLM was called although its weight is 0")
+def labels(appeal: dict[str, float]) -> FakeLLM:
+    """Scoring replies from a fixed preference per title (-5 for a title not listed), for every call."""
+    return FakeLLM(default=label_reply(lambda i, label, title: appeal.get(title, -5.0)), name="labels")
 
 
 def films(scores: list[float]) -> list[Candidate]:
@@ -67,42 +46,44 @@ def reranker(backend, weight: float | None, mode: str = "scoring") -> Reranker:
 # --------------------------------------------------------------------------- the fusion
 
 
-def test_weight_zero_never_calls_the_llm_and_says_so():
+def test_weight_zero_never_calls_the_llm_and_says_so(fake_llm):
     cands = films([1.0, 0.9, 0.8, 0.7])
     for mode in ("scoring", "generative"):
-        resp = reranker(Never(), 0.0, mode).rerank(RerankRequest(candidates=cands, k=3))
+        resp = reranker(fake_llm, 0.0, mode).rerank(RerankRequest(candidates=cands, k=3))
         assert resp.source == "retrieval" and resp.attempts == 0 and resp.llm_weight == 0.0
         assert [r.item_id for r in resp.recommendations] == ["0", "1", "2"]
         assert "not asked" in resp.calibration and "settings" in resp.calibration
         assert resp.recommendations[0].explanation.startswith("One of the most popular")  # deterministic
+    assert fake_llm.calls == 0
 
 
 def test_the_weight_moves_the_answer_from_retrieval_to_the_llm():
     """Retrieval prefers Film 0 by a little; the LLM prefers Film 3 by a lot."""
     cands = films([1.0, 0.95, 0.9, 0.85])
     llm = {"Film 3": 0.0, "Film 0": -3.0, "Film 1": -3.0, "Film 2": -3.0}
-    first = {w: reranker(Labels(llm), w).rerank(RerankRequest(candidates=cands, k=4)).recommendations[0].item_id for w in (0.05, 0.5, 1.0)}
+    first = {
+        w: reranker(labels(llm), w).rerank(RerankRequest(candidates=cands, k=4)).recommendations[0].item_id
+        for w in (0.05, 0.5, 1.0)
+    }
     assert first == {0.05: "0", 0.5: "3", 1.0: "3"}
-    resp = reranker(Labels(llm), 0.05).rerank(RerankRequest(candidates=cands, k=4))
-    assert resp.source == "llm" and resp.llm_weight == 0.05 and resp.attempts == 1
+    fake = labels(llm)
+    resp = reranker(fake, 0.05).rerank(RerankRequest(candidates=cands, k=4))
+    assert resp.source == "llm" and resp.llm_weight == 0.05 and resp.attempts == 1 and fake.calls == 1
 
 
-def test_generative_at_weight_one_is_the_llms_order_with_leftovers_in_retrieval_order():
-    class Picks(LLMBackend):
-        name = model = "picks"
-
-        def _complete(self, request):
-            return Completion(text='{"recommendations": [{"item_id": "2", "explanation": "x"}, {"item_id": "3", "explanation": "y"}]}')
-
-    resp = reranker(Picks(), 1.0, "generative").rerank(RerankRequest(candidates=films([1.0, 0.9, 0.8, 0.7]), k=4))
+def test_generative_at_weight_one_is_the_llms_order_with_leftovers_in_retrieval_order(fake_llm):
+    fake_llm.enqueue(
+        '{"recommendations": [{"item_id": "2", "explanation": "x"}, {"item_id": "3", "explanation": "y"}]}'
+    )
+    resp = reranker(fake_llm, 1.0, "generative").rerank(RerankRequest(candidates=films([1.0, 0.9, 0.8, 0.7]), k=4))
     assert [r.item_id for r in resp.recommendations] == ["2", "3", "0", "1"]
 
 
 def test_without_a_calibration_the_previous_fusion_applies():
     """No calibration entry: scoring keeps its 50/50 fusion, generative the LLM's own order."""
-    w = Reranker(Labels({})).weight("scoring")
+    w = Reranker(labels({})).weight("scoring")
     assert (w.value, w.source) == (UNCALIBRATED["scoring"], "uncalibrated")
-    assert Reranker(Labels({})).weight("generative").value == 1.0
+    assert Reranker(labels({})).weight("generative").value == 1.0
     assert Reranker(None).weight("scoring").value == 0.0
 
 
@@ -168,13 +149,18 @@ def test_the_bundled_model_ships_a_calibration_for_its_current_template():
 # --------------------------------------------------------------------------- the product path
 
 
-def test_recommender_at_weight_zero_calls_no_llm(settings, rec):
-    """`recommend --rerank` and the chat read the weight from the settings and the calibration files;
-    at 0 neither the reranker nor the history summary calls an LLM."""
+def zero_weight(settings, rec, fake: FakeLLM):
+    """A Recommender at LLM weight 0 with parser understanding, whose LLM backends are ``fake``."""
     from recagent.recommender import Recommender
 
-    zero = Recommender(settings.model_copy(update={"rerank": RerankSettings(llm_weight=0.0), "understanding": "parser"}))
-    zero.__dict__.update(embedder=rec.embedder, backend=Never(), aux_backend=Never())
+    zero = settings.model_copy(update={"rerank": RerankSettings(llm_weight=0.0), "understanding": "parser"})
+    return Recommender.from_parts(zero, embedder=rec.embedder, backend=fake, aux_backend=fake)
+
+
+def test_recommender_at_weight_zero_calls_no_llm(settings, rec, fake_llm):
+    """`recommend --rerank` and the chat read the weight from the settings and the calibration files;
+    at 0 neither the reranker nor the history summary calls an LLM."""
+    zero = zero_weight(settings, rec, fake_llm)
     user = rec.dataset.interactions.users[0]
     resp = zero.recommend(user_id=user, k=5, rerank=True)
     assert resp.source == "retrieval" and resp.llm_weight == 0.0 and resp.attempts == 0
@@ -184,21 +170,20 @@ def test_recommender_at_weight_zero_calls_no_llm(settings, rec):
     assert not zero.chat_uses_llm("show me more")
     turn = zero.chat("calibration-zero", "something like Toy Story", k=3)
     assert turn.source == "retrieval" and turn.llm_weight == 0.0 and len(turn.recommendations) == 3
+    assert fake_llm.calls == 0
 
 
-def test_the_server_does_not_queue_llm_free_turns_for_the_llm_slot(settings, rec):
+def test_the_server_does_not_queue_llm_free_turns_for_the_llm_slot(settings, rec, fake_llm):
     """At weight 0 with parser understanding a chat turn calls no LLM: it must not wait for the one
     llama.cpp slot. The gate here refuses everything, so a turn that asked for a slot would get 429."""
     from contextlib import asynccontextmanager
 
     from fastapi.testclient import TestClient
 
-    from recagent.recommender import Recommender
     from recagent.server.app import create_app
     from recagent.server.errors import APIError
 
-    zero = Recommender(settings.model_copy(update={"rerank": RerankSettings(llm_weight=0.0), "understanding": "parser"}))
-    zero.__dict__.update(embedder=rec.embedder, backend=Never(), aux_backend=Never())
+    zero = zero_weight(settings, rec, fake_llm)
 
     class Full:
         @asynccontextmanager
@@ -219,16 +204,19 @@ def test_the_server_does_not_queue_llm_free_turns_for_the_llm_slot(settings, rec
         assert r.status_code == 200 and r.json()["source"] == "retrieval", r.text
         forced = c.post("/v1/recommend", json={"likes": ["Toy Story"], "k": 3, "rerank": True, "mode": "generative"})
         assert forced.status_code == 200  # the weight is 0 in every mode here: still no slot
+    assert fake_llm.calls == 0
 
 
 def test_user_calibration_in_the_data_dir_is_read(settings, rec, tmp_path):
     from recagent.recommender import Recommender
 
-    key = Reranker(Labels({})).calibration_key("scoring")
+    fake = labels({})
+    key = Reranker(fake).calibration_key("scoring")
     CalibrationFile(entries=[entry(key.model, key.template, "scoring", 0.25)]).write(tmp_path / "mine.json")
     mine = RerankSettings(calibration=tmp_path / "mine.json", history_summary="deterministic")
-    r = Recommender(settings.model_copy(update={"rerank": mine}))
-    r.__dict__.update(embedder=rec.embedder, backend=Labels({}), aux_backend=Labels({}))
+    r = Recommender.from_parts(
+        settings.model_copy(update={"rerank": mine}), embedder=rec.embedder, backend=fake, aux_backend=fake
+    )
     assert r.reranker.weight("scoring").value == 0.25
     resp = r.recommend(user_id=rec.dataset.interactions.users[0], k=3, rerank=True, mode="scoring")
     assert resp.llm_weight == 0.25 and "mine.json" in resp.calibration

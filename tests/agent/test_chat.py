@@ -38,10 +38,10 @@ def test_follow_ups_change_the_results_as_asked(llm_rec):
     assert all("Comedy" in it.genres for it in _items(rec, older)), "the hard genre constraint stands"
     shown = {r.item_id for r in first.recommendations}
     eligible = [it for it in rec.catalog.items if "Comedy" in it.genres and it.year and it.year < cutoff]
-    if len([it for it in eligible if it.id not in shown]) >= 5:
-        assert all(it.year < cutoff for it in _items(rec, older))
-    else:  # the 600-item slice is mostly 1995-96: too few older comedies, so "older" is relaxed, and said
-        assert "relaxed" in older.message and "older" in older.message
+    assert len([it for it in eligible if it.id not in shown]) >= 5, "the slice has 5 comedies older than the first list"
+    assert "relaxed" not in older.message and f"up to {cutoff - 1}" in older.message, older.message
+    assert all(it.year < cutoff for it in _items(rec, older)), "older than the oldest item shown"
+    # (when too few are older, "older" is relaxed and said: tests/agent/test_conversation.py)
 
     second = older.recommendations[1].item_id
     more = rec.chat(sid, "more like the second one", k=5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from recagent.agent.backends.base import LLMBackend, LLMError
+from recagent.agent.backends.base import LLMError
 from recagent.agent.chat import ChatAgent
 from recagent.agent.pipeline import RequestPipeline
 from recagent.agent.rerank import Reranker
@@ -50,6 +50,21 @@ def test_over_tight_filters_are_relaxed_and_the_reply_says_which(rec, agent):
     resp = agent.turn("tight", "only westerns from the 1950s")
     assert len(resp.recommendations) == 5, "never an empty answer while the catalog has items"
     assert "relaxed" in resp.message and "1950s" in resp.message
+
+
+def test_something_older_narrows_to_before_the_list_and_is_relaxed_once_nothing_older_is_left(rec, agent):
+    first = agent.turn("older", "only comedies please")
+    cutoff = min(it.year for it in items(rec, first))
+    older = agent.turn("older", "something older")
+    assert "relaxed" not in older.message and f"up to {cutoff - 1}" in older.message, older.message
+    assert all("Comedy" in it.genres and it.year < cutoff for it in items(rec, older))
+    oldest = min(it.year for it in items(rec, older))
+    assert not [it for it in rec.catalog.items if "Comedy" in it.genres and it.year and it.year < oldest], (
+        "the slice has no comedy older than the second list"
+    )
+    again = agent.turn("older", "something older")
+    assert "relaxed “older than those”" in again.message, again.message
+    assert len(again.recommendations) == 5 and all("Comedy" in it.genres for it in items(rec, again))
 
 
 def test_conflicting_constraints_get_a_clarifying_reply_not_an_error(agent):
@@ -106,18 +121,12 @@ def test_the_message_limit_stays_and_a_long_dialogue_query_is_folded(rec, agent)
     assert all("Horror" not in it.genres and 1990 <= it.year <= 1999 for it in items(rec, resp))
 
 
-class _Broken(LLMBackend):
-    name = "broken"
-
-    def _complete(self, request):
-        raise LLMError("model unavailable")
-
-
-def test_understanding_modes_record_every_llm_check(rec, tmp_path):
+def test_understanding_modes_record_every_llm_check(rec, tmp_path, fake_llm):
     parser = chat_agent(rec, tmp_path / "a.sqlite")
     assert parser.turn("p", "something like Heat but less violent").checks == [], "not asked: no check"
-    hybrid = chat_agent(rec, tmp_path / "b.sqlite", backend=_Broken(), mode="hybrid")
+    hybrid = chat_agent(rec, tmp_path / "b.sqlite", backend=fake_llm.enqueue(LLMError("model unavailable")), mode="hybrid")
     resp = hybrid.turn("h", "something like Heat but less violent")
+    assert fake_llm.calls == 1 and "less violent" in fake_llm.prompts[0]
     (check,) = resp.checks
     assert check.stage == "understanding" and not check.valid and "model unavailable" in check.error
     assert hybrid.store.get("h").liked_ids == ["6"], "the parser's reading stands when the LLM fails"

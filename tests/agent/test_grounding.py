@@ -7,11 +7,11 @@ item the user never mentioned, or a wrong genre or year, with the deterministic 
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
 
-from recagent.agent.backends import Completion, LLMBackend
 from recagent.agent.explain import explain
 from recagent.agent.grounding import Grounding
 from recagent.agent.rerank import Reranker, RerankRequest
@@ -19,6 +19,7 @@ from recagent.retrieval.base import Candidate, SourceHit
 from recagent.retrieval.loaders import load_dataset
 from recagent.retrieval.titles import display_title, normalize
 from recagent.settings import RerankSettings
+from tests.support.fake_llm import FakeLLM, label_reply
 
 
 @pytest.fixture(scope="module")
@@ -111,21 +112,10 @@ def test_deterministic_explanations_through_the_recommender(rec):
     assert checked >= 100
 
 
-class Writes(LLMBackend):
+def writes(words: dict[str, str]) -> FakeLLM:
     """A scoring model that then writes the given explanations (the ``explanation`` template's reply)."""
-
-    name = model = "writes"
-
-    def __init__(self, words: dict[str, str]):
-        self.words = words
-
-    def _complete(self, request):
-        if request.label_tokens:
-            return Completion(text="A", label_logprobs={lb: -float(i) for i, lb in enumerate(request.label_tokens)})
-        import json
-
-        picks = [{"item_id": i, "explanation": t} for i, t in self.words.items()]
-        return Completion(text=json.dumps({"explanations": picks}))
+    picks = json.dumps({"explanations": [{"item_id": i, "explanation": t} for i, t in words.items()]})
+    return FakeLLM(label_reply(lambda i, label, title: -float(i)), picks, name="writes")
 
 
 def test_ungrounded_llm_explanations_are_replaced_and_counted(catalog, grounding):
@@ -133,31 +123,30 @@ def test_ungrounded_llm_explanations_are_replaced_and_counted(catalog, grounding
     cands = [Candidate.from_item(ronin, 1.0, {"vector": SourceHit(rank=1, score=0.9)}), Candidate.from_item(toy, 0.5)]
     cands[0].anchor_id, cands[0].anchor_title = heat.id, heat.title
     words = {ronin.id: "Just like Star Wars: Episode IV - A New Hope (1977), a space opera.", toy.id: "A 1995 animated comedy."}
-    r = Reranker(Writes(words), RerankSettings(mode="scoring", explain="llm", llm_weight=1.0), grounding=grounding)
+    fake = writes(words)
+    r = Reranker(fake, RerankSettings(mode="scoring", explain="llm", llm_weight=1.0), grounding=grounding)
     resp = r.rerank(RerankRequest(candidates=cands, k=2, request="like Heat", liked_ids=[heat.id]))
     got = {x.item_id: x.explanation for x in resp.recommendations}
     assert got[toy.id] == "A 1995 animated comedy."  # true of Toy Story: kept
     assert got[ronin.id] == "Similar to Heat (1995), which you liked (Action, Crime; 1998)."  # replaced
     assert resp.checks[-1].ungrounded == 1 and "never mentioned" in resp.checks[-1].error
+    assert fake.calls == 2 and fake.history[0].label_tokens and not fake.history[1].label_tokens  # score, then write
 
 
 @pytest.mark.slow
-def test_llm_written_explanations_with_the_bundled_model_are_grounded(llm_rec, llama):
+def test_llm_written_explanations_with_the_bundled_model_are_grounded(llm_rec, llama, monkeypatch):
     """The bundled model writes the explanations for a few real requests; whatever reaches the answer
     is grounded, and the ones it made up are counted (printed)."""
     g = Grounding(llm_rec.catalog.items)
     r = Reranker(llama, RerankSettings(mode="scoring", explain="llm", llm_weight=0.5), grounding=g)
-    llama.timeout, saved = 300, llama.timeout
+    monkeypatch.setattr(llama, "timeout", 300)  # restored for the session's other tests
     flagged = written = 0
-    try:
-        for likes, query in [(["Toy Story"], "something fun"), ([], "a scary movie"), (["Heat"], "")]:
-            cs = llm_rec.candidates(likes=likes, query=query or None, k=8)
-            req = RerankRequest(candidates=cs.candidates, request=query, k=4, liked_ids=cs.query.liked_ids)
-            resp = r.rerank(req)
-            for x in resp.recommendations:
-                assert g.check(x.explanation, x.item_id, req.request, req.history, req.liked_ids).ok, x.explanation
-            flagged += sum(c.ungrounded for c in resp.checks)
-            written += 4
-    finally:
-        llama.timeout = saved
+    for likes, query in [(["Toy Story"], "something fun"), ([], "a scary movie"), (["Heat"], "")]:
+        cs = llm_rec.candidates(likes=likes, query=query or None, k=8)
+        req = RerankRequest(candidates=cs.candidates, request=query, k=4, liked_ids=cs.query.liked_ids)
+        resp = r.rerank(req)
+        for x in resp.recommendations:
+            assert g.check(x.explanation, x.item_id, req.request, req.history, req.liked_ids).ok, x.explanation
+        flagged += sum(c.ungrounded for c in resp.checks)
+        written += 4
     print(f"bundled model: {flagged} of {written} LLM explanations replaced as ungrounded")

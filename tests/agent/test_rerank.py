@@ -7,12 +7,15 @@ import random
 
 import pytest
 
-from recagent.agent.backends import BackendError, Completion, CompletionRequest, LLMBackend
+from recagent.agent.backends import BackendError, LLMBackend
+from recagent.agent.explain import explain
+from recagent.agent.grounding import Grounding
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.agent.strategies import InvalidOutput, parse_ranking
 from recagent.agent.structured import CallStats
 from recagent.retrieval.base import Candidate, RetrievalQuery, SourceHit
 from recagent.settings import RerankSettings
+from tests.support.fake_llm import FakeLLM, label_reply
 
 
 @pytest.fixture(scope="module")
@@ -26,45 +29,32 @@ def pool(rec) -> list[Candidate]:
     return list(out.values())
 
 
-class Scripted(LLMBackend):
-    """Canned replies, for the agent logic around the LLM (the real LLM is tested beside it)."""
-
-    name = "scripted"
-    model = "scripted"
-
-    def __init__(self, replies):
-        self.replies = list(replies)
-        self.requests: list[CompletionRequest] = []
-
-    def _complete(self, request):
-        self.requests.append(request)
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return Completion(text=reply, prompt_tokens=10, completion_tokens=5)
-
-
 @pytest.mark.parametrize("trials", [10, pytest.param(30, marks=pytest.mark.slow)])
 def test_generative_json_is_valid_and_within_candidates_over_random_sets(llama, pool, trials):
     """The same seeded sets and checks in both tiers: the fast tier runs the first 10, the slow tier
     30; at least 90% of the replies must be usable JSON in both."""
     rng = random.Random(7)
     reranker = Reranker(llama, RerankSettings(mode="generative", candidates=12), seed=0)
-    from_llm = 0
+    from_llm = written = 0
     for trial in range(trials):
         cands = rng.sample(pool, rng.randint(3, 10))
         k = rng.randint(1, 3)
-        resp = reranker.rerank(
-            RerankRequest(candidates=cands, request=rng.choice(["", "something funny", "a thriller"]), k=k)
-        )
+        request = rng.choice(["", "something funny", "a thriller"])
+        resp = reranker.rerank(RerankRequest(candidates=cands, request=request, k=k))
         ids = [r.item_id for r in resp.recommendations]
         assert len(ids) == k and len(set(ids)) == k, trial
         assert set(ids) <= {c.item_id for c in cands}, trial
         assert [r.rank for r in resp.recommendations] == list(range(1, k + 1))
-        assert all(r.explanation for r in resp.recommendations)
         assert resp.prompt.name == "rerank" and resp.prompt.hash and resp.mode == "generative"
+        # an explanation is the model's own words when they are grounded, else the deterministic one
+        by_id, grounding = {c.item_id: c for c in cands}, Grounding(cands)
+        for r in resp.recommendations:
+            own = explain(by_id[r.item_id], request or None)
+            assert r.explanation == own or grounding.check(r.explanation, r.item_id, request).ok, (trial, r.explanation)
+            written += resp.source == "llm" and r.explanation != own
         from_llm += resp.source == "llm"
     assert from_llm >= math.ceil(0.9 * trials), f"only {from_llm}/{trials} replies were usable JSON"
+    assert written > 0, "no explanation was the model's own: its words never reach the answer"
 
 
 def test_scoring_mode_ranks_every_candidate_by_label_logits(llama, pool):
@@ -111,41 +101,38 @@ def test_prompt_stays_within_budget_for_20_candidates(llama, pool):
     assert 2 <= len(kept) < 20 and llama.count_tokens(prompt.system + prompt.user) <= 250 + 40
 
 
-def test_fallback_on_timeout_with_the_real_backend(llama, pool):
-    llama.timeout, saved = 0.001, llama.timeout
-    try:
-        resp = Reranker(llama, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=pool[:6], k=3))
-    finally:
-        llama.timeout = saved
+def test_fallback_on_timeout_with_the_real_backend(llama, pool, monkeypatch):
+    monkeypatch.setattr(llama, "timeout", 0.001)  # the session's backend gets its own timeout back after the test
+    resp = Reranker(llama, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=pool[:6], k=3))
     assert resp.source == "fallback" and "BackendTimeout" in resp.error and resp.attempts == 2
     assert [r.item_id for r in resp.recommendations] == [c.item_id for c in pool[:3]]
     assert all(r.explanation for r in resp.recommendations)
 
 
-def test_fallback_on_backend_errors(pool):
-    backend = Scripted([BackendError("503 busy"), BackendError("503 busy")])
-    resp = Reranker(backend).rerank(RerankRequest(candidates=pool[:5], k=3))
-    assert resp.source == "fallback" and "503" in resp.error and len(backend.requests) == 2
+def test_fallback_on_backend_errors(pool, fake_llm):
+    fake_llm.enqueue(BackendError("503 busy"), BackendError("503 busy"))
+    resp = Reranker(fake_llm).rerank(RerankRequest(candidates=pool[:5], k=3))
+    assert resp.source == "fallback" and "503" in resp.error and fake_llm.calls == 2
 
 
-def test_invalid_output_gets_one_repair(pool):
+def test_invalid_output_gets_one_repair(pool, fake_llm):
     ids = [c.item_id for c in pool[:5]]
     good = '{"recommendations": [{"item_id": "%s", "explanation": "fits"}]}' % ids[2]
-    backend = Scripted(["this is not json", good])
-    resp = Reranker(backend, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=pool[:5], k=3))
-    assert resp.source == "llm" and resp.attempts == 2
+    fake_llm.enqueue("this is not json", good)
+    resp = Reranker(fake_llm, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=pool[:5], k=3))
+    assert resp.source == "llm" and resp.attempts == 2 and fake_llm.calls == 2
     assert resp.recommendations[0].item_id == ids[2]
-    repair = backend.requests[1].messages
+    repair = fake_llm.history[1].messages
     assert repair[-2].role == "assistant" and "not JSON" in repair[-1].content
 
 
-def test_duplicates_and_strangers_dropped_leftovers_appended(pool):
+def test_duplicates_and_strangers_dropped_leftovers_appended(pool, fake_llm):
     ids = [c.item_id for c in pool[:5]]
     reply = (
         '{"recommendations": [{"item_id": "%s", "explanation": "a"}, {"item_id": "not-a-candidate", "explanation": "b"},'
         ' {"item_id": "%s", "explanation": "c"}, {"item_id": "%s", "explanation": "d"}]}' % (ids[3], ids[3], ids[1])
     )
-    resp = Reranker(Scripted([reply]), RerankSettings(mode="generative")).rerank(
+    resp = Reranker(fake_llm.enqueue(reply), RerankSettings(mode="generative")).rerank(
         RerankRequest(candidates=pool[:5], k=4)
     )
     assert [r.item_id for r in resp.recommendations] == [ids[3], ids[1], ids[0], ids[2]]
@@ -175,58 +162,38 @@ def test_fallback_explanations_name_the_liked_item():
     assert resp.recommendations[0].explanation == "Similar to Heat (1995), which you liked (Action, Crime; 1998)."
 
 
-def test_scoring_mode_can_have_the_llm_explain_its_ranking(llama, pool):
+def test_scoring_mode_can_have_the_llm_explain_its_ranking(llama, pool, monkeypatch):
     reranker = Reranker(llama, RerankSettings(mode="scoring", explain="llm"))
-    llama.timeout, saved = 300, llama.timeout  # this checks the explanation path, not the clock
-    try:
-        resp = reranker.rerank(RerankRequest(candidates=pool[:8], request="something exciting", k=3))
-    finally:
-        llama.timeout = saved
+    monkeypatch.setattr(llama, "timeout", 300)  # this checks the explanation path, not the clock
+    resp = reranker.rerank(RerankRequest(candidates=pool[:8], request="something exciting", k=3))
     assert resp.source == "llm" and resp.mode == "scoring" and len(resp.recommendations) == 3
     assert resp.tokens.completion_tokens > 0, "the explanation call generated text"
     assert resp.attempts == 2 and all(r.explanation for r in resp.recommendations)
 
 
-def test_llm_explanations_are_validated(pool):
+def test_llm_explanations_are_validated(pool, fake_llm):
     ids = [c.item_id for c in pool[:4]]
     reply = '{"explanations": [{"item_id": "stranger", "explanation": "no"}, {"item_id": "%s", "explanation": "  Tense   and fun. "}]}'
-    scripted = Scripted([reply % ids[0]])
-    reranker = Reranker(scripted, RerankSettings(explain="llm"))
+    fake_llm.enqueue(reply % ids[0], "not json")
+    reranker = Reranker(fake_llm, RerankSettings(explain="llm"))
     words = reranker.explain_with_llm(RerankRequest(candidates=pool[:4]), pool[:4], CallStats())
-    assert words == {ids[0]: "Tense and fun."}
-    assert (
-        Reranker(Scripted(["not json"]), RerankSettings(explain="llm")).explain_with_llm(
-            RerankRequest(candidates=pool[:4]), pool[:4], CallStats()
-        )
-        == {}
-    )
+    assert words == {ids[0]: "Tense and fun."} and fake_llm.calls == 1
+    assert reranker.explain_with_llm(RerankRequest(candidates=pool[:4]), pool[:4], CallStats()) == {}
+    assert fake_llm.calls == 2, "an invalid explanation reply is dropped, not repaired"
 
 
-class LabelBiased(LLMBackend):
+def label_biased(appeal: dict[str, float]) -> FakeLLM:
     """Label log-probabilities = a strong preference for early letters + each title's true appeal.
 
     It reads which title sits behind which letter from the prompt, as a real model would see it."""
-
-    name = "label-biased"
-    model = "label-biased"
-
-    def __init__(self, appeal: dict[str, float]):
-        self.appeal = appeal
-
-    def _complete(self, request):
-        import re
-
-        text = request.messages[-1].content
-        shown = dict(re.findall(r"^([A-Z])\. (.+?) \|", text, flags=re.M))
-        lps = {lb: -2.0 * i + self.appeal.get(shown.get(lb, ""), 0.0) for i, lb in enumerate(request.label_tokens)}
-        return Completion(text="A", prompt_tokens=50, label_logprobs=lps)
+    return FakeLLM(default=label_reply(lambda i, label, title: -2.0 * i + appeal.get(title, 0.0)), name="label-biased")
 
 
 def test_bootstrap_calibrates_away_the_label_bias():
     """A model that loves "A": one pass picks whatever is first; three calibrated shuffles find the best title."""
     cands = [Candidate(item_id=str(i), title=f"Film {i}", genres=["Drama"], score=1.0) for i in range(8)]
     appeal = {f"Film {i}": 0.0 for i in range(8)} | {"Film 5": 3.0}
-    one = Reranker(LabelBiased(appeal), RerankSettings(mode="scoring", explain="deterministic"))
+    one = Reranker(label_biased(appeal), RerankSettings(mode="scoring", explain="deterministic"))
     assert one.rerank(RerankRequest(candidates=cands, k=8)).recommendations[0].item_id == "0"
     boot = one.rerank(RerankRequest(candidates=cands, k=8), bootstrap=3)
     assert boot.recommendations[0].item_id == "5" and boot.attempts == 3
@@ -234,5 +201,5 @@ def test_bootstrap_calibrates_away_the_label_bias():
     single = one.rerank(RerankRequest(candidates=cands, k=8))
     assert [r.item_id for r in single.recommendations] == ["0", "1", "2", "3", "5", "4", "6", "7"]
     strong = {f"Film {i}": 3.0 * i for i in range(8)}  # appeal beats the letter bias (2 per letter)
-    ranked = Reranker(LabelBiased(strong), RerankSettings(mode="scoring")).rerank(RerankRequest(candidates=cands, k=8))
+    ranked = Reranker(label_biased(strong), RerankSettings(mode="scoring")).rerank(RerankRequest(candidates=cands, k=8))
     assert [r.item_id for r in ranked.recommendations] == [str(i) for i in range(7, -1, -1)]

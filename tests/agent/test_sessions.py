@@ -25,9 +25,8 @@ from recagent.agent.state.model import ChatState
 from recagent.errors import SessionBusyError, SessionStoreError
 from recagent.recommender import Recommender
 from recagent.settings import Settings
-
-from tests.support.servers import free_port
 from tests.support.postgres import postgres_server
+from tests.support.servers import free_port
 
 TURNS_PER_WRITER = 40
 UPDATES_PER_WRITER = 30

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from recagent.agent.backends.base import Completion, LLMBackend, LLMError
+from recagent.agent.backends.base import LLMError
 from recagent.agent.reading.llm import LLMReading, llm_reading, merge, needs_llm
 from recagent.agent.reading.parser import parse_message
 from recagent.agent.reading.people import find_people
@@ -284,19 +284,6 @@ def test_the_eval_adapter_uses_the_label_schema(catalog_tools):
 # ---------------------------------------------------------------- the LLM reading
 
 
-class _Canned(LLMBackend):
-    name = "canned"
-    model = "canned"
-
-    def __init__(self, text: str | None):
-        self.text = text
-
-    def _complete(self, request):
-        if self.text is None:
-            raise LLMError("backend down")
-        return Completion(text=self.text)
-
-
 def test_merge_keeps_only_titles_present_in_the_message(catalog_tools):
     msg = "I want something like Alien, but funny"
     parsed = read(catalog_tools, msg)
@@ -321,14 +308,16 @@ def test_llm_mode_takes_the_llm_reading(catalog_tools):
     assert all(c.origin == "llm" for c in merged.hard)
 
 
-def test_every_llm_call_is_checked_failures_included(catalog_tools):
+def test_every_llm_call_is_checked_failures_included(catalog_tools, fake_llm):
     vocab, _ = catalog_tools
-    ok = llm_reading(_Canned('{"mentions": [], "liked_genres": ["Comedy", "Nope"], "disliked_genres": [], "critiques": []}'), "x", vocab)
+    fake_llm.enqueue('{"mentions": [], "liked_genres": ["Comedy", "Nope"], "disliked_genres": [], "critiques": []}')
+    ok = llm_reading(fake_llm, "x", vocab)
     assert ok.check.valid and ok.check.stage == "understanding" and ok.reading.liked_genres == ["Comedy"]
-    bad = llm_reading(_Canned("not json"), "x", vocab)
+    bad = llm_reading(fake_llm.enqueue("not json"), "x", vocab)
     assert bad.reading is None and not bad.check.valid and "JSONDecodeError" in bad.check.error
-    down = llm_reading(_Canned(None), "x", vocab)
+    down = llm_reading(fake_llm.enqueue(LLMError("backend down")), "x", vocab)
     assert down.reading is None and not down.check.valid and "backend down" in down.check.error
+    assert fake_llm.calls == 3, "one call per reading: a bad reply is a failed check, not a retry"
 
 
 def test_llm_is_skipped_for_follow_ups_and_short_messages(catalog_tools):

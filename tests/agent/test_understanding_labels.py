@@ -123,10 +123,10 @@ def test_every_labelled_utterance_is_in_the_sample(labels):
 def assert_real_seeker_messages(labels: list[Label]) -> None:
     """Each row is a seeker message of the ReDial train/valid file it names (its text rendered from it),
     never a test conversation, and its mentions carry the bridged ids (needs ../shared/data/redial)."""
-    from recagent.retrieval.redial_bridge import match_movielens
     from recagent.evals.protocols.redial import display_title
-    from recagent.retrieval.redial_data import SPLITS, load_catalog
     from recagent.evals.understanding_sample import seeker_utterances
+    from recagent.retrieval.redial_bridge import match_movielens
+    from recagent.retrieval.redial_data import SPLITS, load_catalog
 
     redial = shared_dataset("redial")
     with open(redial / SPLITS["test"], encoding="utf-8") as f:

@@ -7,10 +7,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from recagent.evals.config import load_config
 from recagent.cli.app import app
 from recagent.errors import ConfigError
-
+from recagent.evals.config import load_config
 from tests.support.data import SHARED_DATA, shared_dataset
 
 runner = CliRunner()

@@ -9,41 +9,23 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from recagent.agent.backends.base import BackendTimeout, Completion, LLMBackend
+from recagent.agent.backends.base import BackendTimeout
 from recagent.agent.backends.caching import CachingBackend
 from recagent.agent.cache import DiskCache
 from recagent.agent.rerank import Reranker, RerankRequest
 from recagent.agent.schema import ReplyCheck
+from recagent.cli.app import app
+from recagent.errors import ConfigError
 from recagent.evals.compare import compare
 from recagent.evals.config import load_config
 from recagent.evals.llm import LLMCaseResult, Price, RerankJob, RerankSpec, llm_metrics, run_jobs
-from recagent.cli.app import app
-from recagent.errors import ConfigError
-from recagent.settings import RerankSettings
 from recagent.retrieval.base import Candidate
-
+from recagent.settings import RerankSettings
 from tests.support.data import SHARED_DATA, shared_dataset
+from tests.support.fake_llm import FakeLLM
 
 runner = CliRunner()
 CONFIGS = Path(__file__).resolve().parents[2] / "evals" / "configs"
-
-
-class Scripted(LLMBackend):
-    """Canned replies, for the harness logic around the LLM (the real LLM is tested beside it)."""
-
-    name = "scripted"
-    model = "scripted-1"
-
-    def __init__(self, replies):
-        self.replies = list(replies)
-        self.calls = 0
-
-    def _complete(self, request):
-        self.calls += 1
-        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        if isinstance(reply, Exception):
-            raise reply
-        return Completion(text=reply, prompt_tokens=100, completion_tokens=20)
 
 
 def cands(n: int = 4) -> list[Candidate]:
@@ -59,24 +41,25 @@ def ranking(*ids: str) -> str:
 # --------------------------------------------------------------------------- what the reranker records
 
 
-def test_reply_checks_count_out_of_candidate_and_duplicate_items():
-    backend = Scripted([ranking("2", "99", "2", "1")])
-    resp = Reranker(backend, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=cands(), k=4))
+def test_reply_checks_count_out_of_candidate_and_duplicate_items(fake_llm):
+    fake_llm.enqueue(ranking("2", "99", "2", "1"))
+    resp = Reranker(fake_llm, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=cands(), k=4))
     assert resp.source == "llm"
     assert resp.checks == [ReplyCheck(valid=True, returned=4, out_of_candidate=1, duplicates=1)]
     assert [r.item_id for r in resp.recommendations] == ["2", "1", "3", "4"]  # cleaned, then retrieval order
 
 
-def test_fallback_keeps_the_last_raw_reply_and_every_check():
-    backend = Scripted(["not json at all", '{"recommendations": [{"item_id": "nope"}]}'])
-    resp = Reranker(backend, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=cands(), k=4))
+def test_fallback_keeps_the_last_raw_reply_and_every_check(fake_llm):
+    fake_llm.enqueue("not json at all", '{"recommendations": [{"item_id": "nope"}]}')
+    resp = Reranker(fake_llm, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=cands(), k=4))
     assert resp.source == "fallback" and resp.raw_output == '{"recommendations": [{"item_id": "nope"}]}'
     assert [c.valid for c in resp.checks] == [False, False]
     assert resp.checks[0].error.startswith("invalid output: not JSON")
     assert resp.checks[1].out_of_candidate == 1 and resp.checks[1].returned == 1
-    timeout = Reranker(Scripted([BackendTimeout("slow")]), RerankSettings(mode="generative"))
-    resp = timeout.rerank(RerankRequest(candidates=cands(), k=4))
-    assert resp.source == "fallback" and resp.raw_output is None and len(resp.checks) == 2
+    assert fake_llm.calls == 2
+    slow = FakeLLM(default=BackendTimeout("slow"))
+    resp = Reranker(slow, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=cands(), k=4))
+    assert resp.source == "fallback" and resp.raw_output is None and len(resp.checks) == 2 and slow.calls == 2
 
 
 # --------------------------------------------------------------------------- metrics
@@ -125,7 +108,7 @@ def test_llm_metrics_by_hand():
 
 
 def test_cache_replays_identical_requests_and_never_caches_errors(tmp_path):
-    inner = Scripted([ranking("1", "2"), ranking("2", "1"), BackendTimeout("slow")])
+    inner = FakeLLM(ranking("1", "2"), ranking("2", "1"))
     cached = CachingBackend(inner, DiskCache(tmp_path / "c.sqlite"))
     reranker = Reranker(cached, RerankSettings(mode="generative"))
     first = reranker.rerank(RerankRequest(candidates=cands(), k=4))
@@ -136,12 +119,12 @@ def test_cache_replays_identical_requests_and_never_caches_errors(tmp_path):
     other = reranker.rerank(RerankRequest(candidates=cands(), k=4, request="something else"))
     assert inner.calls == 2 and other.recommendations[0].item_id == "2"  # a different prompt is a miss
     # a fresh cache object on the same file still has both replies (it is on disk)
-    reopened = CachingBackend(Scripted([BackendTimeout("down")]), DiskCache(tmp_path / "c.sqlite"))
+    reopened = CachingBackend(FakeLLM(), DiskCache(tmp_path / "c.sqlite"))  # any call to it fails the test
     assert (
         Reranker(reopened, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=cands(), k=4)).source
         == "llm"
     )
-    flaky = CachingBackend(Scripted([BackendTimeout("slow")]), DiskCache(tmp_path / "d.sqlite"))
+    flaky = CachingBackend(FakeLLM(BackendTimeout("slow"), BackendTimeout("slow")), DiskCache(tmp_path / "d.sqlite"))
     assert (
         Reranker(flaky, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=cands(), k=4)).source
         == "fallback"

@@ -6,15 +6,15 @@ import json
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
+
+from recagent.cli.app import app
 from recagent.evals.config import load_config
 from recagent.evals.protocols import get_protocol
 from recagent.evals.protocols.loo import dataset_stats
 from recagent.evals.protocols.ml_latest_small import MAX_HISTORY, five_core, load_ml_latest_small_5core
 from recagent.evals.retrievers import RetrieverBench, RetrieverVariant
 from recagent.retrieval.loaders import load_dataset
-from typer.testing import CliRunner
-
-from recagent.cli.app import app
 
 runner = CliRunner()
 PROTOCOL = get_protocol("ml-latest-small-loo")

@@ -8,7 +8,6 @@ import json
 import pytest
 
 from recagent.evals.probes import PROBES, Probe, judge, list_score, load_probes, load_tmdb, run, score_probe
-
 from tests.support.data import SHARED_DATA, shared_dataset
 
 

@@ -10,13 +10,11 @@ import numpy as np
 import pytest
 
 from recagent.evals.conversational import REDIAL_METRICS, ConversationalVariant, RedialEvaluator
-from recagent.retrieval.redial_bridge import match_movielens
 from recagent.evals.protocols import DatasetMissing
 from recagent.evals.protocols.redial import REDIAL, RedialData
-from recagent.retrieval.redial_data import MENTION, SPLITS, holdout_part, load_dialogues, parse_title
-
 from recagent.retrieval.loaders import load_dataset
-
+from recagent.retrieval.redial_bridge import match_movielens
+from recagent.retrieval.redial_data import MENTION, SPLITS, holdout_part, load_dialogues, parse_title
 from tests.support.data import shared_dataset
 
 SEEKER, REC = 11, 22

@@ -17,12 +17,11 @@ from recagent.evals.protocols.redial_chat import (
     plain,
     popularity_cases,
     replay,
+    replay_cases,
     summarize,
     variant_settings,
-    replay_cases,
 )
 from recagent.recommender import Recommender
-
 from tests.support.data import shared_dataset
 
 CONFIGS = Path(__file__).resolve().parents[2] / "evals" / "configs"
@@ -41,9 +40,7 @@ def chat_rec(settings, embedder, rec, tmp_path_factory) -> Recommender:
         {"understanding": "parser", "rerank": {"history_summary": "deterministic"}},
         tmp_path_factory.mktemp("replay") / "sessions.sqlite",
     )
-    r = Recommender(s)
-    r.__dict__["embedder"] = embedder
-    r.__dict__["reranker"] = Reranker(None, s.rerank)
+    r = Recommender.from_parts(s, embedder=embedder, reranker=Reranker(None, s.rerank))
     r.index()  # the store the `rec` fixture built: nothing to embed
     return r
 

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
+from recagent.errors import ConfigError
 from recagent.prompts import PromptRenderError, list_templates, load_template
 from recagent.prompts.registry import TEMPLATES_DIR
-from recagent.errors import ConfigError
 
 
 def test_every_template_loads_with_a_hash():

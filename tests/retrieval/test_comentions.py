@@ -10,7 +10,6 @@ from recagent.retrieval.catalog import Catalog, Item
 from recagent.retrieval.comentions import DATA_DIR, MOVIES_FILE, PAIRS_FILE, CoMentionRetriever, read_movies
 from recagent.retrieval.dialogues import DIALOGUES_FILE, VECTORS_FILE
 from recagent.retrieval.redial_build import build_comentions
-
 from tests.support.data import shared_dataset
 
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from recagent.errors import UnknownUserError
-from recagent.settings import EASESettings
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.catalog import Catalog, InteractionLog, Item
 from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.filters import Filters
+from recagent.settings import EASESettings
 
 # users x items, with the order each user met the items (1 = first); 0 = no interaction
 ORDER = np.array(

@@ -9,11 +9,11 @@ import math
 import numpy as np
 import pytest
 from pydantic import ValidationError
+
+from recagent.recommender import Recommender
 from recagent.retrieval.base import Critique, Preferences, RetrievalQuery, Scored
 from recagent.retrieval.catalog import Catalog, Item
 from recagent.retrieval.learned_ranker import COL, DEFAULT_MODEL, FEATURES, FitStats, LearnedRanker, pool_features
-
-from recagent.recommender import Recommender
 from recagent.settings import FusionSettings, Settings
 from tests.support.parts import retrieval_parts
 

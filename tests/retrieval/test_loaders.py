@@ -9,7 +9,6 @@ import pytest
 
 from recagent.errors import DataError
 from recagent.retrieval.loaders import ColumnMapping, load_dataset, load_table
-
 from tests.support.data import shared_dataset
 
 

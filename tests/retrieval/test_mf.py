@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from recagent.errors import UnknownUserError
-from recagent.settings import MFSettings
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.filters import Filters
 from recagent.retrieval.mf import MFRetriever
+from recagent.settings import MFSettings
 
 
 @pytest.fixture(scope="module")

@@ -268,8 +268,8 @@ def bundled_rec(tmp_path_factory, embedder):
 
     root = tmp_path_factory.mktemp("bundled")
     settings = Settings(data_dir=root / "data", sessions_url=str(root / "s.sqlite"), understanding="parser")
-    r = Recommender.from_parts(settings, embedder=embedder)
-    r.__dict__["reranker"] = Reranker(None, r.settings.rerank)  # the retrieval order, as with no LLM configured
+    # the retrieval order, as with no LLM configured
+    r = Recommender.from_parts(settings, embedder=embedder, reranker=Reranker(None, settings.rerank))
     r.index()
     return r
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from recagent.errors import UnknownUserError
-from recagent.settings import SequentialSettings
 from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.catalog import Catalog, InteractionLog, Item
 from recagent.retrieval.itemitem import Sequences, recency_weights
 from recagent.retrieval.sequential import SequentialRetriever
+from recagent.settings import SequentialSettings
 
 
 def make_log(

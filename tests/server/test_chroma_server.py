@@ -10,9 +10,8 @@ import pytest
 
 from recagent.errors import VectorStoreError
 from recagent.recommender import Recommender
-from recagent.settings import Settings
 from recagent.retrieval.vector_store import connect
-
+from recagent.settings import Settings
 from tests.support.servers import free_port, serve
 
 

@@ -23,9 +23,8 @@ from recagent.agent.backends.llama_cpp import bundled_gguf
 from recagent.agent.session_store import SessionStore
 from recagent.recommender import Recommender
 from recagent.settings import Settings
-
-from tests.support.servers import free_port, serve
 from tests.support.postgres import postgres_server
+from tests.support.servers import free_port, serve
 
 pytestmark = pytest.mark.slow
 WORKER = "x-recagent-worker"

@@ -7,6 +7,7 @@ import csv
 from pathlib import Path
 
 import pytest
+
 from recagent.retrieval.loaders import BUNDLED_CATALOG
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
