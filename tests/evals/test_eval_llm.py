@@ -315,6 +315,7 @@ def test_sampled20_reports_position_bias(tmp_path, data_dir):
 
 
 @pytest.mark.slow  # every shipped eval config, LLM variants included
+@pytest.mark.spread  # independent runs: the workers share them out
 @pytest.mark.parametrize("config", sorted(p.name for p in CONFIGS.glob("*.yaml")))
 def test_every_shipped_config_runs_on_a_few_users(config, tmp_path, data_dir):
     """CI smoke: each protocol's shipped config on two users (LLM variants included); a missing dataset skips."""

@@ -53,6 +53,12 @@ def test_wheel_has_only_the_recagent_top_level(wheel):
         assert zipfile.ZipFile(wheel).read(meta).decode().split() == ["recagent"]
 
 
+def purelib(py: Path) -> Path:
+    """The site-packages folder of the interpreter ``py``."""
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    return Path(subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True).stdout.strip())
+
+
 @pytest.fixture(scope="module")
 def installed(wheel, tmp_path_factory) -> Path:
     """A fresh venv with the wheel itself; its dependencies come from this environment's site-packages
@@ -61,12 +67,7 @@ def installed(wheel, tmp_path_factory) -> Path:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
     py = env_dir / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True, capture_output=True, text=True,
-        ).stdout.strip()
-    )
+    site = purelib(py)
     # every site-packages folder this interpreter sees (a venv's own, and any a .pth line adds)
     parents = [p for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()]
     (site / "_deps_from_parent.pth").write_text("\n".join(dict.fromkeys([sysconfig.get_paths()["purelib"], *parents])) + "\n")
@@ -93,12 +94,7 @@ def test_the_installed_wheel_runs_the_understanding_eval_outside_the_checkout(in
 
 def test_wheel_installs_and_runs_in_a_fresh_venv(installed, tmp_path):
     py = installed / "bin" / "python"
-    site = Path(
-        subprocess.run(
-            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            check=True, capture_output=True, text=True,
-        ).stdout.strip()
-    )
+    site = purelib(py)
     # run from a folder outside the checkout, so nothing of the repository is on the path
     probe = subprocess.run(
         [str(py), "-c", "import recagent.agent, recagent.retrieval.loaders as l; print(recagent.agent.__file__); "
