@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from recagent.agent.session_store import Turn
@@ -33,8 +33,17 @@ def _visible(text: str) -> str:
     return text
 
 
+def _json_integer(value):
+    # JSON Schema's integer includes 10.0; the models are strict, so bools and strings stay refused
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_json_integer)]
 VisibleText = Annotated[str, AfterValidator(_visible), Field(json_schema_extra={"pattern": VISIBLE})]
-UserId = Annotated[str, Field(min_length=1, max_length=ID_MAX)] | int
+UserId = Annotated[str, Field(min_length=1, max_length=ID_MAX)] | Integer
+Name = Annotated[str, Field(min_length=1, max_length=500)]  # a title or a genre
 ItemId = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
 
 
@@ -47,25 +56,29 @@ class RequestFilters(Filters):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    year_min: Integer | None = None
+    year_max: Integer | None = None
+    genres: list[Name] = Field(default_factory=list, description="keep items with at least one of these")
+    exclude_genres: list[Name] = Field(default_factory=list, description="drop items with any of these")
+    exclude_ids: list[ItemId] = Field(default_factory=list)
+
 
 class RecommendRequest(_Request):
     user_id: UserId | None = Field(None, description="a user in the interaction log (404 `unknown_user` if not)")
-    likes: list[Annotated[str, Field(max_length=500)]] = Field(
-        default_factory=list, max_length=50, description="liked titles, resolved to items"
-    )
+    likes: list[Name] = Field(default_factory=list, max_length=50, description="liked titles, resolved to items")
     liked_ids: list[ItemId] = Field(default_factory=list, max_length=200, description="liked catalog item ids")
     query: VisibleText | None = Field(None, description="what the user asks for, in words")
     filters: RequestFilters = Field(default_factory=RequestFilters)
-    k: int = Field(10, ge=1, le=100)
+    k: Integer = Field(10, ge=1, le=100)
     rerank: bool = Field(True, description="rerank with the LLM (false: retrieval order, no LLM)")
     mode: Literal["auto", "generative", "scoring"] | None = Field(None, description="LLM ranking mode")
-    bootstrap: int | None = Field(None, ge=1, le=16, description="rerank this many shuffled permutations")
+    bootstrap: Integer | None = Field(None, ge=1, le=16, description="rerank this many shuffled permutations")
 
 
 class ChatRequest(_Request):
     session_id: str = Field(pattern=SESSION_ID, description="any id the client picks; a new one starts a session")
     message: VisibleText = Field(min_length=1)
-    k: int = Field(5, ge=1, le=20)
+    k: Integer = Field(5, ge=1, le=20)
     user_id: UserId | None = Field(None, description="a user in the interaction log (404 `unknown_user` if not)")
 
 

@@ -268,21 +268,24 @@ def test_every_error_is_structured(client):
         ("/v1/recommend", {"query": "comedies", "k": True, "rerank": False}, "k"),
         ("/v1/recommend", {"query": "comedies", "filters": {"year_min": True}, "rerank": False}, "filters.year_min"),
         ("/v1/chat", {"session_id": "strict-1", "message": "hi", "user_id": False}, "user_id"),
-        ("/v1/chat", {"session_id": "strict-2", "message": "hi", "k": 2.0}, "k"),
+        ("/v1/chat", {"session_id": "strict-2", "message": "hi", "k": "2"}, "k"),
+        ("/v1/chat", {"session_id": "strict-3", "message": "hi", "k": 2.5}, "k"),
     ],
 )
-def test_no_bool_or_float_is_coerced_on_the_boundary(client, path, body, field):
+def test_no_bool_or_string_is_coerced_on_the_boundary(client, path, body, field):
     r = client.post(path, json=body)
     err = error_of(r)
     assert r.status_code == 422 and err["code"] == "invalid_request", r.text
     assert all(d["field"].startswith(field) for d in err["details"]), err
 
 
-def test_a_user_id_may_be_a_string_or_an_integer(client, server_rec):
+def test_a_user_id_may_be_a_string_or_an_integer_and_3_0_is_an_integer(client, server_rec):
     known = server_rec.dataset.interactions.users[0]
     for uid in (known, int(known)) if known.isdigit() else (known,):
         r = client.post("/v1/recommend", json={"user_id": uid, "k": 3, "rerank": False})
         assert r.status_code == 200, r.text
+    r = client.post("/v1/recommend", json={"query": "comedies", "k": 3.0, "rerank": False})  # JSON Schema's integer
+    assert r.status_code == 200 and len(r.json()["recommendations"]) == 3, r.text
 
 
 @pytest.mark.parametrize("blank", ["   \n\t ", "\u200b\u202e\u0007", "\ufeff\u2060 "])
