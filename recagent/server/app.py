@@ -27,12 +27,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.background import BackgroundTask
 
 from recagent.agent.schema import RecommendationResponse
-from recagent.errors import RecagentError, ServiceError
+from recagent.errors import RecagentError, ServiceError, UnknownUserError
 from recagent.recommender import Recommender, SearchHit
 from recagent.server import errors
 from recagent.server.errors import APIError, error_body
 from recagent.server.gate import LLMGate, SessionLocks
-from recagent.server.middleware import APIKey, BodyLimit, CatchAll
+from recagent.server.middleware import APIKey, BodyLimit, CatchAll, JSONOnly
 from recagent.server.models import (
     ChatRequest,
     ErrorBody,
@@ -41,6 +41,7 @@ from recagent.server.models import (
     Item,
     RecommendRequest,
     SessionView,
+    VisibleText,
 )
 from recagent.server.worker import WorkerHeader
 from recagent.settings import Settings
@@ -50,19 +51,26 @@ log = logging.getLogger("recagent.server")
 STATIC = Path(__file__).resolve().parent / "static"
 NOT_READY_RETRY_S = 5
 
-ERRORS = {  # documented in the OpenAPI schema
-    status: {"model": ErrorBody, "description": text}
-    for status, text in {
-        400: "malformed JSON, invalid UTF-8 or a bad value",
-        401: "missing or wrong X-API-Key (when the server has a key)",
-        404: "unknown user, item or session",
-        413: "the body is over the size limit",
-        422: "the body does not validate, or a title/genre cannot be matched",
-        429: "overloaded: too many LLM requests waiting (Retry-After)",
-        500: "an internal error (logged on the server)",
-        503: "not ready yet, or no LLM slot within the queue timeout (Retry-After)",
-    }.items()
+ERROR_TEXT = {
+    400: "malformed JSON or invalid UTF-8",
+    401: "missing or wrong X-API-Key (when the server has a key)",
+    404: "unknown user, item or session",
+    409: "another process holds the session's turn lock (Retry-After)",
+    413: "the body is over the size limit",
+    415: "the body is not application/json",
+    422: "the request does not validate (blank text, a bool for a number...), or a title/genre cannot be matched",
+    429: "overloaded: too many LLM requests waiting (Retry-After)",
+    500: "an internal error (logged on the server)",
+    503: "not ready yet, or no LLM slot within the queue timeout (Retry-After)",
 }
+ALWAYS = (500, 503)  # any route: an unexpected error; the API before the load is done (readiness)
+API = (401, *ALWAYS)  # every /v1/ route: the API key
+BODY = (400, 413, 415, 422, *API)  # every route that takes a JSON body
+
+
+def errors_for(*statuses: int) -> dict:
+    """The error answers of one route, for its OpenAPI ``responses`` (every one in the ErrorBody shape)."""
+    return {s: {"model": ErrorBody, "description": ERROR_TEXT[s]} for s in sorted(set(statuses))}
 
 
 def warm_up(rec: Recommender) -> None:
@@ -154,7 +162,6 @@ def create_app(
         summary="Conversational recommendations: hybrid retrieval, LLM reranking, validated JSON.",
         version="1",
         lifespan=lifespan,
-        responses=ERRORS,
     )
     app.state.recommender = rec
     app.state.readiness = readiness
@@ -162,6 +169,7 @@ def create_app(
     # add_middleware wraps: the last added is the outermost
     app.add_middleware(CatchAll)
     app.add_middleware(BodyLimit, max_bytes=server.max_body_bytes)
+    app.add_middleware(JSONOnly)
     app.add_middleware(APIKey, key=server.api_key.get_secret_value() if server.api_key else None)
     if server.cors_origins:
         app.add_middleware(
@@ -190,14 +198,20 @@ def create_app(
 
         return clean_message(query, settings.max_query_chars)
 
+    def check_user(user_id: str | int | None) -> None:
+        """One rule on every endpoint: a user_id that is not in the interaction log is a 404
+        ``unknown_user``, before anything is stored (pass liked titles or ids for a new user)."""
+        if user_id is not None and not rec.hybrid.knows(str(user_id)):
+            raise UnknownUserError(str(user_id))
+
     # ------------------------------------------------------------------ probes and page
 
-    @app.get("/healthz", response_model=Health, tags=["probes"])
+    @app.get("/healthz", response_model=Health, tags=["probes"], responses=errors_for(500))
     async def healthz() -> Health:
         """The process is alive (it may still be loading)."""
         return Health(status="ok")
 
-    @app.get("/readyz", response_model=Health, tags=["probes"])
+    @app.get("/readyz", response_model=Health, tags=["probes"], responses=errors_for(*ALWAYS))
     async def readyz(request: Request) -> Health:
         """200 once the index and the model are loaded; 503 before (or when loading failed)."""
         readiness.check()
@@ -211,10 +225,16 @@ def create_app(
 
     # ------------------------------------------------------------------ API
 
-    @app.post("/v1/recommend", response_model=RecommendationResponse, tags=["recommend"])
+    @app.post(
+        "/v1/recommend",
+        response_model=RecommendationResponse,
+        tags=["recommend"],
+        responses=errors_for(*BODY, 404, 429),
+    )
     async def recommend(body: RecommendRequest, request: Request) -> RecommendationResponse:
         """Recommendations for a known user, liked titles or ids, and/or a request in words."""
         readiness.check()
+        check_user(body.user_id)
         if body.query:
             check_query(body.query)
 
@@ -237,10 +257,16 @@ def create_app(
         async with gate(request).slot():
             return await to_thread.run_sync(work)
 
-    @app.post("/v1/chat", response_model=RecommendationResponse, tags=["chat"])
+    @app.post(
+        "/v1/chat",
+        response_model=RecommendationResponse,
+        tags=["chat"],
+        responses=errors_for(*BODY, 404, 409, 429),
+    )
     async def chat(body: ChatRequest, request: Request) -> RecommendationResponse:
         """One chat turn in a session (created on first use, persisted, resumable)."""
         readiness.check()
+        check_user(body.user_id)
         message = check_message(body.message)
         async with AsyncExitStack() as held:
             await held.enter_async_context(locks(request).hold(body.session_id))
@@ -252,13 +278,17 @@ def create_app(
         "/v1/chat/stream",
         tags=["chat"],
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+        responses={
+            200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
+            **errors_for(*BODY, 404, 409, 429),
+        },
     )
     async def chat_stream(body: ChatRequest, request: Request) -> StreamingResponse:
         """The chat turn as server-sent events: ``status``, ``message``, one ``recommendation`` per
         item, then ``done`` with the whole response (or ``error``). Overload is refused before the
         stream starts (429/503), like ``/v1/chat``."""
         readiness.check()
+        check_user(body.user_id)
         message = check_message(body.message)
         held = AsyncExitStack()
         await held.enter_async_context(locks(request).hold(body.session_id))
@@ -298,7 +328,9 @@ def create_app(
             background=BackgroundTask(held.aclose),
         )
 
-    @app.get("/v1/sessions/{session_id}", response_model=SessionView, tags=["chat"])
+    @app.get(
+        "/v1/sessions/{session_id}", response_model=SessionView, tags=["chat"], responses=errors_for(*API, 404, 422)
+    )
     async def session(session_id: str) -> SessionView:
         """A session's state (likes, dislikes, constraints, shown items) and all its turns."""
         readiness.check()
@@ -309,7 +341,12 @@ def create_app(
 
         return await to_thread.run_sync(work)
 
-    @app.post("/v1/sessions/{session_id}/feedback", response_model=SessionView, tags=["chat"])
+    @app.post(
+        "/v1/sessions/{session_id}/feedback",
+        response_model=SessionView,
+        tags=["chat"],
+        responses=errors_for(*BODY, 404, 409),
+    )
     async def feedback(session_id: str, body: FeedbackRequest, request: Request) -> SessionView:
         """Like, dislike or mark as seen one item: a disliked or seen item is never shown again in the
         session; a liked one steers the next answers."""
@@ -322,16 +359,16 @@ def create_app(
         async with locks(request).hold(session_id):
             return await to_thread.run_sync(work)
 
-    @app.get("/v1/items/search", response_model=list[SearchHit], tags=["items"])
+    @app.get("/v1/items/search", response_model=list[SearchHit], tags=["items"], responses=errors_for(*API, 422))
     async def search(
-        q: Annotated[str, Query(min_length=1, max_length=500, description="text to match")],
+        q: Annotated[VisibleText, Query(min_length=1, max_length=500, description="text to match")],
         k: Annotated[int, Query(ge=1, le=100)] = 10,
     ) -> list[SearchHit]:
         """Items whose text is nearest to ``q`` (vector search only, no LLM)."""
         readiness.check()
         return await to_thread.run_sync(lambda: rec.search(q, k))
 
-    @app.get("/v1/items", response_model=list[Item], tags=["items"])
+    @app.get("/v1/items", response_model=list[Item], tags=["items"], responses=errors_for(*API, 404, 422))
     async def items(
         ids: Annotated[str, Query(description="comma-separated item ids", max_length=2000)],
     ) -> list[Item]:

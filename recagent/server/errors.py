@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
+import unicodedata
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -45,10 +47,44 @@ class APIError(Exception):
         self.retry_after, self.details = retry_after, details
 
 
+ECHO_MAX = 80  # the longest run of client text an error message repeats
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_TOKEN = re.compile(r"\S{%d,}" % (ECHO_MAX + 1))
+
+
+def _escape(text: str) -> str:
+    """Control, format (bidi, zero-width) and other invisible characters written as escapes, never raw."""
+    return "".join(c if c == " " or unicodedata.category(c)[0] not in "CZ" else f"\\u{ord(c):04x}" for c in text)
+
+
+def _shorten(match: re.Match) -> str:
+    text = match.group(0)
+    if len(text) <= ECHO_MAX:
+        return text
+    quote = text[0] if text[0] in "'\"" else ""
+    return text[: ECHO_MAX - 1 - len(quote)] + "\u2026" + quote
+
+
+def echo_safe(text: str) -> str:
+    """An error message as clients get it: client text it quotes (an id, a title) cut to about
+    ``ECHO_MAX`` characters with an ellipsis, and no raw control or invisible character."""
+    return _TOKEN.sub(_shorten, _QUOTED.sub(_shorten, _escape(text)))
+
+
+def _safe(value):
+    if isinstance(value, str):
+        return echo_safe(value)
+    if isinstance(value, list):
+        return [_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _safe(v) for k, v in value.items()}
+    return value
+
+
 def error_body(code: str, message: str, details=None) -> dict:
-    error = {"code": code, "message": message}
+    error = {"code": code, "message": echo_safe(message)}
     if details is not None:
-        error["details"] = details
+        error["details"] = _safe(details)
     return {"error": error}
 
 

@@ -134,3 +134,29 @@ class APIKey:
         if not hmac.compare_digest(given, self.key):
             return await send_error(send, 401, "unauthorized", "the X-API-Key header does not match the server's key")
         await self.app(scope, receive, send)
+
+
+class JSONOnly:
+    """A request body on the API must say it is JSON: any other content type (a form, plain text, none)
+    is a 415 ``unsupported_media_type``, before the body is read. A request without a body passes (the
+    route answers 422 if it needed one)."""
+
+    def __init__(self, app, prefix: str = "/v1/"):
+        self.app = app
+        self.prefix = prefix
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS or not scope["path"].startswith(self.prefix):
+            return await self.app(scope, receive, send)
+        kind = _header(scope, b"content-type")
+        length = _header(scope, b"content-length")
+        has_body = kind is not None or _header(scope, b"transfer-encoding") is not None or length not in (None, b"0")
+        media = (kind or b"").split(b";")[0].strip().lower()
+        if has_body and not (
+            media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
+        ):
+            shown = media.decode("latin-1")[:80] or "none"
+            return await send_error(
+                send, 415, "unsupported_media_type", f"the request body must be application/json, not {shown}"
+            )
+        await self.app(scope, receive, send)

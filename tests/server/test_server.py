@@ -257,6 +257,118 @@ def test_every_error_is_structured(client):
     assert r.status_code == 422 and error_of(r)["code"] == "invalid_request"
 
 
+# --------------------------------------------------------------------------- strict requests (issue 21)
+
+
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/v1/recommend", {"user_id": True, "k": 3, "rerank": False}, "user_id"),
+        ("/v1/recommend", {"query": "comedies", "rerank": 0}, "rerank"),
+        ("/v1/recommend", {"query": "comedies", "k": True, "rerank": False}, "k"),
+        ("/v1/recommend", {"query": "comedies", "filters": {"year_min": True}, "rerank": False}, "filters.year_min"),
+        ("/v1/chat", {"session_id": "strict-1", "message": "hi", "user_id": False}, "user_id"),
+        ("/v1/chat", {"session_id": "strict-2", "message": "hi", "k": "2"}, "k"),
+        ("/v1/chat", {"session_id": "strict-3", "message": "hi", "k": 2.5}, "k"),
+    ],
+)
+def test_no_bool_or_string_is_coerced_on_the_boundary(client, path, body, field):
+    r = client.post(path, json=body)
+    err = error_of(r)
+    assert r.status_code == 422 and err["code"] == "invalid_request", r.text
+    assert all(d["field"].startswith(field) for d in err["details"]), err
+
+
+def test_a_user_id_may_be_a_string_or_an_integer_and_3_0_is_an_integer(client, server_rec):
+    known = server_rec.dataset.interactions.users[0]
+    for uid in (known, int(known)) if known.isdigit() else (known,):
+        r = client.post("/v1/recommend", json={"user_id": uid, "k": 3, "rerank": False})
+        assert r.status_code == 200, r.text
+    r = client.post("/v1/recommend", json={"query": "comedies", "k": 3.0, "rerank": False})  # JSON Schema's integer
+    assert r.status_code == 200 and len(r.json()["recommendations"]) == 3, r.text
+
+
+@pytest.mark.parametrize("blank", ["   \n\t ", "\u200b\u202e\u0007", "\ufeff\u2060 "])
+def test_blank_text_is_the_same_422_on_every_endpoint(client, blank):
+    answers = [
+        client.get("/v1/items/search", params={"q": blank}),
+        client.post("/v1/chat", json={"session_id": "blank-text", "message": blank}),
+        client.post("/v1/recommend", json={"query": blank, "rerank": False}),
+    ]
+    for r, field in zip(answers, ["q", "message", "query"]):
+        err = error_of(r)
+        assert r.status_code == 422 and err["code"] == "invalid_request", r.text
+        assert err["details"][0]["field"].endswith(field) and err["details"][0]["type"] == "blank_text"
+    assert client.get("/v1/sessions/blank-text").status_code == 404, "no empty user turn is stored"
+
+
+def test_an_unknown_user_is_a_404_on_every_endpoint_and_nothing_is_stored(client):
+    for r in (
+        client.post("/v1/chat", json={"session_id": "nobody-chat", "message": "dramas", "user_id": "nobody"}),
+        client.post("/v1/chat/stream", json={"session_id": "nobody-chat", "message": "dramas", "user_id": "nobody"}),
+        client.post("/v1/recommend", json={"user_id": "nobody", "rerank": False}),
+        client.post("/v1/recommend", json={"user_id": "nobody", "query": "dramas", "rerank": False}),
+    ):
+        assert r.status_code == 404 and error_of(r)["code"] == "unknown_user", r.text
+    assert client.get("/v1/sessions/nobody-chat").status_code == 404, "the unknown user's session is not stored"
+
+
+def test_echoed_identifiers_are_short_and_have_no_raw_control_characters(client):
+    r = client.get("/v1/sessions/" + "s" * 10_000)
+    err = error_of(r)
+    assert r.status_code == 404 and err["code"] == "unknown_session"
+    assert len(err["message"]) < 160 and "\u2026" in err["message"]
+
+    r = client.post("/v1/recommend", json={"user_id": "a\u0007b\u202ec\x1b[31m", "rerank": False})
+    err = error_of(r)
+    assert r.status_code == 404 and err["code"] == "unknown_user"
+    assert not any(ord(c) < 32 or c in "\u202e\x7f" for c in r.text), r.text
+    assert "\\x07" in err["message"] or "\\u0007" in err["message"]
+
+    r = client.get("/v1/items", params={"ids": "x\u0007" * 500})
+    assert r.status_code == 404 and len(error_of(r)["message"]) < 200
+
+
+@pytest.mark.parametrize(
+    "content, kind",
+    [
+        (b"session_id=x&message=hi", "application/x-www-form-urlencoded"),
+        (b'{"session_id": "x", "message": "hi"}', "text/plain"),
+        (b'{"session_id": "x", "message": "hi"}', None),
+    ],
+)
+def test_a_body_that_is_not_json_is_a_415(client, content, kind):
+    headers = {"content-type": kind} if kind else {}
+    r = client.post("/v1/chat", content=content, headers=headers)
+    assert r.status_code == 415 and error_of(r)["code"] == "unsupported_media_type", r.text
+    r = client.post(
+        "/v1/chat",
+        json={"session_id": "json-ok", "message": "hi"},
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_every_status_an_operation_answers_is_in_the_openapi_document(client):
+    spec = client.get("/openapi.json").json()
+    documented = {
+        (method.upper(), path): set(op["responses"])
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+    }
+    for op in [("POST", "/v1/recommend"), ("POST", "/v1/chat"), ("POST", "/v1/chat/stream")]:
+        assert {"200", "400", "401", "404", "413", "415", "422", "429", "500", "503"} <= documented[op], op
+    assert {"409"} <= documented[("POST", "/v1/chat")] & documented[("POST", "/v1/sessions/{session_id}/feedback")]
+    assert {"422", "500", "503"} <= documented[("GET", "/v1/items/search")]
+    assert "400" not in documented[("GET", "/v1/items/search")] and "415" not in documented[("GET", "/healthz")]
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            for status, answer in op["responses"].items():
+                if status != "200":
+                    ref = answer["content"]["application/json"]["schema"]["$ref"]
+                    assert ref.endswith("/ErrorBody"), (method, path, status, ref)
+
+
 def test_an_unexpected_exception_is_a_plain_500(client, server_rec, monkeypatch, caplog):
     def broken(*a, **kw):
         raise RuntimeError("secret internal detail")
