@@ -26,13 +26,13 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
         "an id reference",
         re.compile(r"\b(?:item|movie|film|catalog|candidate)[ _-]?ids?\b|\bid\s*[:#=]|#\s?\d+\b", re.I),
     ),
-    ("a candidate label", re.compile(r"\[[A-Z]{1,2}\]|\b(?:label|option|choice|candidate)\s+[A-Z]\b")),
+    ("a candidate label", re.compile(r"\[[A-Z]{1,2}\]|\b(?i:label|option|choice|candidate)\s+[A-Z]\b")),
     ("the word candidate", re.compile(r"\bcandidates?\b", re.I)),
     ("a score", re.compile(r"(?<![\d.])[01]\.\d{2,}\b|\blogprob|\blog-prob", re.I)),
     ("markup", re.compile(r"`|#{2,}|\*\*")),
 ]
-_LONG_NUMBER = re.compile(r"(?<![\d.])\d{5,}(?![\d.])")  # no year, runtime or count has five digits
-_NUMBER = re.compile(r"(?<![\w.])\d{4}(?![\w.])")  # four digits: an id unless it reads as a year
+_LONG_NUMBER = re.compile(r"(?<![\d.])\d{5,}(?!\d|\.\d)")  # no year, runtime or count has five digits
+_NUMBER = re.compile(r"(?<![\w.])\d{4}(?!\w|\.\d)")  # four digits: an id unless it reads as a year
 _YEARLIKE = re.compile(r"^(?:18|19|20)\d{2}$")
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
 
