@@ -10,25 +10,52 @@ An explanation may name items ("Similar to Heat (1995), which you liked"), genre
   the request or history states;
 * a **genre** of the catalog's vocabulary must be one of the candidate's or a cited item's genres.
 
+* nothing in it may be meant for the machine: an item id, a label, JSON, a chat-template token
+  (:mod:`recagent.agent.internal_tokens`).
+
 Text the explanation quotes from the request (“...”) is the user's own words and is not checked.
 Items are found by their normalised titles: with their year ("Heat (1995)") any title counts;
 without it, only titles of two words or more and at least 9 characters ("The Matrix", "Toy
-Story"), since one-word titles ("Heat", "Her") are ordinary words too. The reranker runs the check
-on every LLM-written explanation and replaces a failing one with the deterministic one.
+Story"), since one-word titles ("Heat", "Her") are ordinary words too, unless quoted (“Heat”).
+The shorter ways people name a film count when written as a title, in capitals: a part of it
+("The Last Jedi" for "Star Wars: The Last Jedi", "Star Wars"), the title without its article
+("Dark Knight"), an alternative title. Genres are found by the catalog's names and the words
+people use for them ("animated", "romantic", "science fiction"), decades also as "the 80s" or
+"the eighties". The reranker runs the check on every LLM-written explanation and replaces a
+failing one with the deterministic one.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, Field
 
+from recagent.agent.internal_tokens import internal_tokens
 from recagent.agent.schema import ReplyCheck
-from recagent.retrieval.titles import display_title, normalize, without_parens, without_trailing_year
+from recagent.retrieval.titles import PARENTHESISED, display_title, normalize, without_parens, without_trailing_year
 
 _YEAR = re.compile(r"^((?:18|19|20)\d{2})(s?)$")
-_QUOTED = re.compile(r"“([^”]*)”|\"([^\"]*)\"")
+_SHORT_DECADE = re.compile(r"^([0-9]0)s$")  # "80s", "'80s": the 1980s (or the 2000s, for "00s" to "20s")
+_DECADE_WORDS = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70,
+                 "eighties": 80, "nineties": 90}  # fmt: skip
+_QUOTED = re.compile(r"“([^”]*)”|\"([^\"]*)\"|‘([^’]*)’")
+_PARTS = re.compile(r"\s*:\s+|\s+-\s+")  # "Star Wars: Episode IV - A New Hope"
+_ARTICLES = ("the", "a", "an")
+_MINOR = {"the", "a", "an", "of", "and", "in", "on", "to", "for", "with", "at", "by", "from", "or", "vs", "s"}
+# words people use for a genre, by the catalog's genre name (used only for the genres the catalog has)
+GENRE_WORDS = {
+    "Sci-Fi": ["science fiction", "scifi"],
+    "Animation": ["animated", "cartoon", "cartoons", "anime"],
+    "Romance": ["romantic", "rom com", "romcom", "romcoms", "love story"],
+    "Comedy": ["comedic", "rom com", "romcom", "romcoms"],
+    "Horror": ["scary", "slasher"],
+    "Film-Noir": ["noir"],
+    "Documentary": ["documentaries"],
+}
+_CLAUSES = re.compile(r";(?=\s|$)")  # "Comedy, Romance; 1999", not the one in "Steins;Gate"
 MIN_BARE_TITLE = 9
 
 
@@ -44,7 +71,8 @@ class Grounding:
     def __init__(self, items: Iterable):
         self.items: dict[str, tuple[int | None, frozenset[str]]] = {}
         self._title_of: dict[str, tuple[str, ...]] = {}
-        self._titles: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        self._written: dict[str, tuple[str, ...]] = {}  # how the catalog and explanations spell each title
+        self._titles: dict[str, list[tuple[tuple[str, ...], str, bool]]] = {}  # first word: (key, id, cased)
         genres: set[str] = set()
         for it in items:
             iid = getattr(it, "item_id", None) or it.id  # a retrieval Candidate or a catalog Item
@@ -53,23 +81,28 @@ class Grounding:
             main = tuple(normalize(without_parens(it.title)).split())
             # the title as people read it, alternative titles included: "Ringu (Ring)", "The City of Lost Children (...)"
             bare = without_trailing_year(it.title)
+            self._written[iid] = tuple(dict.fromkeys((it.title, display_title(it.title), bare, display_title(bare))))
             full = tuple(normalize(display_title(bare), move_article=False).split())  # as explanations write it
             as_listed = tuple(normalize(bare.replace(",", " ")).split())  # "Jetée, La" as the catalog writes it
             if main:
                 self._title_of[iid] = main
-            for key in dict.fromkeys(k for k in (main, full, as_listed) if k):
-                self._titles.setdefault(key[0], []).append((key, iid))
+            keys = dict.fromkeys(k for k in (main, full, as_listed) if k)
+            for key in keys:
+                self._titles.setdefault(key[0], []).append((key, iid, False))
+            for key in dict.fromkeys(k for k in _short_names(it.title) if k and k not in keys):
+                self._titles.setdefault(key[0], []).append((key, iid, True))
         for rows in self._titles.values():
-            rows.sort(key=lambda r: -len(r[0]))  # longest first: "toy story 2" before "toy story"
-        self._genres: dict[tuple[str, ...], str] = {}
+            rows.sort(key=lambda r: (-len(r[0]), r[2]))  # longest first: "toy story 2" before "toy story"
+        self._genres: dict[tuple[str, ...], set[str]] = {}
         for g in genres:
             words = normalize(g).split()
             if not words or g.startswith("("):
                 continue
-            self._genres[tuple(words)] = g
             last = words[-1]
             plural = last[:-1] + "ies" if last.endswith("y") else last + "s"
-            self._genres[tuple(words[:-1] + [plural])] = g
+            names = [words, words[:-1] + [plural], *(w.split() for w in GENRE_WORDS.get(g, ()))]
+            for name in names:
+                self._genres.setdefault(tuple(name), set()).add(g)
 
     # ------------------------------------------------------------------ finding things in text
 
@@ -77,15 +110,19 @@ class Grounding:
         """Item ids named in ``text`` (every id sharing a named title, e.g. remakes)."""
         return [iid for _, _, ids in self._spans(words_of(text)) for iid in ids]
 
-    def _spans(self, words: list[str]) -> list[tuple[int, int, list[str]]]:
-        """(start, end, item ids) of every title named in ``words``, longest match first at each place."""
+    def _spans(self, words: list[str], cased: list[str] | None = None) -> list[tuple[int, int, list[str]]]:
+        """(start, end, item ids) of every title named in ``words``, longest match first at each place.
+        ``cased``: the same words with their capitals; a short name of a title ("The Last Jedi") then
+        counts only when written as a title. Without it (the user's own words) it always counts."""
         out: list[tuple[int, int, list[str]]] = []
         i = 0
         while i < len(words):
             hit = None
-            for title, iid in self._titles.get(words[i], ()):
+            for title, iid, short in self._titles.get(words[i], ()):
                 n = len(title)
                 if tuple(words[i : i + n]) != title:
+                    continue
+                if short and cased is not None and not _title_case(cased[i : i + n]):
                     continue
                 year = self.items[iid][0]
                 if year is not None and i + n < len(words) and words[i + n] == str(year):
@@ -101,7 +138,7 @@ class Grounding:
         return out
 
     def _same_title(self, title: tuple[str, ...]) -> list[str]:
-        return list(dict.fromkeys(iid for t, iid in self._titles.get(title[0], ()) if t == title))
+        return list(dict.fromkeys(iid for t, iid, _ in self._titles.get(title[0], ()) if t == title))
 
     def genres(self, text: str | list[str]) -> set[str]:
         words = words_of(text) if isinstance(text, str) else text
@@ -109,14 +146,14 @@ class Grounding:
         for key, genre in self._genres.items():
             n = len(key)
             if any(tuple(words[i : i + n]) == key for i in range(len(words) - n + 1)):
-                found.add(genre)
+                found |= genre
         return found
 
     @staticmethod
     def years(text: str | list[str]) -> list[tuple[int, bool]]:
-        """(year, is_decade) for each year or decade ("1990s") in ``text``."""
-        words = words_of(text) if isinstance(text, str) else text
-        return [(int(m.group(1)), bool(m.group(2))) for m in map(_YEAR.match, words) if m]
+        """(year, is_decade) for each year or decade ("1990s", "the 80s", "the eighties") in ``text``; a
+        two-digit decade is read in the 1900s ("20s": 1920s)."""
+        return [(y, decade) for y, decade, _ in _year_claims(words_of(text) if isinstance(text, str) else text)]
 
     # ------------------------------------------------------------------ the check
 
@@ -131,21 +168,24 @@ class Grounding:
         said = f"{request} {history}"
         text = _QUOTED.sub(lambda m: " " if _quoted_from(m, said) else m.group(0), explanation)
         allowed = {candidate_id, *liked_ids, *self.cited(said)}
-        problems: list[str] = []
         words = words_of(text)
-        spans = self._spans(words)
+        spans = self._spans(words, _cased_words(text, len(words)))
+        spans += self._quoted_titles(text, {i for _, _, ids in spans for i in ids})
         cited = [iid for _, _, ids in spans for iid in ids]
         inside = {j for a, b, _ in spans for j in range(a, b)}
         rest = [w for j, w in enumerate(words) if j not in inside]  # a title's own words are no claim
-        for iid in cited:
-            if iid not in allowed and not any(x in allowed for x in self._twins(iid)):
-                problems.append(f"names item {iid}, which the user never mentioned")
+        prose = self._without_titles(text, cited)  # "Love Potion #9", "Cry_Wolf", "The Candidate" are no leak
+        problems = [f"contains {t}, which is internal" for t in internal_tokens(prose, self.items)]
+        for _, _, ids in spans:  # the words may mean any of ``ids`` (remakes, a series): one allowed is enough
+            if not any(i in allowed or any(x in allowed for x in self._twins(i)) for i in ids):
+                problems.append(f"names item {ids[0]}, which the user never mentioned")
         about = [candidate_id, *(i for i in cited if i in allowed)]
         known_years = {self.items[i][0] for i in about if i in self.items} - {None}
         stated = {y for y, _ in self.years(said)}
-        for year, decade in self.years(rest):
+        for year, decade, short in _year_claims(rest):
             if decade:
-                fine = any(year <= y < year + 10 for y in known_years) or year in stated
+                starts = (year, year + 100) if short and year < 1930 else (year,)  # "the 20s" may be the 2020s
+                fine = any(y0 <= y < y0 + 10 for y in known_years for y0 in starts) or year in stated
             else:
                 fine = year in known_years or year in stated
             if not fine:
@@ -158,6 +198,24 @@ class Grounding:
             problems.append(f"calls it {genre}, which is not a genre of the candidate or a cited item")
         return GroundingReport(ok=not problems, problems=problems, cited=cited)
 
+    def _without_titles(self, text: str, cited: list[str]) -> str:
+        """``text`` without the titles it names, as written, longest first."""
+        spelled = sorted({t for iid in cited for t in self._written.get(iid, ())}, key=len, reverse=True)
+        for title in spelled:
+            text = re.sub(re.escape(title), " ", text, flags=re.I)
+        return text
+
+    def _quoted_titles(self, text: str, found: set[str]) -> list[tuple[int, int, list[str]]]:
+        """Titles written in quotes, one-word ones too (“Heat”): a quote that is exactly a title names it.
+        As spans of no words (the year check has already seen the words)."""
+        out = []
+        for m in _QUOTED.finditer(text):
+            key = tuple(words_of(without_trailing_year(next(g for g in m.groups() if g is not None))))
+            ids = self._same_title(key) if key else []
+            if ids and not found.intersection(ids):
+                out.append((0, 0, ids))
+        return out
+
     def _twins(self, iid: str) -> list[str]:
         """Other ids with the same title (a bare "Ocean's Eleven" names both films: either may be the one meant)."""
         title = self._title_of.get(iid)
@@ -167,13 +225,59 @@ class Grounding:
 def words_of(text: str) -> list[str]:
     """Normalised words; a semicolon separates ("Comedy, Romance; 1999" does not name "Romance (1999)")."""
     out: list[str] = []
-    for part in text.split(";"):
+    for part in _CLAUSES.split(text):
         out += [*normalize(part, move_article=False).split(), ";"]  # a sentence, not a catalog title
     return out[:-1]
 
 
+def _cased_words(text: str, n: int) -> list[str] | None:
+    """``words_of(text)`` with the capitals kept (the same steps as ``normalize`` but ``lower``); None
+    if they do not line up, when every short name then counts."""
+    out: list[str] = []
+    for part in _CLAUSES.split(text):
+        t = unicodedata.normalize("NFKD", part).encode("ascii", "ignore").decode()
+        t = re.sub(r"[^A-Za-z0-9,'&:\- ]+", " ", t)
+        t = re.sub(r"\s+", " ", t).strip(" ,:-")
+        out += [*re.sub(r"[,':\-&]+", " ", t).split(), ";"]
+    return out[:-1] if len(out) - 1 == n else None
+
+
+def _year_claims(words: list[str]) -> list[tuple[int, bool, bool]]:
+    """(year, is_decade, written in two digits or words) for each year or decade in ``words``."""
+    out = []
+    for w in words:
+        if m := _YEAR.match(w):
+            out.append((int(m.group(1)), bool(m.group(2)), False))
+        elif m := _SHORT_DECADE.match(w):
+            out.append((1900 + int(m.group(1)), True, True))
+        elif w in _DECADE_WORDS:
+            out.append((1900 + _DECADE_WORDS[w], True, True))
+    return out
+
+
+def _title_case(words: list[str]) -> bool:
+    """Written as a title: every word but the small ones ("of", "the") starts with a capital or a digit."""
+    return all(w[0].isupper() or w[0].isdigit() for j, w in enumerate(words) if j == 0 or w.lower() not in _MINOR)
+
+
+def _short_names(title: str) -> list[tuple[str, ...]]:
+    """The shorter names of a catalog title, as normalised words: its parts ("Star Wars", "The Last
+    Jedi"), each and the whole without a leading article, and its alternative titles."""
+    main = without_parens(title).strip()
+    bare = display_title(main)
+    names = [p for p in _PARTS.split(bare) if p] if _PARTS.search(bare) else []
+    names += [a for a in PARENTHESISED.findall(title) if not re.fullmatch(r"\s*\d{4}\s*", a)]
+    out = []
+    for name in [bare, *names]:
+        words = normalize(re.sub(r"^(a\.k\.a\.|aka)\s*", "", name, flags=re.I), move_article=False).split()
+        out.append(tuple(words))
+        if words and words[0] in _ARTICLES:
+            out.append(tuple(words[1:]))
+    return [w for w in out if w]
+
+
 def _quoted_from(m: re.Match, said: str) -> bool:
-    quote = (m.group(1) if m.group(1) is not None else m.group(2) or "").strip()
+    quote = next((g for g in m.groups() if g is not None), "").strip()
     quote = quote.removesuffix("...").strip()
     return bool(quote) and quote.lower() in said.lower()
 

@@ -16,11 +16,13 @@ does. The parts, each in its module:
 
 Duplicates and non-candidates are dropped, candidates the LLM left out are appended in retrieval
 order, and when a call fails twice the whole list falls back to retrieval order with deterministic
-explanations, flagged ``source="fallback"``, with the last raw reply kept for eval reports.
+explanations, flagged ``source="fallback"``, with the last raw reply logged and kept for eval reports (the response
+never serialises it: see ``RecommendationResponse.raw_output``).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 from pydantic import BaseModel, Field
@@ -40,6 +42,8 @@ from recagent.retrieval.base import Candidate
 from recagent.settings import RerankSettings
 
 TEMPLATES = {"generative": "rerank", "scoring": "rerank_scoring"}
+RAW_LOGGED = 2000  # characters of an unusable LLM reply written to the log
+log = logging.getLogger(__name__)
 
 
 class RerankRequest(BaseModel):
@@ -160,6 +164,9 @@ class Reranker:
             else:
                 llm = scoring(self.backend, render, perms, stats)
         except StructuredCallError as e:
+            log.warning(
+                "LLM reply unusable (%s), retrieval order used; raw output: %r", e.reason, (e.raw or "")[:RAW_LOGGED]
+            )
             return self._fallback(req, k, e.reason, t0, mode=mode, stats=stats).model_copy(
                 update={"raw_output": e.raw, "llm_weight": weight.value, "calibration": weight.source}
             )

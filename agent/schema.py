@@ -46,10 +46,15 @@ class ReplyCheck(BaseModel):
     returned: int = Field(0, description="items the reply named")
     out_of_candidate: int = Field(0, description="named items that are not candidates")
     duplicates: int = Field(0, description="items named more than once (repeats counted)")
-    ungrounded: int = Field(0, description="explanations replaced: they named an item, genre or year untrue of the catalog")
+    ungrounded: int = Field(
+        0,
+        description="explanations replaced: they named an item the user never mentioned, a genre or year untrue "
+        "of the candidate, or something internal (an item id, a label, JSON, a template token)",
+    )
     error: str | None = None
     stage: str | None = Field(
-        None, description="which call this checks: None for the reranker's replies, 'understanding' for the message reading"
+        None,
+        description="which call this checks: None for the reranker's replies, 'understanding' for the message reading",
     )
     latency_ms: float | None = None
 
@@ -71,7 +76,12 @@ class RecommendationResponse(BaseModel):
     attempts: int = 0
     error: str | None = Field(None, description="why the fallback was used")
     checks: list[ReplyCheck] = Field(default_factory=list, description="validation of each LLM reply, in order")
-    raw_output: str | None = Field(None, description="the last invalid LLM reply, kept when the fallback was used")
+    raw_output: str | None = Field(
+        None,
+        exclude=True,
+        description="the last invalid LLM reply, kept when the fallback was used: for the log and the eval "
+        "reports (which read the attribute), never serialised, so no HTTP response, stream or stored turn shows it",
+    )
     llm_weight: float | None = Field(
         None, description="the LLM score's weight in the fusion with retrieval (0: the LLM was not asked)"
     )

@@ -19,6 +19,7 @@ from recagent.retrieval.base import Candidate, SourceHit
 from recagent.retrieval.loaders import load_dataset
 from recagent.retrieval.titles import display_title, normalize
 from recagent.settings import RerankSettings
+from tests.agent.grounding_corpus import ADVERSARIAL, HONEST, ISSUE
 from tests.support.fake_llm import FakeLLM, label_reply
 
 
@@ -38,7 +39,9 @@ def by_title(catalog, title: str):
 
 def test_the_checker_flags_what_is_untrue(catalog, grounding):
     ronin, heat = by_title(catalog, "Ronin (1998)"), by_title(catalog, "Heat (1995)")
-    ok = grounding.check("Similar to Heat (1995), which you liked (Action, Crime; 1998).", ronin.id, liked_ids=[heat.id])
+    ok = grounding.check(
+        "Similar to Heat (1995), which you liked (Action, Crime; 1998).", ronin.id, liked_ids=[heat.id]
+    )
     assert ok.ok and ok.cited == [heat.id], ok.problems
     named = grounding.check("Fans of Toy Story (1995) will love it.", ronin.id, liked_ids=[heat.id])
     assert not named.ok and "never mentioned" in named.problems[0]
@@ -50,7 +53,9 @@ def test_the_checker_flags_what_is_untrue(catalog, grounding):
     wrong = grounding.check("A warm romantic comedy.", ronin.id)
     assert not wrong.ok and any("Comedy" in p for p in wrong.problems)
     # the user's own words, quoted, are not claims about the candidate
-    assert grounding.check("Matches what you asked for, “funny horror movies”.", ronin.id, request="funny horror movies").ok
+    assert grounding.check(
+        "Matches what you asked for, “funny horror movies”.", ronin.id, request="funny horror movies"
+    ).ok
     # one-word titles are ordinary words: "heat" alone is not a citation
     assert grounding.check("Lots of heat and speed in this one.", ronin.id).ok
 
@@ -122,7 +127,10 @@ def test_ungrounded_llm_explanations_are_replaced_and_counted(catalog, grounding
     ronin, heat, toy = (by_title(catalog, t) for t in ("Ronin (1998)", "Heat (1995)", "Toy Story (1995)"))
     cands = [Candidate.from_item(ronin, 1.0, {"vector": SourceHit(rank=1, score=0.9)}), Candidate.from_item(toy, 0.5)]
     cands[0].anchor_id, cands[0].anchor_title = heat.id, heat.title
-    words = {ronin.id: "Just like Star Wars: Episode IV - A New Hope (1977), a space opera.", toy.id: "A 1995 animated comedy."}
+    words = {
+        ronin.id: "Just like Star Wars: Episode IV - A New Hope (1977), a space opera.",
+        toy.id: "A 1995 animated comedy.",
+    }
     fake = writes(words)
     r = Reranker(fake, RerankSettings(mode="scoring", explain="llm", llm_weight=1.0), grounding=grounding)
     resp = r.rerank(RerankRequest(candidates=cands, k=2, request="like Heat", liked_ids=[heat.id]))
@@ -150,3 +158,64 @@ def test_llm_written_explanations_with_the_bundled_model_are_grounded(llm_rec, l
         flagged += sum(c.ungrounded for c in resp.checks)
         written += 4
     print(f"bundled model: {flagged} of {written} LLM explanations replaced as ungrounded")
+
+
+def _check_row(catalog, grounding, row: dict):
+    cand = by_title(catalog, row["candidate"])
+    liked = [by_title(catalog, t).id for t in row["liked"]]
+    return grounding.check(row["text"], cand.id, request=row["request"], liked_ids=liked)
+
+
+def test_the_issue_and_adversarial_explanations_are_all_caught(catalog, grounding):
+    """Issue 21's explanations and 50+ made-up ones (other films' titles, ids, labels, JSON, template
+    tokens, wrong genres and years): the check fails every one."""
+    assert len(ADVERSARIAL) >= 50
+    missed = [r["text"] for r in ISSUE + ADVERSARIAL if _check_row(catalog, grounding, r).ok]
+    assert not missed, missed
+    last_jedi = _check_row(catalog, grounding, ISSUE[0])
+    assert last_jedi.cited == [by_title(catalog, "Star Wars: The Last Jedi (2017)").id], last_jedi.problems
+    assert any('item id "122916"' in p for p in _check_row(catalog, grounding, ISSUE[1]).problems)
+
+
+def test_honest_explanations_pass(catalog, grounding):
+    """What a good LLM writes (the candidate's own title, genres and year, a liked film, the user's
+    words) passes: the check does not simply refuse everything."""
+    assert len(HONEST) >= 20
+    failed = [(r["text"], rep.problems) for r in HONEST if not (rep := _check_row(catalog, grounding, r)).ok]
+    assert not failed, failed
+
+
+def test_deterministic_explanations_of_the_whole_slice_pass(rec):
+    """Every item of the slice, explained as each retrieval source explains it, with another item of
+    the slice as the liked anchor: the stricter check passes all of them."""
+    g, items = Grounding(rec.catalog.items), rec.catalog.items
+    sources = ["vector", "mf", "sequential", "ease", "comentions", "shown"]
+    failures = []
+    for n, it in enumerate(items):
+        anchor = items[(n * 37 + 11) % len(items)]
+        for source in sources:
+            cand = Candidate.from_item(it, 0.1, {source: SourceHit(rank=1, score=0.5)})
+            cand.anchor_id, cand.anchor_title = anchor.id, anchor.title
+            for request in ("", "funny horror movies from the 80s"):
+                report = g.check(explain(cand, request or None), it.id, request=request, liked_ids=[anchor.id])
+                if not report.ok:
+                    failures.append((it.title, explain(cand, request or None), report.problems))
+    assert not failures, failures[:5]
+    assert len(items) >= 500
+
+
+def test_the_issue_explanations_are_replaced_and_counted(catalog, grounding):
+    """Through the reranker, as the issue saw them: both are replaced by the deterministic ones and the
+    response's checks say ``ungrounded: 2`` (they said 0: the check found nothing in them)."""
+    bp, thor, toy = (
+        by_title(catalog, t) for t in ("Black Panther (2017)", "Thor: Ragnarok (2017)", "Toy Story (1995)")
+    )
+    cands = [Candidate.from_item(it, 1.0 - i / 10) for i, it in enumerate((bp, thor, toy))]
+    words = {bp.id: ISSUE[0]["text"], thor.id: "The best candidate is 122916…", toy.id: "A 1995 animated comedy."}
+    r = Reranker(writes(words), RerankSettings(mode="scoring", explain="llm", llm_weight=1.0), grounding=grounding)
+    resp = r.rerank(RerankRequest(candidates=cands, k=3))
+    got = {x.item_id: x.explanation for x in resp.recommendations}
+    assert got[toy.id] == "A 1995 animated comedy."
+    assert got[bp.id] == explain(cands[0]) and got[thor.id] == explain(cands[1])
+    assert sum(c.ungrounded for c in resp.checks) == 2 and resp.checks[-1].ungrounded == 2
+    assert "never mentioned" in resp.checks[-1].error and "internal" in resp.checks[-1].error

@@ -18,7 +18,15 @@ from recagent.cli.app import app
 from recagent.errors import ConfigError
 from recagent.evals.compare import compare
 from recagent.evals.config import load_config
-from recagent.evals.llm import LLMCaseResult, Price, RerankJob, RerankSpec, llm_metrics, run_jobs
+from recagent.evals.llm import (
+    LLMCaseResult,
+    Price,
+    RerankJob,
+    RerankSpec,
+    case_from_response,
+    llm_metrics,
+    run_jobs,
+)
 from recagent.retrieval.base import Candidate
 from recagent.settings import RerankSettings
 from tests.support.data import SHARED_DATA, shared_dataset
@@ -57,6 +65,11 @@ def test_fallback_keeps_the_last_raw_reply_and_every_check(fake_llm):
     assert resp.checks[0].error.startswith("invalid output: not JSON")
     assert resp.checks[1].out_of_candidate == 1 and resp.checks[1].returned == 1
     assert fake_llm.calls == 2
+    # the eval report keeps it; the response never serialises it (no HTTP client sees it)
+    base = {"variant": "v", "user": "u", "target": "1", "retriever_rank": 1, "in_candidates": True}
+    kept = case_from_response(base, resp, 1)
+    assert kept.raw_output == resp.raw_output and "nope" in kept.model_dump_json()
+    assert "raw_output" not in resp.model_dump() and "nope" not in resp.model_dump_json()
     slow = FakeLLM(default=BackendTimeout("slow"))
     resp = Reranker(slow, RerankSettings(mode="generative")).rerank(RerankRequest(candidates=cands(), k=4))
     assert resp.source == "fallback" and resp.raw_output is None and len(resp.checks) == 2 and slow.calls == 2
