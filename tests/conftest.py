@@ -18,15 +18,6 @@ from tests.support.fake_llm import FakeLLM  # noqa: E402
 from tests.support.parts import retrieval_parts  # noqa: E402
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``--dist loadgroup``) a file's tests stay on one worker, so module fixtures (a server,
-    a browser, a loaded recommender) are built once, except tests marked ``spread``: independent, slow cases
-    (each shipped eval config) that are worth sharing out between the workers."""
-    for item in items:
-        if item.get_closest_marker("spread") is None and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-
-
 @pytest.fixture(scope="session")
 def slice_dir(tmp_path_factory) -> Path:
     return write_slice(tmp_path_factory.mktemp("ml-slice") / "ml-slice", SLICE_ITEMS)
@@ -90,3 +81,4 @@ def llm_rec(rec, llama):
         backend=llama,
         aux_backend=LlamaCppBackend("bundled", context=2048),
     )
+
