@@ -73,7 +73,8 @@ class UnknownUserError(UserError):
         self.user_id = user_id
         super().__init__(
             f"unknown user {user_id!r}: not in the interaction log; "
-            "pass liked titles instead (--likes) to get recommendations for a new user"
+            "pass the titles they like instead (`likes`; `--likes` on the command line) to get recommendations "
+            "for a new user"
         )
 
 
