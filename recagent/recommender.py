@@ -179,14 +179,22 @@ class Recommender(RetrievalParts):
     @part
     def reader(self):
         """The one reader of messages, in the configured understanding mode."""
-        return self._reader(self.settings.understanding)
+        return self.reader_for(self.settings.understanding)
 
-    def _reader(self, mode: str):
-        from recagent.agent.reading.reader import MessageReader
+    @part
+    def readers(self) -> dict:
+        """The reader of each understanding mode asked for so far (``reader`` is the configured mode's)."""
+        return {}
 
-        tools = self.chat_tools
-        backend = self.aux_backend if mode != "parser" else None
-        return MessageReader(tools.genre_vocab, tools.spot, backend, mode)
+    def reader_for(self, mode: str):
+        """The reader of understanding mode ``mode``, built once (with its parse cache) and then reused."""
+        if mode not in self.readers:
+            from recagent.agent.reading.reader import MessageReader
+
+            tools = self.chat_tools
+            backend = self.aux_backend if mode != "parser" else None
+            self.readers[mode] = MessageReader(tools.genre_vocab, tools.spot, backend, mode)
+        return self.readers[mode]
 
     @part
     def pipeline(self):
@@ -289,8 +297,7 @@ class Recommender(RetrievalParts):
         as the chat does, so the LLM reads only the messages the chat would send it."""
         from recagent.agent.pipeline import resolve_mentions
 
-        reader = self.reader if mode in (None, self.settings.understanding) else self._reader(mode)
-        reading, checks = reader.read(text)
+        reading, checks = self.reader_for(mode or self.settings.understanding).read(text)
         return resolve_mentions(reading, self.chat_tools.resolve)[0], checks
 
     def chat_uses_llm(self, message: str) -> bool:
