@@ -1,0 +1,71 @@
+"""The request probe sets (evals/data/request_probes): they parse, have the counts issue 20 asks for, share
+no request with each other, and name only TMDB keywords and genres that exist (when TMDB 5000 is present)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+
+import pytest
+from pydantic import ValidationError
+
+from recagent.evals.request_probes import RequestProbe, load_set
+from recagent.retrieval.loaders import BUNDLED_CATALOG
+from tests.support.data import SHARED_DATA, shared_dataset
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return {name: load_set(name) for name in ("dev", "test")}
+
+
+def test_test_set_has_the_counts_issue_20_asks_for(sets):
+    test = sets["test"]
+    kinds = Counter(p.kind for p in test.requests)
+    assert len(test.requests) >= 60 and len(test.critiques) >= 20
+    assert kinds["genre"] >= 15 and kinds["topic"] >= 25 and kinds["mood"] >= 12
+    assert len({g for p in test.requests if p.kind == "genre" for g in p.genres}) >= 15
+    assert sum(p.years is not None for p in test.requests) >= 5
+    assert {c.attribute for c in test.critiques} >= {"violence", "humor", "darkness", "scariness", "family", "recency"}
+    assert {c.direction for c in test.critiques} == {-1, 1}
+
+
+def test_dev_set_holds_the_issue_examples(sets):
+    dev = sets["dev"]
+    assert 20 <= len(dev.requests) <= 30 and len(dev.critiques) == 8
+    texts = {p.text for p in dev.requests}
+    assert {"Animation movies from the 1990s", "Action movies from the 2000s", "a classic film noir"} <= texts
+    assert "something like Heat but less violent, from the 90s" in {c.wish for c in dev.critiques}
+
+
+def test_dev_and_test_share_no_request(sets):
+    assert not sets["dev"].texts() & sets["test"].texts()
+    assert not {p.id for p in sets["dev"].requests} & {p.id for p in sets["test"].requests}
+
+
+def test_catalog_genres_exist(sets):
+    with open(BUNDLED_CATALOG / "movies.csv", newline="", encoding="utf-8") as f:
+        vocab = {g for r in csv.DictReader(f) for g in r["genres"].split("|")}
+    for s in sets.values():
+        assert all(set(p.genres) <= vocab for p in s.requests), [p.id for p in s.requests if set(p.genres) - vocab]
+
+
+def test_tmdb_keywords_and_genres_exist(sets):
+    shared_dataset("tmdb-5000")
+    keywords, genres = set(), set()
+    with open(SHARED_DATA / "tmdb-5000" / "tmdb_5000_movies.csv", newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            keywords |= {k["name"].lower() for k in json.loads(r["keywords"] or "[]")}
+            genres |= {g["name"] for g in json.loads(r["genres"] or "[]")}
+    for s in sets.values():
+        for p in s.requests:
+            assert set(p.keywords) <= keywords, (p.id, set(p.keywords) - keywords)
+            assert set(p.tmdb_genres) | set(p.exclude_tmdb_genres) <= genres, p.id
+
+
+def test_a_probe_must_name_an_oracle_its_kind_can_use():
+    with pytest.raises(ValidationError):
+        RequestProbe(id="x", kind="topic", text="a prison movie", genres=["Drama"])  # no TMDB oracle
+    with pytest.raises(ValidationError):
+        RequestProbe(id="x", kind="genre", text="a comedy", genres=["Comedy"], keywords=["comedy"])
