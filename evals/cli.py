@@ -3,6 +3,7 @@ the critique probes. A sub-app of the ``recagent`` command line; the library nev
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -87,7 +88,9 @@ def eval_calibrate(
     metric: Annotated[
         Optional[str], typer.Option("--metric", help="metric to maximise (default: ndcg@10; new/recall@10 for redial)")
     ] = None,
-    run_dir: Annotated[Optional[Path], typer.Option("--run", help="also write the sweep's cases, table and plot here")] = None,
+    run_dir: Annotated[
+        Optional[Path], typer.Option("--run", help="also write the sweep's cases, table and plot here")
+    ] = None,
     users: Annotated[
         Optional[int], typer.Option("--users", min=1, help="override the config: a seeded sample of this many users")
     ] = None,
@@ -148,7 +151,9 @@ def eval_compare(
         Optional[list[str]],
         typer.Option("--pair", help="compare variant A=B (repeatable); default: variants with the same name"),
     ] = None,
-    metric: Annotated[Optional[str], typer.Option("--metric", help="metric of the paired test (default ndcg@10)")] = None,
+    metric: Annotated[
+        Optional[str], typer.Option("--metric", help="metric of the paired test (default ndcg@10)")
+    ] = None,
     out_file: Annotated[Optional[Path], typer.Option("--out", help="also write the comparison as Markdown")] = None,
     json_out: JsonOpt = False,
 ):
@@ -216,24 +221,41 @@ def eval_understanding(
 @eval_app.command("probes")
 @handle_errors
 def eval_probes(
-    probes: Annotated[Optional[Path], typer.Option("--probes", help="the probe file (YAML)")] = None,
+    probe_set: Annotated[
+        Optional[str],
+        typer.Option(
+            "--set", help="request probes: dev (tuning) or test (frozen acceptance set); omit for the critique probes"
+        ),
+    ] = None,
+    probes: Annotated[Optional[Path], typer.Option("--probes", help="the critique probe file (YAML)")] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="run only the first N probes")] = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="run folder")] = Path("eval-runs/critique-probes"),
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="run folder")] = None,
     data_dir: DataDirOpt = None,
     shared_data: Annotated[Optional[Path], typer.Option("--shared-data", help="where tmdb-5000 lives")] = None,
 ):
-    """Critique probes: does the chat's top 10 move the way a wish asks (judged by TMDB keywords)?"""
+    """Critique probes (does the chat's top 10 move the way a wish asks?) or, with --set, the request probes
+    (precision@10 of one plain request against popularity and vector search), judged by oracles the ranking
+    does not use."""
     from recagent.evals import probes as pe
     from recagent.evals.protocols import DatasetMissing
 
     settings = make_settings(data_dir=data_dir)
     if shared_data is not None:
         settings = settings.model_copy(update={"shared_data": shared_data})
+    if probe_set is not None:
+        from recagent.evals import request_probes_run as rp
+        from recagent.evals.request_probes import SETS
+
+        if probe_set not in SETS:
+            raise ConfigError(f"unknown probe set {probe_set!r}; known: {', '.join(SETS)}")
+        summary, files = rp.run(settings, out_dir or Path(f"eval-runs/request-probes-{probe_set}"), probe_set, limit)
+        if (summary_file := json.loads(files["summary"].read_text())).get("skipped"):
+            err.print(f"[yellow]partly skipped:[/] {summary_file['skipped']}", highlight=False)
+        out.print(files["report"].read_text(), highlight=False)
+        return
     try:
-        summary, files = pe.run(settings, out_dir, probes or pe.PROBES, limit)
+        summary, files = pe.run(settings, out_dir or Path("eval-runs/critique-probes"), probes or pe.PROBES, limit)
     except DatasetMissing as e:
         err.print(f"[yellow]skipped:[/] {e}", highlight=False)
         raise typer.Exit(0) from None
     out.print(files["report"].read_text(), highlight=False)
-
-
