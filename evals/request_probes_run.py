@@ -168,6 +168,10 @@ def markdown(summary: dict, results: list[RequestResult], critiques: list[ProbeR
             moved = "unjudged" if p.moved is None else "yes" if p.moved else "no"
             lines.append(f"| {p.id} | {p.attribute} | {p.direction:+d} | {fmt(p.base_score)} | {fmt(p.wish_score)} "
                          f"| {moved} | {'; '.join(p.wish_titles[:3])} |")  # fmt: skip
+    lines += [
+        "",
+        f"Regenerate: `recagent eval probes --set {head['set']}` (add `--data-dir`, `--shared-data` as needed).",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -63,3 +63,12 @@ def test_without_tmdb_only_genre_probes_run(settings, tmp_path):
     head = json.loads(files["summary"].read_text())
     assert "tmdb_5000_movies.csv" in head["skipped"] and set(summary["kinds"]) == {"genre"}
     assert summary["kinds"]["genre"]["probes"] == 2 and summary["critiques"]["probes"] == 0
+
+
+def test_cli_names_the_known_sets(tmp_path):
+    from typer.testing import CliRunner
+
+    from recagent.cli.app import app
+
+    res = CliRunner().invoke(app, ["eval", "probes", "--set", "holdout", "--data-dir", str(tmp_path)])
+    assert res.exit_code != 0 and "dev, test" in res.output
