@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel
 
-from recagent.evals.probes import ProbeResult, TmdbMovie, ask, load_tmdb, score_probe
+from recagent.evals.probes import TMDB_FILE, ProbeResult, TmdbMovie, ask, load_tmdb, score_probe
 from recagent.evals.protocols import DatasetMissing
 from recagent.evals.request_probes import KINDS, RequestProbe, is_hit, load_set
 
@@ -228,8 +228,12 @@ def run(settings, out: Path, set_name: str = "dev", limit: int | None = None, sh
     skipped = None
     try:
         tmdb = load_tmdb(settings.shared_data)
-    except DatasetMissing as e:
-        tmdb, skipped = None, f"{e} (topic and mood probes and the critiques need it; only genre probes ran)"
+    except DatasetMissing:
+        path = Path(settings.shared_data) / TMDB_FILE
+        tmdb, skipped = (
+            None,
+            f"{path} is absent: the topic and mood probes and the critiques need it; only genre probes ran",
+        )
     requests = [p for p in probes.requests if tmdb is not None or not p.uses_tmdb][:limit]
     critiques = [] if tmdb is None else probes.critiques[:limit]
     with tempfile.TemporaryDirectory(prefix="request-probes-") as tmp:
