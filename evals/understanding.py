@@ -12,7 +12,13 @@ chat's own reading, titles spotted and resolved against the bundled catalog):
 * soft genres as (polarity, genre) pairs (``liked_genres``, ``disliked_genres``);
 * mentions by title (normalised, year and leading article dropped; or by MovieLens id when the reader
   gives one): title-level precision/recall/F1, and stance accuracy over the matched titles;
-* critiques as (attribute, direction) pairs; topics and people as lowercase strings.
+* critiques as (attribute, direction) pairs; topics and people as lowercase strings;
+* list references ("the second one", "not the last one") as (position, stance, more_like), read textually.
+
+Per-message scores (hard constraints exactly right, invented on the negatives, whole reading right, per
+group, latency) are in :mod:`recagent.evals.understanding_fields`. Besides the ReDial sets, ``--labels``
+takes the hand-written phrasings set (``phrasings.jsonl``: its README), whose rows add ``group``,
+``previous_list`` and gold ``references``.
 
 Precision, recall and F1 are micro-averaged over the utterances (pairs pooled).
 """
@@ -27,8 +33,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from recagent.agent.reading.model import Understanding
+from recagent.agent.reading.model import ListReference, Understanding
 from recagent.agent.vocabulary import Stance
+from recagent.evals.understanding_fields import FieldScorer
+from recagent.evals.understanding_fields import markdown as fields_markdown
 from recagent.retrieval.progress import progress_bar
 from recagent.retrieval.titles import normalize, split_year
 
@@ -69,6 +77,12 @@ class Reading(BaseModel):
     critiques: list[CritiquePair] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
     people: list[str] = Field(default_factory=list)
+    references: list[ListReference] = Field(default_factory=list)
+
+
+class Shown(BaseModel):
+    title: str
+    ml_id: str | None = None
 
 
 class Label(Reading):
@@ -79,6 +93,11 @@ class Label(Reading):
     context: list[str] = Field(default_factory=list)
     text: str
     notes: str | None = None
+    group: str | None = None  # the phrasings set's phrasing family
+    previous_list: list[Shown] = Field(default_factory=list)  # the list shown last (phrasings follow-ups)
+
+
+SPLITS = ("train", "valid", "phrasings")  # never ReDial test
 
 
 def load_labels(path: Path = LABELS) -> list[Label]:
@@ -91,8 +110,8 @@ def load_labels(path: Path = LABELS) -> list[Label]:
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
             label = Label.model_validate_json(line)
-            if label.split not in ("train", "valid"):
-                raise ValueError(f"{path}:{n}: split {label.split!r}: the labelled set is train/valid only")
+            if label.split not in SPLITS:
+                raise ValueError(f"{path}:{n}: split {label.split!r}: the labelled sets are train/valid only")
             out.append(label)
     return out
 
@@ -116,6 +135,7 @@ def reading_of(u: Understanding) -> Reading:
         critiques=[CritiquePair(attribute=c.attribute, direction=c.direction) for c in u.critiques],
         topics=list(u.topics),
         people=list(u.people),
+        references=[ListReference(position=r.position, stance=r.stance, more_like=r.more_like) for r in u.references],
     )
 
 
@@ -190,6 +210,7 @@ FIELDS: dict[str, Callable[[Reading], set]] = {
     "critiques": critique_pairs,
     "topics": lambda r: _lower(r.topics),
     "people": lambda r: _lower(r.people),
+    "references": lambda r: {(x.position, x.stance, x.more_like) for x in r.references},
 }
 
 
@@ -249,6 +270,7 @@ class Scorer:
         self.no_hard_gold = 0
         self.n = 0
         self.seconds = 0.0
+        self.fields = FieldScorer()
 
     def add(self, gold: Reading, pred: Reading, label_id: str = "", text: str = "", seconds: float = 0.0) -> CaseScore:
         case = CaseScore(reader=self.reader, id=label_id, text=text, predicted=pred, seconds=round(seconds, 3))
@@ -273,6 +295,7 @@ class Scorer:
                 "extra": [f"{p.title} [{p.stance}]" for p in pred.mentions if id(p) not in matched_p],
                 "stance": [f"{g.title}: {g.stance} read as {p.stance}" for p, g in pairs if p.stance != g.stance],
             }
+        self.fields.add(gold, pred, seconds, "mentions" not in case.errors)
         if not hard_pairs(gold):
             self.no_hard_gold += 1
             if hard_pairs(pred):
@@ -289,6 +312,7 @@ class Scorer:
         out["invented_hard"] = {"utterances": self.invented, "of": self.no_hard_gold}
         out["utterances"] = self.n
         out["seconds_per_utterance"] = round(self.seconds / self.n, 4) if self.n else 0.0
+        out["fields"] = self.fields.summary()
         return out
 
 
@@ -319,7 +343,7 @@ def evaluate(
 # --------------------------------------------------------------------------- report
 
 TABLE_FIELDS = ["hard", "hard.genres", "hard.exclude_genres", "hard.years", "soft", "mentions", "critiques",
-                "topics", "people"]  # fmt: skip
+                "topics", "people", "references"]  # fmt: skip
 
 
 def recommend_default(summary: dict[str, dict]) -> str:
@@ -339,7 +363,8 @@ def markdown(summary: dict[str, dict], labels_path: Path, n: int) -> str:
     lines = [
         "# Understanding: readers against hand labels",
         "",
-        f"{n} labelled ReDial seeker utterances (train/valid, never test) from `{labels_path}`. Micro-averaged "
+        f"{n} labelled utterances from `{labels_path}` (ReDial train/valid seeker messages, never test, or the "
+        "hand-written phrasings set). Micro-averaged "
         "precision / recall / F1 per field (evals/understanding.py); mentions matched by title, stance accuracy "
         "over the matched ones.",
         "",
@@ -362,6 +387,7 @@ def markdown(summary: dict[str, dict], labels_path: Path, n: int) -> str:
     lines.append("| hard filters invented (gold: none) | " + " | ".join(inv) + " | |")
     sec = [f"{summary[r]['seconds_per_utterance']:.3f}" for r in readers]
     lines.append("| seconds per utterance | " + " | ".join(sec) + " | |")
+    lines += fields_markdown(summary)
     lines += ["", f"Recommended default understanding mode: **{recommend_default(summary)}**."]
     return "\n".join(lines) + "\n"
 

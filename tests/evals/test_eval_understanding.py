@@ -104,3 +104,38 @@ def test_default_prefers_fewer_invented_filters_then_hard_f1():
     assert recommend_default({"parser": s(0.8, 0), "hybrid": s(0.9, 3), "llm": s(0.95, 0)}) == "parser"
     assert recommend_default({"parser": s(0.8, 0), "hybrid": s(0.9, 0)}) == "hybrid"
     assert recommend_default({"parser": s(0.9, 0), "hybrid": s(0.9, 0)}) == "parser"
+
+
+def test_per_message_fields_hard_exact_invented_references_and_groups():
+    from recagent.agent.reading.model import ListReference
+
+    s = Scorer("x")
+    years = Label(id="ph:years:001", split="phrasings", group="years", text="before 1995", hard=Hard(year_max=1994))
+    s.add(years, Reading(hard=Hard(year_max=1994)), seconds=0.002)  # exactly right
+    s.add(years, Reading(hard=Hard(year_max=1995)), seconds=0.004)  # off by one: a pair wrong, the message wrong
+    combo = Label(id="ph:combos:001", split="phrasings", group="combos", text="only 90s comedies",
+                  hard=Hard(genres=["Comedy"], year_min=1990, year_max=1999))  # fmt: skip
+    s.add(combo, Reading(hard=Hard(year_min=1990, year_max=1999)), seconds=0.006)  # lost Comedy
+    neg = Label(id="ph:negatives:001", split="phrasings", group="negatives", text="the 90s had great action movies")
+    s.add(neg, Reading(hard=Hard(year_min=1990, year_max=1999)), seconds=0.008)  # invented
+    ref = Label(id="ph:followups:001", split="phrasings", group="followups", text="the second one, more like that",
+                previous_list=[{"title": "Aladdin (1992)", "ml_id": "588"}, {"title": "Moana (2016)", "ml_id": "166461"}],
+                references=[ListReference(position=2, stance="liked", more_like=True)])  # fmt: skip
+    s.add(ref, Reading(references=[ListReference(position=2, stance="liked")]), seconds=0.010)  # more_like missed
+    f = s.summary()["fields"]
+    assert f["hard_exact"] == {"count": 1, "of": 3, "rate": pytest.approx(1 / 3, abs=1e-4)}
+    assert f["hard_invented"] == {"count": 1, "of": 2, "rate": 0.5}
+    assert (f["references"]["precision"], f["reference_positions"]["f1"]) == (0.0, 1.0)
+    assert f["state_exact"]["count"] == 1  # only the first message is read whole
+    assert f["groups"]["years"] == {"hard_exact": 1, "with_hard": 2, "invented": 0, "without_hard": 0}
+    assert f["groups"]["negatives"]["invented"] == 1
+    assert f["latency_ms"]["p50"] == pytest.approx(6.0) and f["latency_ms"]["max"] == pytest.approx(10.0)
+
+
+def test_the_phrasings_set_loads_with_its_references_and_lists():
+    from recagent.evals.understanding import LABELS
+
+    rows = load_labels(LABELS.with_name("phrasings.jsonl"))
+    assert len(rows) >= 400 and {r.split for r in rows} == {"phrasings"}
+    follow = [r for r in rows if r.previous_list]
+    assert follow and any(r.references for r in follow) and all(len(r.context) >= 2 for r in follow)
