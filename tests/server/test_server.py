@@ -421,6 +421,10 @@ def test_docs_and_page_are_served(client):
     for path in ("/", "/static/app.js", "/static/style.css"):  # no CDN: nothing loaded from elsewhere
         r = client.get(path)
         assert r.status_code == 200 and "http://" not in r.text and "https://" not in r.text
+    assert '<link rel="icon" href="/static/favicon.svg"' in page.text
+    icon, default = client.get("/static/favicon.svg"), client.get("/favicon.ico")  # a browser asks for the latter
+    assert default.status_code == 200 and default.headers["content-type"] == "image/svg+xml"
+    assert default.content == icon.content and icon.content.startswith(b"<svg")
 
 
 # --------------------------------------------------------------------------- key, CORS

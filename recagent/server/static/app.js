@@ -12,8 +12,11 @@ function newSessionId() {
   return "web-" + Math.random().toString(16).slice(2, 14);
 }
 
-let sessionId = localStorage.getItem("recagent.session") || newSessionId();
-localStorage.setItem("recagent.session", sessionId);
+// localStorage keeps only a session the server has answered in, so a fresh page never looks up a session
+// that cannot exist (a 404 is logged in the browser console even when the page expects it)
+const SESSION_KEY = "recagent.session";
+const storedSession = localStorage.getItem(SESSION_KEY);
+let sessionId = storedSession || newSessionId();
 $("session-id").textContent = sessionId;
 
 function el(tag, attrs = {}, ...children) {
@@ -54,15 +57,64 @@ async function api(method, path, body) {
 
 // ---------------------------------------------------------------- rendering
 
+// "SmolLM2-135M-Instruct.Q4_1.gguf" -> "SmolLM2-135M-Instruct.Q4_1"; a path -> its file name
+function modelName(model) {
+  return (model || "").split("/").pop().replace(/\.gguf$/i, "");
+}
+
+// What happened to an answer, in words, from the chat response alone: which part ranked it, and
+// whether a language model was called (and which) for the ranking or for reading the message.
+// The model is named only when it was called. Pure: the browser test calls it on made-up responses.
+function describeAnswer(response) {
+  const local = response.backend === "llama_cpp";
+  const what = local ? "the local model" : "the language model";
+  const named = response.model ? `${what} ${modelName(response.model)}` : what;
+  const read = (response.checks || []).some((c) => c.stage === "understanding");
+  const reading = read ? `; ${named} read your message` : "";
+  if (response.source === "llm") {
+    return { badge: `ranked with ${what}`, footer: `ranked by retrieval and ${named}` + reading };
+  }
+  if (response.source === "fallback") {
+    const why = response.error ? ` (${response.error})` : "";
+    return {
+      badge: `fallback: retrieval order, ${what} failed`,
+      footer: `ranked by retrieval; ${named} was asked but failed${why}, so its ranking was not used` + reading,
+    };
+  }
+  if (!response.backend) return { badge: "ranked by retrieval", footer: "ranked by retrieval; no language model is set up" };
+  if (read) return { badge: "ranked by retrieval", footer: `ranked by retrieval${reading}; it was not needed for the ranking` };
+  return { badge: "ranked by retrieval", footer: `ranked by retrieval; ${what} was not needed` };
+}
+
+function took(ms) {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`;
+}
+
 function addTurn(role, text, extra) {
   const turn = el("div", { class: "turn " + role });
   const bubble = el("div", { class: "bubble", text });
   turn.append(bubble);
   if (extra) extra(turn, bubble);
   logEl.append(turn);
-  turn.scrollIntoView({ block: "end" });
+  showNewest();
   return turn;
 }
+
+// The input bar is fixed over the bottom of the window: its height (which changes with the window's
+// width, as the status line wraps) is the scroll padding, so scrolling to the newest turn's end puts
+// that end, the last card's Like/Dislike buttons, above the bar rather than under it.
+function fitToBar() {
+  const bar = document.querySelector("footer").getBoundingClientRect().height;
+  document.documentElement.style.setProperty("--bar-height", `${Math.ceil(bar)}px`);
+}
+
+function showNewest() {
+  fitToBar();
+  const last = logEl.lastElementChild;
+  if (last) last.scrollIntoView({ block: "end" });
+}
+
+new ResizeObserver(fitToBar).observe(document.querySelector("footer"));
 
 async function feedback(card, itemId, kind) {
   try {
@@ -114,15 +166,11 @@ async function showResponse(response, state) {
     } catch (e) { items = {}; }
   }
   addTurn("assistant", response.message || "", (turn, bubble) => {
-    if (response.source === "fallback") {
-      const badge = el("span", { class: "badge fallback", text: "fallback: retrieval order" });
-      badge.title = response.error || "the language model failed";
-      bubble.append(badge);
-      turn.dataset.source = "fallback";
-    } else {
-      turn.dataset.source = response.source;
-      bubble.append(el("span", { class: "badge source", text: `${response.source} · ${response.mode}` }));
-    }
+    const said = describeAnswer(response);
+    const badge = el("span", { class: `badge ${response.source === "fallback" ? "fallback" : "source"}`, text: said.badge });
+    badge.title = said.footer;
+    bubble.append(badge);
+    turn.dataset.source = response.source;
     const cards = el("div", { class: "cards" });
     for (const r of response.recommendations) cards.append(card(r, items[r.item_id], state));
     turn.append(cards);
@@ -138,14 +186,16 @@ async function send(message) {
   addTurn("user", message);
   try {
     const response = await api("POST", "/v1/chat", { session_id: sessionId, message, k: K });
+    localStorage.setItem(SESSION_KEY, sessionId); // the server has it now: a reload resumes it
     await showResponse(response);
-    statusEl.textContent = `${response.latency_ms.toFixed(0)} ms · ${response.backend || "no LLM"} ${response.model || ""}`;
+    statusEl.textContent = `Answered in ${took(response.latency_ms)}: ${describeAnswer(response).footer}.`;
   } catch (e) {
     addTurn("error", e.message);
     statusEl.textContent = e.code || "error";
   } finally {
     button.disabled = false;
-    $("message").focus();
+    $("message").focus({ preventScroll: true });
+    showNewest(); // the status line may have wrapped and made the bar taller
   }
 }
 
@@ -160,14 +210,16 @@ $("chat-form").addEventListener("submit", (ev) => {
 
 $("new-session").addEventListener("click", () => {
   sessionId = newSessionId();
-  localStorage.setItem("recagent.session", sessionId);
+  localStorage.removeItem(SESSION_KEY);
   $("session-id").textContent = sessionId;
   for (const t of logEl.querySelectorAll(".turn")) t.remove();
   statusEl.textContent = "New chat.";
 });
 
-// resume the stored session: its turns come from the server's session store
+// resume the stored session: its turns come from the server's session store. A new page has none to
+// look up; a stored one the server no longer has (its store was reset) is forgotten quietly.
 async function resume() {
+  if (!storedSession) return;
   try {
     const view = await api("GET", `/v1/sessions/${encodeURIComponent(sessionId)}`);
     for (const t of view.turns) {
@@ -176,6 +228,7 @@ async function resume() {
     }
   } catch (e) {
     if (e.status !== 404) statusEl.textContent = e.message;
+    else if (localStorage.getItem(SESSION_KEY) === sessionId) localStorage.removeItem(SESSION_KEY);
   }
 }
 
