@@ -87,7 +87,9 @@ def eval_calibrate(
     metric: Annotated[
         Optional[str], typer.Option("--metric", help="metric to maximise (default: ndcg@10; new/recall@10 for redial)")
     ] = None,
-    run_dir: Annotated[Optional[Path], typer.Option("--run", help="also write the sweep's cases, table and plot here")] = None,
+    run_dir: Annotated[
+        Optional[Path], typer.Option("--run", help="also write the sweep's cases, table and plot here")
+    ] = None,
     users: Annotated[
         Optional[int], typer.Option("--users", min=1, help="override the config: a seeded sample of this many users")
     ] = None,
@@ -148,7 +150,9 @@ def eval_compare(
         Optional[list[str]],
         typer.Option("--pair", help="compare variant A=B (repeatable); default: variants with the same name"),
     ] = None,
-    metric: Annotated[Optional[str], typer.Option("--metric", help="metric of the paired test (default ndcg@10)")] = None,
+    metric: Annotated[
+        Optional[str], typer.Option("--metric", help="metric of the paired test (default ndcg@10)")
+    ] = None,
     out_file: Annotated[Optional[Path], typer.Option("--out", help="also write the comparison as Markdown")] = None,
     json_out: JsonOpt = False,
 ):
@@ -179,6 +183,10 @@ def eval_compare(
         for m, (a, b, d) in row.metrics.items():
             color = "green" if d > 0 else "red" if d < 0 else "dim"
             table.add_row(m, f"{a:.4f}", f"{b:.4f}", f"[{color}]{d:+.4f}[/]")
+        if row.beyond:
+            table.add_section()
+            for m, (a, b, d) in row.beyond.items():  # beyond accuracy: no side is "better", so no colour
+                table.add_row(f"{m} (beyond)", f"{a:.4f}", f"{b:.4f}", f"{d:+.4f}")
         out.print(table)
         if row.paired_cases:
             ci = f"[{row.delta_ci95[0]:+.4f}, {row.delta_ci95[1]:+.4f}]" if row.delta_ci95 else "-"
@@ -235,5 +243,3 @@ def eval_probes(
         err.print(f"[yellow]skipped:[/] {e}", highlight=False)
         raise typer.Exit(0) from None
     out.print(files["report"].read_text(), highlight=False)
-
-

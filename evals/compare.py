@@ -22,6 +22,7 @@ class PairedResult(BaseModel):
     variant_a: str
     variant_b: str
     metrics: dict[str, tuple[float, float, float]]  # metric -> (a, b, b - a)
+    beyond: dict[str, tuple[float, float, float]] = {}  # beyond-accuracy metric -> (a, b, b - a), no interval
     paired_cases: int
     b_better: int
     same: int
@@ -55,6 +56,15 @@ class Comparison(BaseModel):
             ]
             for m, (a, b, d) in row.metrics.items():
                 lines.append(f"| {m} | {a:.4f} | {b:.4f} | {d:+.4f} |")
+            if row.beyond:
+                lines += [
+                    "",
+                    "Beyond accuracy (per run, no interval):",
+                    "",
+                    "| metric | A | B | B - A |",
+                    "|---|---:|---:|---:|",
+                ]
+                lines += [f"| {m} | {a:.4f} | {b:.4f} | {d:+.4f} |" for m, (a, b, d) in row.beyond.items()]
             if row.paired_cases:
                 ci = f"[{row.delta_ci95[0]:+.4f}, {row.delta_ci95[1]:+.4f}]" if row.delta_ci95 else "-"
                 lines += [
@@ -98,6 +108,12 @@ def _pairs(a: dict, b: dict, pairs: list[tuple[str, str]] | None) -> list[tuple[
     raise ConfigError("the runs share no variant name: say which to compare, e.g. --pair hybrid=hybrid+llm")
 
 
+def beyond_deltas(a: dict, b: dict) -> dict[str, tuple[float, float, float]]:
+    """The beyond-accuracy metrics both runs measured (runs written before them have none)."""
+    keys = [m for m in a if m != "lists" and isinstance(a[m], (int, float)) and isinstance(b.get(m), (int, float))]
+    return {m: (a[m], b[m], round(b[m] - a[m], 6)) for m in keys}
+
+
 def bootstrap_ci(diffs: list[float], n: int = 2000, seed: int = 0) -> tuple[float, float] | None:
     if len(diffs) < 2:
         return None
@@ -128,6 +144,7 @@ def compare(
                 variant_a=va,
                 variant_b=vb,
                 metrics={m: (sa[m], sb[m], round(sb[m] - sa[m], 6)) for m in shared},
+                beyond=beyond_deltas(a.get("beyond", {}).get(va, {}), b.get("beyond", {}).get(vb, {})),
                 paired_cases=len(keys),
                 b_better=better,
                 same=len(keys) - better - worse,
