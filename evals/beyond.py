@@ -22,9 +22,12 @@ has them), named in ``ItemFacts.popularity_source``.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -152,6 +155,13 @@ def lists_by_variant(cases: Iterable) -> dict[str, list[list[str]]]:
             continue
         seen.setdefault(c.variant, {}).setdefault((c.user, getattr(c, "position", None)), list(top))
     return {v: list(by_key.values()) for v, by_key in seen.items()}
+
+
+def run_lists(run: Path) -> dict[str, list[list[str]]]:
+    """Each variant's lists read back from a run folder's ``cases.jsonl``, to re-score a finished run (with
+    other facts, another k up to BEYOND_K) without running it again."""
+    with (Path(run) / "cases.jsonl").open() as f:
+        return lists_by_variant(SimpleNamespace(**{"position": None, **json.loads(line)}) for line in f)
 
 
 def beyond_summary(cases: Iterable, facts: ItemFacts, k: int = BEYOND_K) -> dict[str, dict]:

@@ -17,6 +17,7 @@ from recagent.evals.beyond import (
     ild_genres,
     lists_by_variant,
     log_popularity,
+    run_lists,
     self_information,
 )
 from recagent.evals.llm import LLMCaseResult
@@ -101,3 +102,14 @@ def test_lists_are_taken_once_per_occasion_and_cases_without_lists_are_skipped()
     assert lists_by_variant(cases) == {"x": [["a", "b"], ["c", "d"]], "llm": [["a", "b"], ["c", "d"]]}
     summary = beyond_summary(cases, _facts(), k=2)
     assert set(summary) == {"x", "llm"} and summary["x"]["lists"] == 2 and summary["x"]["coverage@2"] == 1.0
+
+
+def test_lists_read_back_from_a_run_folder(tmp_path):
+    cases = [
+        CaseResult(variant="x", user="u1", target="a", rank=1, top=["a", "c"]),
+        CaseResult(variant="x", user="u2", target="b", rank=None, top=["c", "d"]),
+    ]
+    (tmp_path / "cases.jsonl").write_text("".join(c.model_dump_json() + "\n" for c in cases))
+    lists = run_lists(tmp_path)
+    assert lists == {"x": [["a", "c"], ["c", "d"]]}
+    assert beyond_metrics(lists["x"], _facts(), k=2) == beyond_summary(cases, _facts(), k=2)["x"]
