@@ -15,7 +15,8 @@ pure function of the lists (item ids, best first) and of facts about the items (
 * ``log_pop``: the mean ``ln(1 + c_i)`` of the recommended items, beside ``catalog_log_pop``, the same
   over the whole catalog (and ``catalog_novelty``): above the catalog's mean means a popularity bias.
 
-Lists are taken once per occasion (``(user, position)``: ReDial turns that suggest several films give
+Every metric but coverage is a value per list, averaged over lists (``annotate_cases`` writes it on each
+case, for ``eval compare``'s paired test). Lists are taken once per occasion (``(user, position)``: ReDial turns that suggest several films give
 several cases but one list). The popularity counts are the protocol's (training interactions where it
 has them), named in ``ItemFacts.popularity_source``.
 """
@@ -125,25 +126,47 @@ class ItemFacts:
         return {"k": BEYOND_K, "popularity": self.popularity_source, "genres": self.genre_source}
 
 
-def beyond_metrics(lists: Sequence[Sequence[str]], facts: ItemFacts, k: int = BEYOND_K) -> dict[str, float | None]:
-    """The metrics over one system's lists (each cut to its top ``k``); None where nothing could be measured."""
-    lists = [list(items)[:k] for items in lists]
-    flat = [i for items in lists for i in items]
-    pos = facts.positions(flat)
-    out: dict[str, float | None] = {
-        f"ild_genres@{k}": _mean(ild_genres([facts.genres.get(i, ()) for i in items]) for items in lists),
-        f"ild_embeddings@{k}": (
-            _mean(ild_embeddings(facts.vectors(items)) for items in lists) if facts.vectors is not None else None
-        ),
-        f"coverage@{k}": coverage(lists, len(facts.ids)),
+PER_LIST = ("ild_genres", "ild_embeddings", "novelty", "log_pop")  # a value per list (per case): paired tests
+
+
+def list_values(items: Sequence[str], facts: ItemFacts, k: int = BEYOND_K) -> dict[str, float | None]:
+    """One list's per-list metrics (its top ``k``); None where nothing could be measured."""
+    items = list(items)[:k]
+    pos = facts.positions(items)
+    return {
+        f"ild_genres@{k}": ild_genres([facts.genres.get(i, ()) for i in items]),
+        f"ild_embeddings@{k}": ild_embeddings(facts.vectors(items)) if facts.vectors is not None else None,
         f"novelty@{k}": float(facts.info[pos].mean()) if len(pos) else None,
         f"log_pop@{k}": float(facts.logpop[pos].mean()) if len(pos) else None,
-        **facts.catalog_means(),
-        "lists": len(lists),
     }
+
+
+def _rounded(values: dict) -> dict:
+    return {key: (round(v, 6) if isinstance(v, float) and math.isfinite(v) else v) for key, v in values.items()}
+
+
+def beyond_metrics(lists: Sequence[Sequence[str]], facts: ItemFacts, k: int = BEYOND_K) -> dict[str, float | None]:
+    """One system's metrics: the per-list ones averaged over its lists, and coverage over all of them."""
+    lists = [list(items)[:k] for items in lists]
+    per_list = [list_values(items, facts, k) for items in lists]
+    out: dict[str, float | None] = {f"{m}@{k}": _mean(v[f"{m}@{k}"] for v in per_list) for m in PER_LIST}
+    out[f"coverage@{k}"] = coverage(lists, len(facts.ids))
     if facts.pool is not None:
         out[f"pool_coverage@{k}"] = coverage(lists, len(facts.pool))
-    return {key: (round(v, 6) if isinstance(v, float) and math.isfinite(v) else v) for key, v in out.items()}
+    return _rounded({**out, **facts.catalog_means(), "lists": len(lists)})
+
+
+def annotate_cases(cases: Iterable, facts: ItemFacts, k: int = BEYOND_K) -> None:
+    """Write each case's per-list values on it (``beyond``), so that ``eval compare`` can pair them case by
+    case as it pairs ranks; cases sharing a list share its values."""
+    done: dict[tuple, dict] = {}
+    for c in cases:
+        if getattr(c, "top", None) is None:
+            continue
+        key = (c.variant, c.user, getattr(c, "position", None))
+        if key not in done:
+            done[key] = _rounded(list_values(c.top, facts, k))
+        c.beyond = done[key]
 
 
 def lists_by_variant(cases: Iterable) -> dict[str, list[list[str]]]:
@@ -172,7 +195,11 @@ def beyond_summary(cases: Iterable, facts: ItemFacts, k: int = BEYOND_K) -> dict
 def catalog_facts(catalog, counts: np.ndarray, popularity_source: str, store=None, embedder=None) -> ItemFacts:
     """Facts from a catalog's own genres and item text, with the protocol's popularity counts; vectors from
     ``store`` when the run synced one, else from ``embedder`` (None without either)."""
-    lookup = VectorLookup(lambda i: catalog.get(i).text, store, embedder) if store or embedder else None
+    lookup = (
+        VectorLookup(lambda i: catalog.get(i).text, store, embedder)
+        if store is not None or embedder is not None
+        else None
+    )
     return ItemFacts(
         ids=list(catalog.ids),
         counts=np.asarray(counts, dtype=np.float64),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from recagent.evals.beyond import beyond_summary
+from recagent.evals.beyond import annotate_cases, beyond_summary
 from recagent.evals.config import EvalConfig
 from recagent.evals.protocols import get_protocol
 from recagent.evals.report import write_run
@@ -37,6 +37,7 @@ def run(config: EvalConfig, settings: Settings, out: Path, show_progress: bool =
     data = RUNNERS[protocol.kind](config, protocol, settings, show_progress)  # DatasetMissing when absent
     if data.facts is not None:
         data.beyond = beyond_summary(data.cases, data.facts)
+        annotate_cases(data.cases, data.facts)
     files = write_run(Path(out), config, protocol, data, describe_machine())
     return RunResult(
         name=config.name,

@@ -47,6 +47,7 @@ class CaseResult(BaseModel):
     target: str
     rank: int | None
     top: list[str] | None = None  # item ids of the top BEYOND_K, for the beyond-accuracy metrics (evals/beyond.py)
+    beyond: dict[str, float | None] | None = None  # that list's diversity, novelty, log-pop (evals/beyond.py)
 
 
 def _rank(scored: Scored, target: int) -> int | None:

@@ -10,11 +10,13 @@ import pytest
 import recagent.evals.protocols  # noqa: F401 (first: importing evals.llm first meets the protocols' import cycle)
 from recagent.evals.beyond import (
     ItemFacts,
+    annotate_cases,
     beyond_metrics,
     beyond_summary,
     coverage,
     ild_embeddings,
     ild_genres,
+    list_values,
     lists_by_variant,
     log_popularity,
     run_lists,
@@ -113,3 +115,17 @@ def test_lists_read_back_from_a_run_folder(tmp_path):
     lists = run_lists(tmp_path)
     assert lists == {"x": [["a", "c"], ["c", "d"]]}
     assert beyond_metrics(lists["x"], _facts(), k=2) == beyond_summary(cases, _facts(), k=2)["x"]
+
+
+def test_each_case_carries_its_lists_values_and_the_summary_is_their_mean():
+    cases = [
+        CaseResult(variant="x", user="u1", target="a", rank=1, top=["a", "b"]),
+        CaseResult(variant="x", user="u1", target="b", rank=2, top=["a", "b"]),  # the same list, counted once
+        CaseResult(variant="x", user="u2", target="c", rank=None, top=["b", "c"]),
+    ]
+    annotate_cases(cases, _facts(), k=2)
+    assert cases[0].beyond == cases[1].beyond == pytest.approx(list_values(["a", "b"], _facts(), k=2), abs=1e-6)
+    assert cases[0].beyond["ild_genres@2"] == 0.0 and cases[2].beyond["ild_genres@2"] == 1.0
+    summary = beyond_summary(cases, _facts(), k=2)["x"]
+    for m in ("ild_genres@2", "ild_embeddings@2", "novelty@2", "log_pop@2"):
+        assert summary[m] == pytest.approx((cases[0].beyond[m] + cases[2].beyond[m]) / 2, abs=1e-6)

@@ -72,6 +72,9 @@ def test_demo_run_writes_its_report(tmp_path, data_dir):
     row = json.loads(res.stdout)["rows"][0]
     assert row["beyond"]["coverage@10"] == [pop["coverage@10"], als["coverage@10"], pytest.approx(
         als["coverage@10"] - pop["coverage@10"], abs=1e-6)]  # fmt: skip
+    lo, hi = row["beyond_ci95"]["log_pop@10"]  # per-list metrics are paired case by case, coverage is not
+    assert lo <= als["log_pop@10"] - pop["log_pop@10"] <= hi < 0 and "coverage@10" not in row["beyond_ci95"]
+    assert all(set(c["beyond"]) == {"ild_genres@10", "ild_embeddings@10", "novelty@10", "log_pop@10"} for c in cases)
     res = runner.invoke(app, ["eval", "compare", str(out), str(out), "--pair", "popularity=als"])
     assert "ild_genres@10 (beyond)" in res.stdout and "ndcg@10" in res.stdout
 
