@@ -60,6 +60,14 @@ class Comparison(BaseModel):
             ]
             for m, (a, b, d) in row.metrics.items():
                 lines.append(f"| {m} | {a:.4f} | {b:.4f} | {d:+.4f} |")
+            if row.paired_cases:
+                ci = f"[{row.delta_ci95[0]:+.4f}, {row.delta_ci95[1]:+.4f}]" if row.delta_ci95 else "-"
+                lines += [
+                    "",
+                    f"On {row.paired_cases} paired cases B ranks the target better in {row.b_better}, the same in "
+                    f"{row.same}, worse in {row.b_worse}; {row.metric} difference, paired bootstrap 95% "
+                    f"interval: {ci}.",
+                ]
             if row.beyond:
                 lines += [
                     "",
@@ -71,14 +79,6 @@ class Comparison(BaseModel):
                 lines += [
                     f"| {m} | {a:.4f} | {b:.4f} | {d:+.4f} | {format_ci(row.beyond_ci95.get(m))} |"
                     for m, (a, b, d) in row.beyond.items()
-                ]
-            if row.paired_cases:
-                ci = f"[{row.delta_ci95[0]:+.4f}, {row.delta_ci95[1]:+.4f}]" if row.delta_ci95 else "-"
-                lines += [
-                    "",
-                    f"On {row.paired_cases} paired cases B ranks the target better in {row.b_better}, the same in "
-                    f"{row.same}, worse in {row.b_worse}; {row.metric} difference, paired bootstrap 95% "
-                    f"interval: {ci}.",
                 ]
         return "\n".join(lines) + "\n"
 

@@ -95,6 +95,11 @@ class RetrieverBench:
         return self._store
 
     @property
+    def built_store(self) -> VectorStore | None:
+        """The store if a variant has already needed it (its vectors then cost nothing), else None."""
+        return self._store
+
+    @property
     def ranker(self) -> LearnedRanker | None:
         """The shipped learned ranker with the FIT log's statistics, as the Recommender attaches it (None when
         the catalog is not the one it was learned on)."""

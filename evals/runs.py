@@ -147,7 +147,7 @@ def loo_facts(bench: RetrieverBench, embedder: Embedder) -> ItemFacts:
         bench.catalog,
         bench.popularity.counts,
         f"interaction counts of the training log the models were fitted on ({len(bench.fit_log):,} interactions)",
-        store=bench._store,
+        store=bench.built_store,
         embedder=embedder,
     )
 

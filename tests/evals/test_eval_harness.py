@@ -75,8 +75,10 @@ def test_demo_run_writes_its_report(tmp_path, data_dir):
     lo, hi = row["beyond_ci95"]["log_pop@10"]  # per-list metrics are paired case by case, coverage is not
     assert lo <= als["log_pop@10"] - pop["log_pop@10"] <= hi < 0 and "coverage@10" not in row["beyond_ci95"]
     assert all(set(c["beyond"]) == {"ild_genres@10", "ild_embeddings@10", "novelty@10", "log_pop@10"} for c in cases)
-    res = runner.invoke(app, ["eval", "compare", str(out), str(out), "--pair", "popularity=als"])
+    md = tmp_path / "compare.md"
+    res = runner.invoke(app, ["eval", "compare", str(out), str(out), "--pair", "popularity=als", "--out", str(md)])
     assert "ild_genres@10 (beyond)" in res.stdout and "ndcg@10" in res.stdout
+    assert "| metric | A | B | B - A | 95% interval |" in md.read_text() and "| coverage@10 |" in md.read_text()
 
 
 @pytest.mark.slow  # the full ml100k-loo protocol: 943 users
