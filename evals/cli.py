@@ -158,7 +158,7 @@ def eval_compare(
     json_out: JsonOpt = False,
 ):
     """Compare two runs: metric deltas per variant and a paired per-case test (bootstrap 95% interval)."""
-    from recagent.evals.compare import compare
+    from recagent.evals.compare import compare, format_ci
     from recagent.evals.metrics import parse_metric
 
     pairs = []
@@ -184,6 +184,13 @@ def eval_compare(
         for m, (a, b, d) in row.metrics.items():
             color = "green" if d > 0 else "red" if d < 0 else "dim"
             table.add_row(m, f"{a:.4f}", f"{b:.4f}", f"[{color}]{d:+.4f}[/]")
+        if row.beyond:
+            table.add_section()
+            for m, (a, b, d) in row.beyond.items():  # beyond accuracy: no side is "better", so no colour
+                ci = row.beyond_ci95.get(m)
+                table.add_row(
+                    f"{m} (beyond)", f"{a:.4f}", f"{b:.4f}", f"{d:+.4f}" + (f" {format_ci(ci)}" if ci else "")
+                )
         out.print(table)
         if row.paired_cases:
             ci = f"[{row.delta_ci95[0]:+.4f}, {row.delta_ci95[1]:+.4f}]" if row.delta_ci95 else "-"

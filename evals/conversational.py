@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
+from recagent.evals.beyond import BEYOND_K, ItemFacts, catalog_facts
 from recagent.evals.metrics import score
 from recagent.evals.protocols.redial import RedialCase, RedialData, Targets, dialogue_cases
 from recagent.evals.retrievers import CaseResult
@@ -271,12 +272,34 @@ class RedialEvaluator:
 
     def rank(self, case: RedialCase, variant: ConversationalVariant) -> tuple[int | None, int | None]:
         """(rank of the target among all movies, rank once earlier mentions are removed), 1-based, to DEPTH."""
+        return self.ranked(case, variant)[:2]
+
+    def ranked(self, case: RedialCase, variant: ConversationalVariant) -> tuple[int | None, int | None, list[str]]:
+        """``rank`` and the top BEYOND_K ids with earlier mentions removed (what a recommender that does not
+        repeat the dialogue shows: the list of the beyond-accuracy metrics)."""
         ranked = self.sources.rank(case, variant, DEPTH + len(case.mentioned)).positions
         target = self.catalog.position(case.target)
         rank = _rank_of(ranked[:DEPTH], target)
         if case.mentioned:
             ranked = ranked[~np.isin(ranked, self.catalog.positions(case.mentioned))]
-        return rank, _rank_of(ranked[:DEPTH], target)
+        top = [self.catalog.ids[p] for p in ranked[:BEYOND_K].tolist()]
+        return rank, _rank_of(ranked[:DEPTH], target), top
+
+    def item_facts(self) -> ItemFacts:
+        """The catalog for the beyond-accuracy metrics: ReDial's mention counts, the MovieLens genres of the
+        films the bridge matches, the store's title vectors."""
+        facts = catalog_facts(
+            self.catalog,
+            self.data.mention_counts(),
+            "ReDial's nbMentions (mentions over all ReDial dialogues, test included; never used to rank)",
+            store=self.store,
+        )
+        facts.genres = self.data.movielens_genres()
+        facts.genre_source = (
+            f"MovieLens genres of the films the title/year bridge matches ({len(facts.genres):,} of "
+            f"{len(self.catalog):,}); pairs with an unmatched film are left out"
+        )
+        return facts
 
     def evaluate(
         self,
@@ -294,7 +317,7 @@ class RedialEvaluator:
             ranks, new_ranks = [], []
             with progress_bar(f"{variant.name} (redial)", len(cases), show_progress) as advance:
                 for case in cases:
-                    rank, rank_new = self.rank(case, variant)
+                    rank, rank_new, top = self.ranked(case, variant)
                     ranks.append(rank)
                     if case.new:
                         new_ranks.append(rank_new)
@@ -306,6 +329,7 @@ class RedialEvaluator:
                             rank=rank,
                             new=case.new,
                             rank_new=rank_new if case.new else None,
+                            top=top,
                         )
                     )
                     advance(1)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from recagent.evals.beyond import annotate_cases, beyond_summary
 from recagent.evals.config import EvalConfig
 from recagent.evals.protocols import get_protocol
 from recagent.evals.report import write_run
@@ -26,6 +27,7 @@ class RunResult(BaseModel):
     stage: str
     out: Path
     summary: dict[str, dict]
+    beyond: dict[str, dict] = {}  # variant -> diversity, coverage, novelty, popularity of its top-k lists
     dataset: dict[str, int] = {}  # users, items, interactions of the protocol's data (ratings protocols)
     files: dict[str, Path]
 
@@ -33,6 +35,9 @@ class RunResult(BaseModel):
 def run(config: EvalConfig, settings: Settings, out: Path, show_progress: bool = True) -> RunResult:
     protocol = get_protocol(config.protocol)
     data = RUNNERS[protocol.kind](config, protocol, settings, show_progress)  # DatasetMissing when absent
+    if data.facts is not None:
+        data.beyond = beyond_summary(data.cases, data.facts)
+        annotate_cases(data.cases, data.facts)
     files = write_run(Path(out), config, protocol, data, describe_machine())
     return RunResult(
         name=config.name,
@@ -40,6 +45,7 @@ def run(config: EvalConfig, settings: Settings, out: Path, show_progress: bool =
         stage=config.stage,
         out=Path(out),
         summary=data.summary,
+        beyond=data.beyond,
         dataset=data.dataset,
         files=files,
     )

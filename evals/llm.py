@@ -27,6 +27,7 @@ from recagent.agent.calibration import Calibrations, calibration_paths
 from recagent.agent.rerank import TEMPLATES, Reranker, RerankRequest
 from recagent.agent.schema import RecommendationResponse, ReplyCheck
 from recagent.errors import ConfigError
+from recagent.evals.beyond import BEYOND_K
 from recagent.evals.retrievers import CaseResult
 from recagent.prompts import load_template
 from recagent.retrieval.base import Candidate
@@ -172,8 +173,9 @@ def target_rank(response: RecommendationResponse, target_id: str) -> int | None:
 
 def case_from_response(base: dict, response: RecommendationResponse, rank: int | None) -> LLMCaseResult:
     p = response.prompt
+    top = [r.item_id for r in response.recommendations[:BEYOND_K]]  # the reranked list, not the one shown to it
     return LLMCaseResult(
-        **base,
+        **{**base, "top": top},
         rank=rank,
         llm_called=response.attempts > 0,
         llm_weight=response.llm_weight,

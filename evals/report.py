@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from recagent.evals.beyond import BEYOND_K
 from recagent.evals.protocols import Protocol
 
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ def write_run(out: Path, config: EvalConfig, protocol: Protocol, data: RunData, 
                 "position_bias": data.position_bias,
                 "dataset": data.dataset,
                 "anchors": protocol.anchors,
+                "beyond": data.beyond,
+                "beyond_facts": data.facts.describe() if data.facts is not None else {},
             },
             indent=2,
         )
@@ -132,6 +135,51 @@ def metrics_table(metrics: list[str], summary: dict[str, dict]) -> list[str]:
     return lines
 
 
+BEYOND_COLUMNS = [  # (key without @k, header); novelty and log-pop get the catalog's mean beside them
+    ("ild_genres", "ILD genres"),
+    ("ild_embeddings", "ILD embeddings"),
+    ("coverage", "coverage"),
+    ("pool_coverage", "pool coverage"),
+    ("novelty", "novelty (bits)"),
+    ("log_pop", "log-pop"),
+]
+
+
+def beyond_table(beyond: dict[str, dict], k: int = BEYOND_K) -> list[str]:
+    """One row per variant; a column only when some variant has it; the catalog's means as the last row."""
+    cols = [(f"{key}@{k}", head) for key, head in BEYOND_COLUMNS if any(f"{key}@{k}" in v for v in beyond.values())]
+    lines = [
+        "| variant | " + " | ".join(head for _, head in cols) + " | lists |",
+        "|---|" + "---:|" * (len(cols) + 1),
+    ]
+    for name, v in beyond.items():
+        cells = ["-" if v.get(key) is None else f"{v[key]:.4f}" for key, _ in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {v['lists']} |")
+    first = next(iter(beyond.values()))
+    catalog = {f"novelty@{k}": first["catalog_novelty"], f"log_pop@{k}": first["catalog_log_pop"]}
+    cells = [f"{catalog[key]:.4f}" if key in catalog else "" for key, _ in cols]
+    lines.append("| *(catalog mean)* | " + " | ".join(cells) + " | |")
+    return lines
+
+
+def beyond_section(data: RunData) -> list[str]:
+    facts = data.facts.describe() if data.facts is not None else {}
+    return [
+        f"## Beyond accuracy (top {BEYOND_K})",
+        "",
+        "Intra-list diversity (mean pairwise Jaccard distance of genre sets; mean pairwise cosine distance of the "
+        "items' text vectors), catalog coverage (distinct items recommended / catalog size; pool coverage: over "
+        "the candidates the system could choose from), novelty (mean -log2 of an item's add-one smoothed share "
+        "of the popularity counts) and log-pop (mean ln(1 + count)), beside the catalog's mean: a log-pop above "
+        "it, or a novelty below it, is a popularity bias. Lists: one per case occasion (ReDial turns that "
+        "suggest several films count once). See docs/evaluation.md.",
+        "",
+        f"Popularity: {facts.get('popularity', '-')}. Genres: {facts.get('genres', '-')}.",
+        "",
+        *beyond_table(data.beyond),
+    ]
+
+
 def llm_table(summary: dict[str, dict]) -> list[str]:
     llm = {n: v for n, v in summary.items() if "json_validity" in v}
     if not llm:
@@ -160,6 +208,8 @@ def markdown(config: EvalConfig, protocol: Protocol, data: RunData, machine: str
         "",
         *metrics_table(reported_metrics(config, data.summary), data.summary),
     ]
+    if data.beyond:
+        lines += ["", *beyond_section(data)]
     if data.notes:
         lines += ["", *data.notes]
     if protocol.anchors and config.stage == "test":

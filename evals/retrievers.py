@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from recagent.evals.beyond import BEYOND_K
 from recagent.evals.metrics import score
 from recagent.evals.protocols.loo import LooSplit
 from recagent.retrieval.base import Candidate, RetrievalQuery, Scored, SourceHit
@@ -45,6 +46,8 @@ class CaseResult(BaseModel):
     user: str
     target: str
     rank: int | None
+    top: list[str] | None = None  # item ids of the top BEYOND_K, for the beyond-accuracy metrics (evals/beyond.py)
+    beyond: dict[str, float | None] | None = None  # that list's diversity, novelty, log-pop (evals/beyond.py)
 
 
 def _rank(scored: Scored, target: int) -> int | None:
@@ -89,6 +92,11 @@ class RetrieverBench:
                 connect(path=str(data_dir / "chroma")), f"eval-{self.catalog.name}", self.catalog, embedder
             )
             self._store.sync(show_progress=show_progress)
+        return self._store
+
+    @property
+    def built_store(self) -> VectorStore | None:
+        """The store if a variant has already needed it (its vectors then cost nothing), else None."""
         return self._store
 
     @property
@@ -195,9 +203,13 @@ def evaluate(
         ranks = []
         with progress_bar(f"{variant.name} ({stage})", len(users), show_progress) as advance:
             for user in users:
-                rank = _rank(bench.ranking(variant, user), targets[user])
+                ranked = bench.ranking(variant, user)
+                rank = _rank(ranked, targets[user])
                 ranks.append(rank)
-                cases.append(CaseResult(variant=variant.name, user=user, target=catalog.ids[targets[user]], rank=rank))
+                top = [catalog.ids[p] for p in ranked.positions[:BEYOND_K].tolist()]
+                cases.append(
+                    CaseResult(variant=variant.name, user=user, target=catalog.ids[targets[user]], rank=rank, top=top)
+                )
                 advance(1)
         summary[variant.name] = {
             **score(ranks, metrics),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recagent.agent.history import HistorySummarizer, deterministic_summary, history_facts
+from recagent.evals.beyond import BEYOND_K, ItemFacts, catalog_facts
 from recagent.evals.llm import Backends, LLMCaseResult, RerankJob, RerankSpec, llm_metrics, reranker_for, run_jobs
 from recagent.evals.metrics import score
 from recagent.evals.protocols import Protocol
@@ -40,6 +41,8 @@ class RunData:
     position_bias: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)  # variant -> pos -> metrics
     dataset: dict[str, int] = field(default_factory=dict)  # the protocol's data: users, items, interactions
     notes: list[str] = field(default_factory=list)  # extra Markdown lines for the report (a protocol's own table)
+    facts: ItemFacts | None = None  # the catalog's genres, vectors and popularity, for the beyond-accuracy metrics
+    beyond: dict[str, dict] = field(default_factory=dict)  # variant -> beyond-accuracy metrics (evals/beyond.py)
 
 
 def sample_users(users: list[str], n: int | None, seed: int) -> list[str]:
@@ -126,6 +129,7 @@ def run_loo(config: EvalConfig, protocol: Protocol, settings: Settings, show_pro
             cands = bench.candidates(variant, user, spec.candidates)
             inside = any(c.item_id == target_id for c in cands)
             base = dict(variant=variant.name, user=user, target=target_id, retriever_rank=before, in_candidates=inside)
+            base["top"] = [c.item_id for c in cands[:BEYOND_K]]  # kept when the LLM is not asked
             if inside or spec.rerank_all:
                 return RerankJob(base=base, candidates=cands, history=history(user, spec, backends))
             return LLMCaseResult(**base, rank=before, llm_called=False)
@@ -133,7 +137,19 @@ def run_loo(config: EvalConfig, protocol: Protocol, settings: Settings, show_pro
         done = rerank_variant(config, variant, backends, some, plan, f"{variant.name} ({config.stage})", show_progress)
         data.summary[variant.name] = _llm_summary(config, done, time.perf_counter() - t0)
         data.cases += done
+    data.facts = loo_facts(bench, embedder)
     return data
+
+
+def loo_facts(bench: RetrieverBench, embedder: Embedder) -> ItemFacts:
+    """Popularity from the interactions the models were fitted on; vectors from the run's store if it built one."""
+    return catalog_facts(
+        bench.catalog,
+        bench.popularity.counts,
+        f"interaction counts of the training log the models were fitted on ({len(bench.fit_log):,} interactions)",
+        store=bench.built_store,
+        embedder=embedder,
+    )
 
 
 # --------------------------------------------------------------------------- sampled candidates
@@ -176,8 +192,15 @@ def run_sampled(config: EvalConfig, protocol: Protocol, settings: Settings, show
                 t = where.get(target, end)
                 rank = 1 + sum(where.get(p, end) < t for p in negs[user])
                 ranks.append(rank)
+                shown = sorted([target, *negs[user]], key=lambda p: where.get(p, end))[:BEYOND_K]
                 data.cases.append(
-                    CaseResult(variant=variant.name, user=user, target=bench.catalog.ids[target], rank=rank)
+                    CaseResult(
+                        variant=variant.name,
+                        user=user,
+                        target=bench.catalog.ids[target],
+                        rank=rank,
+                        top=[bench.catalog.ids[p] for p in shown],
+                    )
                 )
             data.summary[variant.name] = {
                 **score(ranks, config.metrics),
@@ -214,6 +237,8 @@ def run_sampled(config: EvalConfig, protocol: Protocol, settings: Settings, show
         data.position_bias["(order shown)"] = {
             str(pos): score([pos + 1] * len(users), config.metrics) for pos in config.positions
         }
+    data.facts = loo_facts(bench, embedder)
+    data.facts.pool = {bench.catalog.ids[p] for u in users for p in (bench.targets[u], *negs[u])}
     return data
 
 
@@ -261,6 +286,7 @@ def run_conversational(
                 retriever_rank=rank_new if case.new else rank_all,
                 in_candidates=inside,
                 new=case.new,
+                top=ids[:BEYOND_K],
             )
             if not (inside or (case.new and spec.rerank_all)):
                 return LLMCaseResult(**base, rank=base["retriever_rank"], llm_called=False)
@@ -285,6 +311,7 @@ def run_conversational(
             "new_users": len(new_ranks),
         }
         out.cases += done
+    out.facts = evaluator.item_facts()
     return out
 
 

@@ -38,6 +38,7 @@ Recall@1/10/50 = 0.050/0.215/0.413 (all movies in recommender turns, repeats kep
 
 from __future__ import annotations
 
+import csv
 import random
 import re
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from recagent.evals.protocols import DatasetMissing, Protocol
@@ -169,6 +171,28 @@ class RedialData:
     def titles(self) -> list[str]:
         """Display title (with year) per catalog position."""
         return [display_title(it) for it in self.catalog]
+
+    def mention_counts(self) -> np.ndarray:
+        """ReDial's ``nbMentions`` per catalog position: mentions over all of ReDial's dialogues, test included.
+        Only the beyond-accuracy metrics read it (to describe lists), never a ranking."""
+        counts = np.zeros(len(self.catalog))
+        with (self.path / MOVIES_FILE).open(newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                if row["movieId"] in self.catalog:
+                    counts[self.catalog.position(row["movieId"])] = float(row.get("nbMentions") or 0)
+        return counts
+
+    def movielens_genres(self) -> dict[str, frozenset[str]]:
+        """ReDial movie id -> the MovieLens genres of the bundled film the title/year bridge matches it to."""
+        from recagent.retrieval.loaders import BUNDLED_CATALOG
+        from recagent.retrieval.redial_bridge import match_movielens
+
+        genres = {}
+        with (BUNDLED_CATALOG / "movies.csv").open(newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                genres[row["movieId"]] = frozenset(g for g in row["genres"].split("|") if g != "(no genres listed)")
+        matched = match_movielens(self.catalog)
+        return {self.catalog.ids[p]: genres[m] for p, m in matched.items() if genres.get(m)}
 
 
 def _missing(path: Path) -> DatasetMissing:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from recagent.evals.beyond import BEYOND_K, ItemFacts, catalog_facts
 from recagent.evals.metrics import score
 from recagent.evals.protocols.redial import RedialData, RedialProtocol, dialogue_cases, sample_dialogues
 from recagent.evals.retrievers import CaseResult
@@ -58,7 +59,9 @@ class ChatReplayVariant(BaseModel):
 
     name: str
     system: Literal["chat", "popularity"] = "chat"
-    settings: dict[str, Any] = Field(default_factory=dict, description="Settings overrides, e.g. {understanding: parser}")
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Settings overrides, e.g. {understanding: parser}"
+    )
     depth: int = Field(DEPTH, ge=1, le=200, description="items asked for per turn (the chat shows at most 20)")
     reranker: Literal["default", "none"] = Field(
         "default", description="none: the chat's reranker without an LLM (retrieval order), as with no LLM configured"
@@ -208,6 +211,7 @@ def replay_cases(variant: str, scored: list[Scored], depth: int) -> list[ChatRep
             bridged=s.ml_target is not None,
             rank_new=_rank(s.ids, s.ml_target, depth, s.removed) if s.case.new else None,
             turn_ms=None if s.turn_ms is None else round(s.turn_ms, 1),
+            top=[i for i in s.ids if i not in s.removed][:BEYOND_K],  # what it shows, earlier mentions removed
         )
         for s in scored
     ]
@@ -263,6 +267,7 @@ def run_redial_chat(config: EvalConfig, protocol: RedialChatProtocol, settings: 
     dialogues = sample_dialogues(data.dialogues(split), config.users, config.seed)
     ml_of = bridge(data)
     out = RunData()
+    indexed = None  # a chat variant's Recommender, whose synced store gives the item vectors
     with tempfile.TemporaryDirectory(prefix="redial-chat-") as tmp:
         for variant in config.variants:
             t0 = time.perf_counter()
@@ -289,8 +294,24 @@ def run_redial_chat(config: EvalConfig, protocol: RedialChatProtocol, settings: 
             out.summary[variant.name] = summarize(cases, config.metrics, time.perf_counter() - t0)
             out.cases += cases
             rec.sessions.close()
+            indexed = rec if variant.system == "chat" else indexed
     out.notes = notes(out.summary, config.metrics)
+    out.facts = chat_facts(rec, indexed)
     return out
+
+
+def chat_facts(rec: Recommender, indexed: Recommender | None) -> ItemFacts:
+    """The bundled catalog as the beyond-accuracy metrics see it: its genres, its ratings as popularity."""
+    from recagent.retrieval.embeddings import Embedder
+
+    s = rec.settings
+    return catalog_facts(
+        rec.catalog,
+        rec.popularity.counts,
+        f"rating counts of the product's catalog ({rec.catalog.name}; ReDial has no training interactions here)",
+        store=indexed.store if indexed is not None else None,
+        embedder=None if indexed is not None else Embedder(s.embedding_model, s.embedding_batch_size),
+    )
 
 
 @dataclass(frozen=True)
@@ -308,5 +329,7 @@ REDIAL_CHAT = RedialChatProtocol(
     "redial",
     kind="redial-chat",
     metrics=["recall@1", "recall@10", "recall@50"],
-    anchors={"GPT-4 zero-shot (He et al. 2023, ReDial catalog, new items)": {"new/recall@1": 0.0504, "new/recall@10": 0.2008}},
+    anchors={
+        "GPT-4 zero-shot (He et al. 2023, ReDial catalog, new items)": {"new/recall@1": 0.0504, "new/recall@10": 0.2008}
+    },
 )

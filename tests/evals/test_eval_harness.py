@@ -53,6 +53,32 @@ def test_demo_run_writes_its_report(tmp_path, data_dir):
     report = (out / "report.md").read_text()
     assert "| popularity |" in report and "| als |" in report and "ndcg@10" in report
     assert (out / "metrics.png").stat().st_size > 5000
+    # beyond accuracy: each case keeps its top 10 ids, the summary and the report their metrics
+    assert all(len(c["top"]) == len(set(c["top"])) == 10 for c in cases)
+    for c in cases:  # the target's rank, where it is in the top 10, is its place in the kept list
+        assert (c["rank"] is not None and c["rank"] <= 10) == (c["target"] in c["top"])
+    beyond = summary["beyond"]
+    pop, als = beyond["popularity"], beyond["als"]
+    assert pop["lists"] == als["lists"] == 40
+    assert pop["coverage@10"] < als["coverage@10"] <= 400 / summary["dataset"]["items"]
+    assert pop["log_pop@10"] > als["log_pop@10"] > als["catalog_log_pop"], "ALS leans popular, less than popularity"
+    assert pop["novelty@10"] < als["novelty@10"] < als["catalog_novelty"]
+    for v in (pop, als):
+        assert 0 < v["ild_genres@10"] <= 1 and 0 < v["ild_embeddings@10"] < 1
+    assert "training log" in summary["beyond_facts"]["popularity"]
+    assert "## Beyond accuracy (top 10)" in report and "| *(catalog mean)* |" in report
+    res = runner.invoke(app, ["eval", "compare", str(out), str(out), "--pair", "popularity=als", "--json"])
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)["rows"][0]
+    assert row["beyond"]["coverage@10"] == [pop["coverage@10"], als["coverage@10"], pytest.approx(
+        als["coverage@10"] - pop["coverage@10"], abs=1e-6)]  # fmt: skip
+    lo, hi = row["beyond_ci95"]["log_pop@10"]  # per-list metrics are paired case by case, coverage is not
+    assert lo <= als["log_pop@10"] - pop["log_pop@10"] <= hi < 0 and "coverage@10" not in row["beyond_ci95"]
+    assert all(set(c["beyond"]) == {"ild_genres@10", "ild_embeddings@10", "novelty@10", "log_pop@10"} for c in cases)
+    md = tmp_path / "compare.md"
+    res = runner.invoke(app, ["eval", "compare", str(out), str(out), "--pair", "popularity=als", "--out", str(md)])
+    assert "ild_genres@10 (beyond)" in res.stdout and "ndcg@10" in res.stdout
+    assert "| metric | A | B | B - A | 95% interval |" in md.read_text() and "| coverage@10 |" in md.read_text()
 
 
 @pytest.mark.slow  # the full ml100k-loo protocol: 943 users

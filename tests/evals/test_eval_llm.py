@@ -277,6 +277,10 @@ def test_demo_llm_variant_end_to_end_and_rerun_is_identical(tmp_path, data_dir):
         if not c["in_candidates"]:
             assert c["rank"] == c["retriever_rank"]
         assert c["prompt"].startswith("rerank_scoring@v1#") and c["checks"][0]["valid"]
+    als_top = {c["user"]: c["top"] for c in cases if c["variant"] == "als"}
+    for c in llm_cases:  # the reranked list: a reordering of the retriever's top 8, cut to 10
+        assert sorted(c["top"]) == sorted(als_top[c["user"]][:8])
+    assert json.loads((tmp_path / "r1" / "summary.json").read_text())["beyond"]["als+llm"]["lists"] == 4
     report = (tmp_path / "r1" / "report.md").read_text()
     assert "## What the LLM did" in report and "| als+llm | 4 | 4 | 100.0% |" in report
     assert (tmp_path / "r1" / "latency.png").stat().st_size > 5000
@@ -323,5 +327,10 @@ def test_sampled20_reports_position_bias(tmp_path, data_dir):
     llm = [c for c in cases if c["variant"] == "llm"]
     assert len(llm) == 6 and sorted({c["position"] for c in llm}) == [0, 19]
     assert all(1 <= c["rank"] <= 20 for c in cases)
+    for c in cases:  # the top 10 of the 20 candidates, in the system's order
+        assert len(c["top"]) == 10 and (c["rank"] <= 10) == (c["target"] in c["top"])
+    beyond = summary["beyond"]
+    assert beyond["popularity"]["lists"] == 3 and beyond["llm"]["lists"] == 6  # one list per target position
+    assert 0 < beyond["llm"]["pool_coverage@10"] <= 1 and beyond["llm"]["coverage@10"] <= 60 / 1682
     assert "## Position bias" in (out / "report.md").read_text()
     assert (out / "position_bias.png").stat().st_size > 5000

@@ -9,6 +9,7 @@ import random
 import numpy as np
 import pytest
 
+from recagent.evals.beyond import beyond_summary
 from recagent.evals.conversational import REDIAL_METRICS, ConversationalVariant, RedialEvaluator
 from recagent.evals.protocols import DatasetMissing
 from recagent.evals.protocols.redial import REDIAL, RedialData
@@ -221,6 +222,18 @@ def test_smoke_run_on_real_dialogues(tmp_path, embedder):
             assert r.rank_new is not None and r.rank_new <= r.rank  # removing earlier mentions only lifts it
         if not r.new:
             assert r.rank_new is None
+    by_case = {(r.variant, r.user, r.target): r for r in results}
+    for c in cases:  # each case keeps the top 10 with earlier mentions removed (the beyond-accuracy lists)
+        r = by_case[("hybrid", c.user, c.target)]
+        assert len(r.top) == 10 and not set(r.top) & set(c.mentioned)
+        if c.new:
+            assert (r.rank_new is not None and r.rank_new <= 10) == (c.target in r.top)
+    facts = ev.item_facts()
+    assert facts.counts.sum() > 0 and "nbMentions" in facts.popularity_source
+    assert facts.genres and set(facts.genres) <= set(ev.catalog.ids)  # MovieLens genres of the bridged films
+    beyond = beyond_summary(results, facts)
+    assert beyond["popularity"]["coverage@10"] <= beyond["hybrid"]["coverage@10"]
+    assert beyond["popularity"]["lists"] == len({c.user for c in cases})  # a turn's targets share one list
     case = next(c for c in cases if c.mentioned)
     request, top = ev.candidates(case, variants[-1], n=20)
     assert request == case.context_text and len(top) == 20

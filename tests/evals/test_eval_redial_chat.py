@@ -85,6 +85,7 @@ def test_replay_builds_and_scores_the_cases_of_real_dialogues(redial, chat_rec):
         kept = [i for i in s.ids if i not in s.removed][:50]
         if c.new:
             assert c.rank_new == (kept.index(s.ml_target) + 1 if s.ml_target in kept else None)
+        assert c.top == kept[:10], "the beyond-accuracy list: what it shows, earlier mentions removed"
     assert notes(summary, ["recall@10"])[4].startswith("| variant | new/recall@10 | bridged/new/recall@10")
 
 
