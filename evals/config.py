@@ -32,7 +32,12 @@ class DialogueVariant(ConversationalVariant):
     rerank: RerankSpec | None = None
 
 
-VARIANT_TYPES = {"loo": Variant, "sampled": Variant, "conversational": DialogueVariant, "redial-chat": ChatReplayVariant}
+VARIANT_TYPES = {
+    "loo": Variant,
+    "sampled": Variant,
+    "conversational": DialogueVariant,
+    "redial-chat": ChatReplayVariant,
+}
 AnyVariant = Annotated[Union[Variant, DialogueVariant, ChatReplayVariant], Field(union_mode="left_to_right")]
 
 

@@ -34,9 +34,9 @@ import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
 from recagent.evals.beyond import BEYOND_K, ItemFacts, catalog_facts
+from recagent.evals.cases import CaseResult
 from recagent.evals.metrics import score
 from recagent.evals.protocols.redial import RedialCase, RedialData, Targets, dialogue_cases
-from recagent.evals.retrievers import CaseResult
 from recagent.retrieval.base import Scored, top_k
 from recagent.retrieval.embeddings import Embedder
 from recagent.retrieval.progress import progress_bar

@@ -28,7 +28,7 @@ from recagent.agent.rerank import TEMPLATES, Reranker, RerankRequest
 from recagent.agent.schema import RecommendationResponse, ReplyCheck
 from recagent.errors import ConfigError
 from recagent.evals.beyond import BEYOND_K
-from recagent.evals.retrievers import CaseResult
+from recagent.evals.cases import CaseResult
 from recagent.prompts import load_template
 from recagent.retrieval.base import Candidate
 from recagent.retrieval.progress import progress_bar

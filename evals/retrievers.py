@@ -10,6 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from recagent.evals.beyond import BEYOND_K
+from recagent.evals.cases import CaseResult
 from recagent.evals.metrics import score
 from recagent.evals.protocols.loo import LooSplit
 from recagent.retrieval.base import Candidate, RetrievalQuery, Scored, SourceHit
@@ -39,15 +40,6 @@ class RetrieverVariant(BaseModel):
     ease: EASESettings = Field(default_factory=EASESettings)
     sequential: SequentialSettings = Field(default_factory=SequentialSettings)
     fusion: FusionSettings = Field(default_factory=FusionSettings)
-
-
-class CaseResult(BaseModel):
-    variant: str
-    user: str
-    target: str
-    rank: int | None
-    top: list[str] | None = None  # item ids of the top BEYOND_K, for the beyond-accuracy metrics (evals/beyond.py)
-    beyond: dict[str, float | None] | None = None  # that list's diversity, novelty, log-pop (evals/beyond.py)
 
 
 def _rank(scored: Scored, target: int) -> int | None:

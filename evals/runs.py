@@ -21,11 +21,12 @@ import numpy as np
 
 from recagent.agent.history import HistorySummarizer, deterministic_summary, history_facts
 from recagent.evals.beyond import BEYOND_K, ItemFacts, catalog_facts
+from recagent.evals.cases import CaseResult
 from recagent.evals.llm import Backends, LLMCaseResult, RerankJob, RerankSpec, llm_metrics, reranker_for, run_jobs
 from recagent.evals.metrics import score
 from recagent.evals.protocols import Protocol
 from recagent.evals.protocols.loo import dataset_stats
-from recagent.evals.retrievers import CaseResult, RetrieverBench, evaluate
+from recagent.evals.retrievers import RetrieverBench, evaluate
 from recagent.retrieval.base import Candidate
 from recagent.retrieval.embeddings import Embedder
 from recagent.settings import Settings

@@ -36,9 +36,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from recagent.evals.beyond import BEYOND_K, ItemFacts, catalog_facts
+from recagent.evals.cases import CaseResult
 from recagent.evals.metrics import score
 from recagent.evals.protocols.redial import RedialData, RedialProtocol, dialogue_cases, sample_dialogues
-from recagent.evals.retrievers import CaseResult
 from recagent.retrieval.progress import progress_bar
 from recagent.retrieval.redial_data import SEEKER, Dialogue, typed
 from recagent.settings import Settings

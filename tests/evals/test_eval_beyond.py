@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-import recagent.evals.protocols  # noqa: F401 (first: importing evals.llm first meets the protocols' import cycle)
 from recagent.evals.beyond import (
     ItemFacts,
     annotate_cases,
@@ -22,8 +21,8 @@ from recagent.evals.beyond import (
     run_lists,
     self_information,
 )
+from recagent.evals.cases import CaseResult
 from recagent.evals.llm import LLMCaseResult
-from recagent.evals.retrievers import CaseResult
 
 
 def test_genre_diversity_is_the_mean_pairwise_jaccard_distance():

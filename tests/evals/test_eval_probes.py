@@ -20,7 +20,9 @@ def tmdb():
 def test_probe_file_has_twenty_pairs_over_every_attribute():
     probes = load_probes(PROBES).probes
     assert len(probes) >= 20 and len({p.id for p in probes}) == len(probes)
-    assert {"violence", "darkness", "humor", "scariness", "family", "recency", "popularity"} <= {p.attribute for p in probes}
+    assert {"violence", "darkness", "humor", "scariness", "family", "recency", "popularity"} <= {
+        p.attribute for p in probes
+    }
     assert any(p.attribute.startswith("topic:") for p in probes)
     assert all(p.base != p.wish for p in probes)
 
