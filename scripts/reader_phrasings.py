@@ -132,7 +132,7 @@ class Phrasings:
         y = self.year(1960)
         kind = self.pick(
             ["before", "before", "until", "after", "after", "since", "since", "notbefore", "notafter", "between",
-             "decade", "decade", "decade", "decadeopen", "decadebefore", "decadeafter", "notbeforedecade", "lastn", "single"]
+             "decade", "decade", "decade", "twodecades", "decadeopen", "decadebefore", "decadeafter", "notbeforedecade", "lastn", "single"]
         )  # fmt: skip
         if kind == "before":
             p = self.pick(["before {y}", "released before {y}", "made before {y}", "older than {y}", "earlier than {y}",
@@ -180,6 +180,15 @@ class Phrasings:
             p = self.pick(["from the {m}{d}", "from the {m}{d}", "of the {m}{d}", "in the {m}{d}", "made in the {m}{d}",
                            "released in the {m}{d}", "that came out in the {m}{d}"])  # fmt: skip
             return p.format(m=mod, d=d), lo, hi, True
+        if kind == "twodecades":
+            d2, start2 = self.decade()
+            if start2 == start:
+                return f"from the {d}", start, start + 9, True
+            a, b = sorted([(start, d), (start2, d2)])
+            p = self.pick(
+                ["from the {a} or {b}", "from the {a} or the {b}", "from the {a} and {b}", "of the {a} or {b}"]
+            )
+            return p.format(a=a[1], b=b[1]), a[0], b[0] + 9, True
         if kind == "decadeopen":
             p = self.pick(["from the {d} on", "from the {d} onwards", "from the {d} up till now", "from the {d} or later",
                            "from the {d} and later"])  # fmt: skip
@@ -207,7 +216,7 @@ class Phrasings:
     # ------------------------------------------------------------------ families
     def hard_year(self) -> Gen:
         p, lo, hi, after_noun = self.year_phrase()
-        g = self.genre() if self.r.random() < 0.4 else None
+        g = self.genre() if self.r.random() < 0.5 else None
         noun = self.many(g) if g else self.pick(["movies", "films", "something", "stuff", "ones", "a movie"])
         if after_noun:
             t = self.pick([
@@ -216,7 +225,8 @@ class Phrasings:
                 "Give me {n} {p}", "Could you suggest {n} {p}?", "I need {n} {p}", "Please only show {n} {p}.",
                 "I'd like {n} {p}.", "Recommend me {n} {p}!", "it has to be {n} {p}", "They must be {n} {p}.",
                 "Ok now {n} {p}", "Only ones {p} please.", "What about ones {p}?", "Can you make it {n} {p}?",
-                "And only {n} {p} this time.", "{N} {p} would be great",
+                "And only {n} {p} this time.", "{N} {p} would be great", "{N} {p} only please", "{N} {p}, nothing else.",
+                "Do you have any {n} {p}?", "only {n} {p}, thanks", "{N} {p} only!",
             ])  # fmt: skip
         else:
             t = self.pick(["{P} please.", "Any {n}, but {p}.", "{P}.", "Show me {n}, {p}", "I want {n} but {p} please",
@@ -226,9 +236,10 @@ class Phrasings:
             noun = "movies"
         text = t.format(n=noun, N=noun[:1].upper() + noun[1:], p=p, P=p[:1].upper() + p[1:])
         only_genre = re.match(r"(only|just|please only|it has to|they must)", t.lower())
+        only_genre = only_genre or re.match(r"\{N\} \{p\}(,)? (only|nothing else)", t)
         gen = Gen(text, year_min=lo, year_max=hi, family="hard_year")
         if g:
-            if only_genre or t.startswith("{N} {p} only"):
+            if only_genre:
                 gen.genres.append(g)
             else:
                 gen.liked.append(g)
@@ -302,6 +313,10 @@ class Phrasings:
 
     def genre_dislike(self) -> Gen:
         g = self.genre()
+        if self.r.random() < 0.25:  # negation scopes over the whole coordinated list
+            g2 = self.genre((g,))
+            t = self.pick(["I don't like {a} or {b}.", "I'm not a fan of {a} and {b}", "not really into {a} or {b}"])
+            return Gen(t.format(a=self.many(g), b=self.many(g2)), disliked=[g, g2], family="genre_dislike")
         t = self.pick(["I don't like {m}.", "I'm not a fan of {m}.", "I'm not really into {m}.", "I hate {m}.",
                        "{M} aren't my thing.", "I can't stand {m}.", "Preferably not {m}.", "Ideally no {m}.",
                        "I don't really care for {m}", "Not a big fan of {m} tbh", "I never liked {m}.",
@@ -329,6 +344,8 @@ class Phrasings:
             "I watched {T} in {y} with my family.", "{T} is set in the {d}.", "Any decade is fine.",
             "Thanks, I'll check out {T}!", "Have you seen {T}?", "I loved {T}.", "Haha yes, {T} was great.",
             "Who is in {T}?", "Is {T} any good?", "the {d} were wild", "I haven't seen a good movie since {T}.",
+            "We watched a {o} last night.", "My kids watch {m} all day.", "Is {T} a {o}?", "Is {T} from before {y}?",
+            "I think {T} is from after {y}.", "The {d} were a golden age for {m}.",
         ])  # fmt: skip
         return Gen(t.format(d=d, y=y, m=self.many(g), o=self.one(g), T=self.title()), family="negative")
 

@@ -65,6 +65,8 @@ _FLAGS: list[tuple[str, re.Pattern]] = [
     ("qualifier", QUALIFIER),
 ]
 _WORD = re.compile(r"[a-z0-9']+|[?!]")
+# "comedies from 2000 onwards only": a restriction said after the words it restricts
+_TRAILING_ONLY = re.compile(r"\b(?:only|and nothing else|nothing else)\W*(?:please|pls|thanks|thank you)?\W*$")
 
 
 def _h(token: str) -> int:
@@ -73,7 +75,7 @@ def _h(token: str) -> int:
 
 def flag_names() -> list[str]:
     names = [f"before_{n}" for n, _ in _FLAGS]
-    names += ["hedge", "taste", "wish", "narrative", "question", "someone_else", "only_in_clause"]
+    names += ["hedge", "taste", "wish", "narrative", "question", "someone_else", "only_in_clause", "trailing_only"]
     names += ["p_hard", "p_soft_pos", "p_soft_neg", "p_weight", "p_year_lo", "p_year_hi", "p_any_year"]
     names += ["lo_open", "hi_open", "single", "neg_in_span", "n_spans", "first", "last", "short_msg"]
     return names
@@ -114,7 +116,7 @@ def span_features(text: str, span: Span, parsed: Understanding, spans: list[Span
         i += 1
     sentence = low[s_start:s_end]
     clause_before = low[max(s_start, anchor - 40) : anchor]
-    f[i : i + 7] = [
+    f[i : i + 8] = [
         bool(HEDGE.search(sentence)),
         bool(TASTE.search(clause_before)),
         bool(WISH.search(sentence)),
@@ -122,8 +124,9 @@ def span_features(text: str, span: Span, parsed: Understanding, spans: list[Span
         "?" in sentence,
         about_someone_else(low[s_start:anchor], sentence),
         bool(re.search(r"\b(only|just|strictly|exclusively)\b", sentence)),
+        bool(_TRAILING_ONLY.search(low[span.end : s_end])),
     ]
-    i += 7
+    i += 8
     if span.kind == "genre":
         hard_g = [c for c in parsed.hard if c.value == span.genre]
         w = parsed.genres.get(span.genre, 0.0)

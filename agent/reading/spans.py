@@ -148,6 +148,7 @@ def year_spans(low: str, today: int | None = None) -> list[Span]:
         elif _OPEN_BEFORE.match(tail):
             lo = None
         add(m, lo, hi)
+    _join_decades(low, out)
     for m in _YEAR.finditer(low):
         y = int(m["y"])
         tail = low[m.end() : m.end() + 30]
@@ -158,6 +159,23 @@ def year_spans(low: str, today: int | None = None) -> list[Span]:
         else:
             add(m, y, y)
     return sorted(out, key=lambda s: s.start)
+
+
+_DECADE_JOIN = re.compile(r"^\s*(?:,|or|and|to|through|-|/|,\s*or|,\s*and)\s*(?:the\s+)?$")
+
+
+def _join_decades(low: str, out: list[Span]) -> None:
+    """ "the 1970s or 1980s", "the 70s and 80s", "80s to 90s": one window over all of them (in place)."""
+    out.sort(key=lambda s: s.start)
+    i = 0
+    while i + 1 < len(out):
+        a, b = out[i], out[i + 1]
+        if a.lo is not None and a.hi is not None and b.lo is not None and _DECADE_JOIN.match(low[a.end : b.start]):
+            hi = b.hi if b.hi is not None else None
+            out[i] = Span("year", a.start, b.end, low[a.start : b.end].strip(), a.lo, hi)
+            del out[i + 1]
+        else:
+            i += 1
 
 
 def genre_spans(low: str, vocab: list[str], blocked: list[tuple[int, int]], original: str = "") -> list[Span]:
