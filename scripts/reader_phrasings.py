@@ -132,7 +132,7 @@ class Phrasings:
         y = self.year(1960)
         kind = self.pick(
             ["before", "before", "until", "after", "after", "since", "since", "notbefore", "notafter", "between",
-             "decade", "decade", "decade", "twodecades", "decadeopen", "decadebefore", "decadeafter", "notbeforedecade", "lastn", "single"]
+             "bounded", "decade", "decade", "decade", "twodecades", "decadeopen", "decadebefore", "decadeafter", "notbeforedecade", "lastn", "single"]
         )  # fmt: skip
         if kind == "before":
             p = self.pick(["before {y}", "released before {y}", "made before {y}", "older than {y}", "earlier than {y}",
@@ -158,6 +158,16 @@ class Phrasings:
             p = self.pick(["nothing after {y}", "nothing newer than {y}", "nothing released after {y}",
                            "no movies after {y}", "nothing made after {y}", "nothing more recent than {y}"])  # fmt: skip
             return p.format(y=y), None, y, False
+        if kind == "bounded":  # two bounds in one window: "after 1990 and before 2000"
+            a = self.year(1960, self.today - 3)
+            b = self.r.randint(a + 2, min(a + 25, self.today))
+            p = self.pick(["after {a} and before {b}", "released after {a} but before {b}", "newer than {a} but older than {b}",
+                           "from {a} on but before {b}", "before {b} and after {a}", "not before {a} and not after {b}"])  # fmt: skip
+            lo = a if p.startswith(("from", "not")) else a + 1
+            hi = b if p.startswith("not") else b - 1
+            if self.r.random() < 0.15:  # a message that contradicts itself: both read, the state asks
+                p, lo, hi = f"before {a} and after {b}", b + 1, a - 1
+            return p.format(a=a, b=b), lo, hi, True
         if kind == "between":
             a = self.year(1960, self.today - 3)
             b = self.r.randint(a + 1, min(a + 20, self.today))
@@ -227,6 +237,7 @@ class Phrasings:
                 "Ok now {n} {p}", "Only ones {p} please.", "What about ones {p}?", "Can you make it {n} {p}?",
                 "And only {n} {p} this time.", "{N} {p} would be great", "{N} {p} only please", "{N} {p}, nothing else.",
                 "Do you have any {n} {p}?", "only {n} {p}, thanks", "{N} {p} only!",
+                "{P}.", "{P}", "{N} {p}.", "{n} {p}?", "{N} {p}",
             ])  # fmt: skip
         else:
             t = self.pick(["{P} please.", "Any {n}, but {p}.", "{P}.", "Show me {n}, {p}", "I want {n} but {p} please",

@@ -27,7 +27,7 @@ _DEC = (
     r"(?:(?P<early>early|mid|late)\s*-?\s*)?(?:(?P<full>(?:19|20)\d0)\s*'?s|'?(?P<short>\d0)\s*'?s|"
     rf"(?P<word>{'|'.join(_WORD_DECADES)}))"
 )
-_NEG = r"(?P<neg>\b(?:nothing|no|not|none|never|don'?t want anything|nothing that (?:was|is)|anything but)\b[\w\s']{0,22}?\s)?"
+_NEG = r"(?P<neg>\b(?:nothing|no|not|none|never|don'?t want anything|nothing that (?:was|is)|anything but)\b[a-z\s']{0,22}?\s)?"
 _OP_BEFORE = r"(?P<op>before|older than|earlier than|prior to|pre-?|until|till|til|up to|up until|through|by)"
 _OP_AFTER = (
     r"(?P<op>after|newer than|later than|more recent than|post-?|since|starting (?:from|in|with)|from|beyond|past)"
