@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 MODEL_PATH = Path(__file__).parent / "data" / "reader.npz"
 YEAR_ROLES = ("none", "hard")
 GENRE_ROLES = ("none", "only", "exclude", "like", "dislike")
-HASH_DIM = 1024
+HASH_DIM = 4096
 THRESHOLD = 0.7  # below it a hard role is kept soft (genre) or asked about (year)
 SOFT_WEIGHT = {"like": 1.0, "dislike": -0.7, "only": 1.0, "exclude": -1.0}
 
