@@ -382,6 +382,16 @@ class Phrasings:
                        "I just watched {a} and loved it.", "Something like {a} maybe."])  # fmt: skip
         return Gen(t.format(a=self.title(), b=self.title()), family="titles")
 
+    def with_exclusion(self, gen: Gen) -> Gen:
+        """A wish and an exclusion in one sentence: "something from the 90s, no horror"."""
+        g = self.genre(tuple(gen.genres + gen.liked))
+        m = self.many(g)
+        tail = self.pick([", no {m}", ", no {m} please", " but no {m}", " without {m}", ", nothing with {m}",
+                          " and no {m}", ", but not {m}", " - no {m}!", ", just no {m}", ", anything but {m}"])  # fmt: skip
+        text = gen.text.rstrip(".!?") + tail.format(m=m) + self.pick([".", "", "!", " thanks"])
+        return Gen(text, gen.genres, gen.exclude_genres + [g], gen.year_min, gen.year_max, gen.liked, gen.disliked,
+                   family=gen.family + "+exclusion")  # fmt: skip
+
     def noise(self, text: str) -> str:
         r = self.r.random()
         if r < 0.2:
@@ -433,6 +443,8 @@ class Phrasings:
             gen = neg.merge(gen, joiner) if self.r.random() < 0.5 else gen.merge(neg, joiner)
         elif r < 0.38 and gen.family in ("genre_exclude", "genre_only"):
             gen = gen.merge(self.hard_year(), joiner) if self.r.random() < 0.5 else gen
+        elif r < 0.6 and gen.family in ("hard_year", "decade_wish", "must_be_years"):
+            gen = self.with_exclusion(gen)
         gen.text = self.noise(gen.text)
         return gen
 
