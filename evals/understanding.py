@@ -41,7 +41,7 @@ from recagent.retrieval.progress import progress_bar
 from recagent.retrieval.titles import normalize, split_year
 
 LABELS = Path(__file__).parent / "data" / "understanding" / "labels.jsonl"
-READERS = ("parser", "llm", "hybrid")
+READERS = ("parser", "learned", "combined", "llm", "hybrid")  # learned/combined: the span classifier
 
 
 class Hard(BaseModel):
@@ -427,7 +427,7 @@ def run(
 
     labels = load_labels(labels_path)[:limit]
     clock, parts = None, {}
-    if any(r != "parser" for r in readers):
+    if any(r in ("llm", "hybrid") for r in readers):
         from recagent.agent.backends import create_backend
         from recagent.agent.backends.caching import CachingBackend
         from recagent.agent.cache import DiskCache

@@ -192,9 +192,21 @@ class Recommender(RetrievalParts):
             from recagent.agent.reading.reader import MessageReader
 
             tools = self.chat_tools
-            backend = self.aux_backend if mode != "parser" else None
-            self.readers[mode] = MessageReader(tools.genre_vocab, tools.spot, backend, mode)
+            backend = self.aux_backend if mode in ("hybrid", "llm") else None
+            learned = self.span_reader(mode) if mode in ("learned", "combined") else None
+            self.readers[mode] = MessageReader(tools.genre_vocab, tools.spot, backend, mode, learned)
         return self.readers[mode]
+
+    def span_reader(self, mode: str):
+        """The learned span reader over this catalog's genres, with the product's MiniLM embedder; None (the
+        parser reads) when the shipped model is missing or was not trained for this catalog's genres."""
+        from recagent.agent.reading.learned import LearnedReader, load_model
+
+        model = load_model()
+        vocab = self.chat_tools.genre_vocab
+        if model is None or not model.covers([g for g in vocab if g != "(no genres listed)"]):
+            return None
+        return LearnedReader(model, vocab, self.embedder.embed, fallback="parser" if mode == "combined" else "soft")
 
     @part
     def pipeline(self):
@@ -293,7 +305,7 @@ class Recommender(RetrievalParts):
     def understand(self, text: str, mode: str | None = None):
         """The pipeline's reading of one message, with the catalog's titles spotted and resolved: an
         :class:`~recagent.agent.reading.model.Understanding` and the checks of the LLM calls made for it.
-        ``mode`` (``parser``, ``hybrid`` or ``llm``) defaults to ``Settings.understanding``; every mode reads
+        ``mode`` (``learned``, ``combined``, ``parser``, ``hybrid`` or ``llm``) defaults to ``Settings.understanding``; every mode reads
         as the chat does, so the LLM reads only the messages the chat would send it."""
         from recagent.agent.pipeline import resolve_mentions
 

@@ -60,6 +60,10 @@ class Understanding(BaseModel):
     mentions: list[TitleMention] = Field(default_factory=list)
     references: list[ListReference] = Field(default_factory=list)
     hard: list[HardConstraint] = Field(default_factory=list)
+    unsure: list[HardConstraint] = Field(
+        default_factory=list,
+        description="hard constraints read with low confidence: not applied; the reply asks about them",
+    )
     genres: dict[str, float] = Field(default_factory=dict, description="soft genre weights in [-1, 1]")
     critiques: list[Critique] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)

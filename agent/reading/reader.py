@@ -1,6 +1,10 @@
 """The one reader of a user's message, whichever way it arrives (``recommend``, ``chat``, HTTP, the evals).
 
-The deterministic parser reads every message; in the ``hybrid`` and ``llm`` modes the LLM also reads the
+The deterministic parser reads every message. In the ``learned`` mode (the default) the span classifier of
+:mod:`recagent.agent.reading.learned` then decides which year and genre spans are hard constraints, soft
+genres or nothing (``combined``: the same, but where it is unsure the parser's reading stands; for the
+eval). Without a span model (the file missing, or a catalog whose genres it was not trained for) the
+parser's reading is the learned mode's. In the ``hybrid`` and ``llm`` modes the LLM also reads the
 messages the parser cannot settle on its own (:func:`~recagent.agent.reading.llm.needs_llm`), and the two
 readings are merged. A message is parsed once: the server asks whether a turn may call the LLM before it
 runs the turn, and both questions are answered from the same parse.
@@ -9,13 +13,16 @@ runs the turn, and both questions are answered from the same parse.
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Literal
 
 from recagent.agent.backends.base import LLMBackend
-from recagent.agent.reading.llm import Mode, llm_reading, merge, needs_llm
+from recagent.agent.reading.learned import LearnedReader
+from recagent.agent.reading.llm import llm_reading, merge, needs_llm
 from recagent.agent.reading.model import Spotter, Understanding
 from recagent.agent.reading.parser import parse_message
 from recagent.agent.schema import ReplyCheck
 
+ReaderMode = Literal["learned", "combined", "parser", "hybrid", "llm"]
 PARSE_CACHE = 256  # recent messages whose parse is kept (the parse is a pure function of the text)
 
 
@@ -25,15 +32,20 @@ class MessageReader:
         genre_vocab: list[str],
         spot: Spotter | None = None,
         backend: LLMBackend | None = None,
-        mode: Mode = "parser",
+        mode: ReaderMode = "parser",
+        learned: LearnedReader | None = None,
     ):
-        """``mode``: ``parser`` (no LLM), ``hybrid`` or ``llm`` (see :mod:`recagent.agent.reading.llm`);
-        without a ``backend`` the reader is the parser alone, whatever the mode."""
+        """``mode``: ``learned`` or ``combined`` (with ``learned``: the span classifier), ``parser`` (no LLM),
+        ``hybrid`` or ``llm`` (see :mod:`recagent.agent.reading.llm`); without a ``backend`` (LLM modes) or
+        ``learned`` (learned modes) the reader is the parser alone, whatever the mode."""
         self.genre_vocab = genre_vocab
         self.spot = spot
         self.backend = backend
-        self.mode: Mode = mode if backend is not None else "parser"
+        self.learned = learned if mode in ("learned", "combined") else None
+        usable = backend is not None if mode in ("hybrid", "llm") else self.learned is not None
+        self.mode: ReaderMode = mode if usable else "parser"
         self._parsed: OrderedDict[str, Understanding] = OrderedDict()
+        self._learned: OrderedDict[str, Understanding] = OrderedDict()
 
     def parse(self, message: str) -> Understanding:
         """The parser's reading (a fresh copy: callers may change it)."""
@@ -49,10 +61,24 @@ class MessageReader:
 
     def may_call_llm(self, message: str) -> bool:
         """Whether reading ``message`` calls the LLM."""
-        return self.mode != "parser" and needs_llm(self.parse(message), message)
+        return self.mode in ("hybrid", "llm") and needs_llm(self.parse(message), message)
+
+    def read_learned(self, message: str) -> Understanding:
+        """The span classifier's reading (cached like the parse; a fresh copy)."""
+        hit = self._learned.get(message)
+        if hit is None:
+            hit = self.learned.read(message, self.parse(message))
+            self._learned[message] = hit
+            if len(self._learned) > PARSE_CACHE:
+                self._learned.popitem(last=False)
+        else:
+            self._learned.move_to_end(message)
+        return hit.model_copy(deep=True)
 
     def read(self, message: str) -> tuple[Understanding, list[ReplyCheck]]:
         """The message's reading in this reader's mode, and the check of each LLM call made for it."""
+        if self.learned is not None:
+            return self.read_learned(message), []
         parsed = self.parse(message)
         if self.mode == "parser" or not needs_llm(parsed, message):
             return parsed, []

@@ -22,7 +22,7 @@ from recagent.agent.state.model import CONTEXT_TURNS, MAX_NAMED, MAX_TOPICS, Cha
 class Note(BaseModel):
     """Something the reply should tell the user."""
 
-    kind: Literal["unresolved", "ambiguous", "conflict", "person", "relaxed", "reference", "repeat"]
+    kind: Literal["unresolved", "ambiguous", "conflict", "person", "relaxed", "reference", "repeat", "confirm"]
     text: str
 
 
@@ -188,6 +188,8 @@ def _apply_message(state: ChatState, event: MessageEvent, notes: list[Note]) -> 
 
 def _apply_constraints(state: ChatState, u: Understanding, notes: list[Note]) -> None:
     turn = state.turns
+    if u.unsure:  # read with low confidence: never applied silently; the reply asks
+        notes.append(Note(kind="confirm", text=_confirm_question(u.unsure)))
     new = [c.model_copy(update={"turn": turn}) for c in u.hard]
     # a message that contradicts itself changes nothing and asks
     lo = max((int(c.value) for c in new if c.kind == "year_min"), default=None)
@@ -228,6 +230,19 @@ def _apply_constraints(state: ChatState, u: Understanding, notes: list[Note]) ->
     if (u.older or u.newer) and years:
         cons = _relative_years(cons, older=u.older, years=years, turn=turn)
     state.constraints = cons
+
+
+def _confirm_question(unsure: list[HardConstraint]) -> str:
+    """ "Only films before 1995? Say so and I will filter; these picks are not filtered by year." """
+    lo = max((int(c.value) for c in unsure if c.kind == "year_min"), default=None)
+    hi = min((int(c.value) for c in unsure if c.kind == "year_max"), default=None)
+    if lo is not None and hi is not None:
+        window = f"from {lo}" if lo == hi else f"from {lo} to {hi}"
+    elif lo is not None:
+        window = f"from {lo} on"
+    else:
+        window = f"before {hi + 1}"
+    return f"Only films {window}? Say so and I will filter by year; these picks are not filtered."
 
 
 def _relative_years(cons: list[HardConstraint], older: bool, years: list[int], turn: int) -> list[HardConstraint]:
