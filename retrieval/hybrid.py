@@ -26,6 +26,7 @@ import numpy as np
 from recagent.errors import UnknownUserError
 from recagent.retrieval.base import Candidate, RetrievalQuery, Scored, SourceHit
 from recagent.retrieval.catalog import Catalog, InteractionLog
+from recagent.retrieval.facet_reading import RequestFacets, query_facets
 from recagent.retrieval.learned_ranker import LearnedRanker
 from recagent.retrieval.preferences import PreferenceScorer
 from recagent.retrieval.sources import Source, history_anchors
@@ -37,6 +38,8 @@ ANCHORED_SOURCES = ("vector", "mf", "ease", "sequential", "comentions")
 # sources that rank the same films whatever the words say (dialogues: the nearest ReDial contexts vote, and
 # for a message that names no film those are mostly the popular answers)
 CONTEXT_FREE_SOURCES = ("dialogue_popularity", "dialogues")
+# and whatever every source says, the request's facets rank first: items meeting more of them outrank the others
+# (``tiered``), so none of these, popularity or co-mentions can put an off-request film above an on-request one
 
 
 class HybridRetriever:
@@ -149,6 +152,7 @@ class HybridRetriever:
     def fuse(self, results: dict[str, Scored], k: int, query: RetrievalQuery | None = None) -> list[Candidate]:
         """Weighted reciprocal-rank fusion; the query's soft preferences, if any, re-rank the fused pool."""
         weights = self.query_weights(results)
+        facets = self.request_facets(query)
         said = query is not None and bool(query.preferences.context or query.preferences.topics)
         rrf_k = self.fusion.conversational_rrf_k if said else self.fusion.rrf_k
         hits = self.source_hits(results)
@@ -171,9 +175,43 @@ class HybridRetriever:
                     ]
                 )
             adjusted = self.preferences.adjust(pool, np.array([fused[p] for p in pool]), prefs, near)
+            if facets is not None and facets.anchor is not None and self.fusion.anchor_facet_strength > 0:
+                affinity = facets.anchor[pool]  # X's neighbourhood by X's own facets: the critique re-orders it
+                adjusted = adjusted + self.fusion.anchor_facet_strength * affinity / max(float(affinity.max()), 1e-9)
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
-        return self._candidates(order[:k], fused, hits)
+        if facets is not None and facets.wanted:
+            order = self.tiered(order, facets)
+        out = self._candidates(order[:k], fused, hits)
+        if facets is not None and facets.wanted:
+            self.mark(out, facets)
+        return out
+
+    # ------------------------------------------------------------------ request facets
+
+    def request_facets(self, query: RetrievalQuery | None) -> RequestFacets | None:
+        """What the request names, in the catalog's facets (None when facets are off or it names none)."""
+        reader = self.model("facets")
+        if query is None or reader is None or not self.fusion.request_facets:
+            return None
+        rf = query_facets(reader, query)
+        return rf if rf else None
+
+    @staticmethod
+    def tiered(order: list[int], facets: RequestFacets) -> list[int]:
+        """The fused order with the items meeting more of the request's facets first (stable within a tier):
+        whatever the sources say, an on-request film is never below an off-request one."""
+        tiers = facets.tiers(np.array(order, dtype=np.int64))
+        return [order[i] for i in np.argsort(-tiers, kind="stable")]
+
+    def mark(self, candidates: list[Candidate], facets: RequestFacets) -> None:
+        """Each candidate's request facets: whether it meets them all, and which."""
+        positions = self.catalog.positions(c.item_id for c in candidates)
+        tiers = facets.tiers(positions)
+        for n, cand in enumerate(candidates):
+            p = int(positions[n])
+            cand.on_request = bool(tiers[n] >= facets.full)
+            cand.matched = [facets.concepts[i].label for i in facets.wanted if facets.members[i][p] > 0]
 
     @staticmethod
     def source_hits(results: dict[str, Scored]) -> dict[int, dict[str, tuple[int, float]]]:
