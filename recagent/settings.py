@@ -140,6 +140,12 @@ class FusionSettings(_Strict):
         description="'like X but Y': re-rank lift for sharing X's own most specific facets (crime film, heist film "
         "for Heat), so the critique re-orders X's neighbourhood",
     )
+    anchored_critique_scale: float = Field(
+        2.0,
+        gt=0,
+        description="'like X but Y': the critique's strength times this within X's neighbourhood (set by hand on "
+        "the README's 'like Heat but less violent' example, judged by TMDB keywords)",
+    )
     anchored_critiques: bool = Field(
         True,
         description="'like X but less violent': with liked items in the query, a critique's lift of a candidate is "

@@ -29,12 +29,14 @@ from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.facets import MOODS, FacetIndex, label_keys, lemma, words
 from recagent.retrieval.preferences import without_titles
 
-MATCH_MIN = 0.62  # cosine of a phrase to a facet label for an embedding match
+MATCH_MIN = 0.7  # cosine of a phrase to a facet label for an embedding match
 SYNONYM_MIN = 0.8  # cosine for a facet to join a lexical match's concept
 NEAR_BEST = 0.04  # facets this close to the best match compete on specificity
 MAX_PHRASES = 4  # embedded phrases per request
+MIN_TAG_ITEMS = 3  # a phrase answered only by user tags needs this many tagged items ("moldy" on one film is no facet)
 CACHE = 512
 NEGATIONS = frozenset("not no without nothing never less avoid hate isn't don't dont aren't except".split())
+ANCHOR_SKIP = ("mood", "company")  # not what makes a film like another (Heat's studio is not its neighbourhood)
 KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "company": 5}
 STOP = frozenset(
     """a an the of in on at to for with about from by and or but so as if than then some any one ones i i'm me my
@@ -45,7 +47,8 @@ STOP = frozenset(
     film flick picture thing kind sort type really very also just maybe perhaps tonight night weekend time
     similar lot much many what which who how where when there here tell know think same too well any similar
     stuff thank thanks hi hello hey ok okay yes yeah sure fun favorite favourite genre genres cool awesome
-    interesting based set""".split()
+    interesting based set out up help us our truly sound sounds seem seems guess try trying still yet ever
+    never again already actually probably definitely thing things way lot one two first last next whole right""".split()
 )
 ALIASES = {
     "sci-fi": "science fiction", "scifi": "science fiction", "sci fi": "science fiction", "biopic": "biographical",
@@ -149,34 +152,37 @@ class FacetReader:
         tokens = low.split()
         toks = [lemma(t) for t in (w for tok in tokens for w in (words(tok) or ["|"]))]
         used = [t == "|" for t in toks]
-        lexical: list[tuple[str, list[int], bool]] = []
+        lexical: list[tuple[str, list[int], bool, tuple[int, int]]] = []
         for n in (4, 3, 2, 1):
             for i in range(len(toks) - n + 1):
                 span = toks[i : i + n]
-                if any(used[i : i + n]) or all(t in STOP for t in span) or (n > 1 and span[-1] in STOP):
+                if any(used[i : i + n]) or all(_stop(t) for t in span) or (n > 1 and _stop(span[-1])):
                     continue
                 phrase = " ".join(span)
                 cols = self._lexical(phrase)
-                if cols:
+                if cols and self._supported(cols):
                     for k in range(i, i + n):
                         used[k] = True
-                    lexical.append((phrase, cols, _negated(" ".join(toks[:i]))))
+                    lexical.append((phrase, cols, _negated(" ".join(toks[:i])), (i, i + n)))
         runs, run = [], []
         for t, u in zip(toks + ["|"], used + [True]):
-            if u or t in STOP or t == "|":
+            if u or _stop(t) or t == "|":
                 if run:
                     runs.append(" ".join(run))
                 run = []
             else:
                 run.append(t)
         runs = runs[:MAX_PHRASES]
-        if self.embed_queries is not None and (lexical or runs):  # one batch (cached per phrase)
-            self.embed_queries([p for p, _, _ in lexical] + runs)
-        for phrase, cols, negated in lexical:
-            out.append(self._concept(phrase, tuple(dict.fromkeys(cols + self._near(phrase, SYNONYM_MIN))), negated))
+        if self.embed_queries is not None and runs and self.index.vectors.shape[1] > 1:  # one batch, cached
+            self.embed_queries(runs)
+        found = []
+        for phrase, cols, negated, span in sorted(lexical, key=lambda x: x[3]):
+            wider = tuple(dict.fromkeys(cols + self._near(cols, SYNONYM_MIN)))
+            found.append((self._concept(phrase, wider, negated, named=cols), span))
+        out += self._either(found)
         for phrase in runs:
             cols = self._embedded(phrase)
-            if cols:
+            if cols and self._supported(cols):
                 out.append(self._concept(phrase, cols, False))
         for person in people:  # no cast in the catalog: only a user tag of that name answers
             cols = tuple(
@@ -186,6 +192,35 @@ class FacetReader:
                 out.append(self._concept(person, cols, False))
         return _merge(out)
 
+    def _supported(self, cols: Sequence[int]) -> bool:
+        """A phrase answered only by user tags counts when enough films carry them (one person's odd tag is no
+        facet); a genre, a Wikidata fact or a mood always counts."""
+        idx = self.index
+        if any(idx.facets[j].kind != "tag" for j in cols):
+            return True
+        ptr = idx.matrix.indptr
+        return len({p for j in cols for p in idx.matrix.indices[ptr[j] : ptr[j + 1]].tolist()}) >= MIN_TAG_ITEMS
+
+    def _either(self, found: list[tuple[Concept, tuple[int, int]]]) -> list[Concept]:
+        """Catalog genres named apart ("thrillers or action", "comedies and horror", "sci-fi to documentaries")
+        are alternatives: one concept that either answers. Named together ("sci-fi horror") both are asked for."""
+        out: list[Concept] = []
+        last_genre: tuple[int, tuple[int, int]] | None = None  # (index in out, span)
+        for c, span in found:
+            genre = not c.negated and any(self.index.facets[j].kind == "genre" for j in c.facets)
+            if genre and last_genre is not None and span[0] > last_genre[1][1]:
+                i = last_genre[0]
+                o = out[i]
+                out[i] = Concept(
+                    f"{o.phrase} or {c.phrase}", tuple(dict.fromkeys(o.facets + c.facets)), f"{o.label} or {c.label}"
+                )
+                last_genre = (i, span)
+                continue
+            out.append(c)
+            if genre:
+                last_genre = (len(out) - 1, span)
+        return out
+
     def _lexical(self, phrase: str) -> list[int]:
         cols = list(self.index.keys.get(phrase, []))
         alias = ALIASES.get(phrase)
@@ -193,9 +228,13 @@ class FacetReader:
             cols += self.index.keys.get(" ".join(words(alias)), [])
         return cols
 
-    def _near(self, phrase: str, floor: float) -> list[int]:
-        vec = self._vec(phrase)
-        return [] if vec is None else np.flatnonzero(self.index.vectors @ vec >= floor).tolist()
+    def _near(self, cols: Sequence[int], floor: float) -> list[int]:
+        """Facets whose label vector is a near synonym of one of ``cols``' labels (no query embedding needed)."""
+        vectors = self.index.vectors
+        if vectors.shape[1] <= 1 or not cols:
+            return []
+        sims = vectors @ vectors[list(cols)[:3]].T
+        return np.flatnonzero((sims >= floor).any(axis=1)).tolist()
 
     def _embedded(self, phrase: str) -> tuple[int, ...]:
         """The most specific facet among those nearly as close to the phrase as the best (above ``MATCH_MIN``)."""
@@ -211,9 +250,10 @@ class FacetReader:
         same = self.index.keys.get(min(label_keys(self.index.facets[pick].label), key=len), [])
         return tuple(dict.fromkeys([pick, *same]))
 
-    def _concept(self, phrase: str, cols: Sequence[int], negated: bool) -> Concept:
+    def _concept(self, phrase: str, cols: Sequence[int], negated: bool, named: Sequence[int] = ()) -> Concept:
+        """A concept over ``cols``, labelled by the most specific of the facets the phrase ``named`` (else of all)."""
         idx = self.index
-        label_col = min(cols, key=lambda j: (KIND_ORDER.get(idx.facets[j].kind, 9), -idx.specificity[j]))
+        label_col = min(named or cols, key=lambda j: (KIND_ORDER.get(idx.facets[j].kind, 9), -idx.specificity[j]))
         return Concept(phrase, tuple(cols), idx.facets[label_col].label, negated)
 
     # ------------------------------------------------------------------ a request
@@ -245,7 +285,7 @@ class FacetReader:
         for a in anchors:
             own = idx.item_facets(int(a))
             ranked = sorted(own, key=lambda j: -idx.specificity[j] * own[j])
-            ranked = [j for j in ranked if idx.facets[j].kind != "mood" and own[j] >= 0.5][:top]
+            ranked = [j for j in ranked if idx.facets[j].kind not in ANCHOR_SKIP and own[j] >= 0.5][:top]
             if not ranked:
                 continue
             w = np.array([idx.specificity[j] * own[j] for j in ranked])
@@ -255,9 +295,14 @@ class FacetReader:
         return best, list(dict.fromkeys(labels))
 
 
+def _stop(word: str) -> bool:
+    """A word that names no facet: a stop word, or a year or decade ("90s", "1990s"; the reader has those)."""
+    return word in STOP or any(ch.isdigit() for ch in word)
+
+
 def _negated(before: str) -> bool:
-    """Whether one of the three words before a phrase negates it ("not a kids film", "nothing too scary")."""
-    return any(w in NEGATIONS for w in before.replace("|", " ").split()[-3:])
+    """Whether one of the four words before a phrase negates it ("not a kids film", "nothing too scary")."""
+    return any(w in NEGATIONS for w in before.replace("|", " ").split()[-4:])
 
 
 def _merge(concepts: list[Concept]) -> list[Concept]:

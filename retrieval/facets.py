@@ -48,7 +48,7 @@ MOODS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[
          "emotional", "melancholic", "tragic"),
         ("sad", "tearjerk", "tear jerk", "depressing", "emotional", "heartbreak", "bittersweet", "melanchol",
          "tragedy", "tragic", "moving", "touching", "cry"),
-        ("melodrama", "tragicomedy"),
+        (),  # not Wikidata's "melodrama" (Gladiator, Groundhog Day) nor "tragicomedy" (Love Actually)
         None,
     ),
     "uplifting": (
@@ -288,8 +288,9 @@ def mood_columns(
     out = {}
     for mood, (_, tag_words, genres, attribute) in MOODS.items():
         col = np.zeros(n)
+        seed = re.compile(r"(?<![a-z])(?:" + "|".join(map(re.escape, tag_words)) + ")")
         for p, counter in tags.items():
-            hits = sum(c for tag, c in counter.items() if any(w in tag for w in tag_words))
+            hits = sum(c for tag, c in counter.items() if seed.search(tag))
             if hits:
                 col[p] = hits / (hits + 1.0)
         for p, item in enumerate(catalog.items):
@@ -299,7 +300,8 @@ def mood_columns(
             name, sign = attribute
             z = sign * np.asarray(attributes[name], dtype=np.float64)
             col = np.maximum(col, np.clip((z - 0.5) / 1.5, 0.0, 0.8))
-        if mood == "for adults":  # never a children's or family film, however dark
+        if mood == "for adults":  # any film not for children (more so the less family-like), never a children's one
+            col = np.maximum(col, np.clip(0.5 - 0.5 * np.asarray(attributes["family"], dtype=np.float64), 0, 1))
             for p, item in enumerate(catalog.items):
                 if any(g in NOT_FOR_ADULTS for g in (*item.genres, *wd.genres.get(p, ()))):
                     col[p] = 0.0

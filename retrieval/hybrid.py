@@ -174,6 +174,15 @@ class HybridRetriever:
                         for p in pool.tolist()
                     ]
                 )
+            if facets is not None and facets.anchor is not None and self.fusion.anchored_critique_scale != 1:
+                prefs = prefs.model_copy(  # near X, the critique decides the order (X's facets keep it near X)
+                    update={
+                        "critiques": [
+                            c.model_copy(update={"weight": c.weight * self.fusion.anchored_critique_scale})
+                            for c in prefs.critiques
+                        ]
+                    }
+                )
             adjusted = self.preferences.adjust(pool, np.array([fused[p] for p in pool]), prefs, near)
             if facets is not None and facets.anchor is not None and self.fusion.anchor_facet_strength > 0:
                 affinity = facets.anchor[pool]  # X's neighbourhood by X's own facets: the critique re-orders it
