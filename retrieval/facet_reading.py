@@ -35,6 +35,7 @@ NEAR_BEST = 0.04  # facets this close to the best match compete on specificity
 MAX_PHRASES = 4  # embedded phrases per request
 MIN_TAG_ITEMS = 3  # a phrase answered only by user tags needs this many tagged items ("moldy" on one film is no facet)
 CACHE = 512
+FOCUSED, FOCUS_FLOOR = 0.4, 0.2  # a concept this specific gets the facet source's full weight; the broadest this
 NEGATIONS = frozenset("not no without nothing never less avoid hate isn't don't dont aren't except".split())
 ANCHOR_SKIP = ("mood", "company")  # not what makes a film like another (Heat's studio is not its neighbourhood)
 KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "company": 5}
@@ -75,6 +76,7 @@ class RequestFacets:
     concepts: list[Concept] = field(default_factory=list)
     members: list[np.ndarray] = field(default_factory=list)  # per concept, membership per catalog position
     weights: list[float] = field(default_factory=list)  # per concept, its specificity
+    credits: list[np.ndarray] = field(default_factory=list)  # per concept, its tier credit per position
     anchor: np.ndarray | None = None  # per position, affinity to the liked items' facets in [0, 1]
     anchor_labels: list[str] = field(default_factory=list)
 
@@ -90,11 +92,14 @@ class RequestFacets:
         return [self.concepts[i].label for i in self.wanted]
 
     def tiers(self, positions: np.ndarray) -> np.ndarray:
-        """How many wanted concepts each item meets, minus one per negated concept it has strongly."""
-        out = np.zeros(len(positions), dtype=np.int64)
-        for c, m in zip(self.concepts, self.members):
-            hit = m[positions]
-            out += -(hit >= 0.5).astype(np.int64) if c.negated else (hit > 0).astype(np.int64)
+        """How many wanted concepts each item meets (a named catalog genre in full only by the catalog's own genre,
+        by Wikidata's or a tag's at half), minus one per negated concept it has strongly."""
+        out = np.zeros(len(positions))
+        for i, (c, m) in enumerate(zip(self.concepts, self.members)):
+            if c.negated:
+                out -= m[positions] >= 0.5
+            else:
+                out += self.credits[i][positions] if i < len(self.credits) else m[positions] > 0
         return out
 
     def strength(self, positions: np.ndarray) -> np.ndarray:
@@ -104,6 +109,15 @@ class RequestFacets:
             return np.zeros(len(positions))
         w = np.array([self.weights[i] for i in idx]) + 1e-3
         return np.stack([self.members[i][positions] for i in idx], axis=1) @ w / w.sum()
+
+    @property
+    def focus(self) -> float:
+        """How specific the request is, for the facet source's fusion weight: ``FOCUS_FLOOR`` for a broad genre
+        ("comedies": the tier holds plenty, and the facet source would only add popular comedies) up to 1 for a
+        specific facet ("prison film", "documentary") or X's own facets, whose films the other sources miss."""
+        if not self.wanted:
+            return 1.0
+        return float(np.clip(max(self.weights[i] for i in self.wanted) / FOCUSED, FOCUS_FLOOR, 1.0))
 
     @property
     def full(self) -> int:
@@ -263,15 +277,19 @@ class FacetReader:
         every item to the anchors' own most specific facets."""
         idx = self.index
         concepts = self.concepts(text or "", people) if (text or people) else []
-        members = []
+        members, credits = [], []
         for c in concepts:
-            m = np.zeros(len(idx.catalog))
+            m, core = np.zeros(len(idx.catalog)), None
             for j in c.facets:
-                m = np.maximum(m, idx.column(j))
+                col = idx.column(j)
+                m = np.maximum(m, col)
+                if idx.facets[j].kind == "genre":
+                    core = col if core is None else np.maximum(core, col)
             members.append(m)
+            credits.append((m > 0).astype(np.float64) if core is None else np.where(core > 0, 1.0, 0.5 * (m > 0)))
         n = max(len(idx.catalog), 2)  # a concept's specificity: that of all its items together
         weights = [float(np.clip(np.log(n / max(m.sum(), 1.0)) / np.log(n), 0, 1)) for m in members]
-        out = RequestFacets(concepts, members, weights)
+        out = RequestFacets(concepts, members, weights, credits)
         if anchors:
             out.anchor, out.anchor_labels = self.affinity(anchors)
         return out

@@ -24,11 +24,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from recagent.errors import UnknownUserError
-from recagent.retrieval.base import Candidate, RetrievalQuery, Scored, SourceHit
+from recagent.retrieval.base import Candidate, Preferences, RetrievalQuery, Scored, SourceHit
 from recagent.retrieval.catalog import Catalog, InteractionLog
 from recagent.retrieval.facet_reading import RequestFacets, query_facets
 from recagent.retrieval.learned_ranker import LearnedRanker
-from recagent.retrieval.preferences import PreferenceScorer
+from recagent.retrieval.preferences import UNGATED, PreferenceScorer
 from recagent.retrieval.sources import Source, history_anchors
 from recagent.settings import FusionSettings
 
@@ -153,6 +153,8 @@ class HybridRetriever:
         """Weighted reciprocal-rank fusion; the query's soft preferences, if any, re-rank the fused pool."""
         weights = self.query_weights(results)
         facets = self.request_facets(query)
+        if facets is not None and "facets" in weights:
+            weights["facets"] *= facets.focus  # a broad genre: the tier is enough, popular members add nothing
         said = query is not None and bool(query.preferences.context or query.preferences.topics)
         rrf_k = self.fusion.conversational_rrf_k if said else self.fusion.rrf_k
         hits = self.source_hits(results)
@@ -185,8 +187,7 @@ class HybridRetriever:
                 )
             adjusted = self.preferences.adjust(pool, np.array([fused[p] for p in pool]), prefs, near)
             if facets is not None and facets.anchor is not None and self.fusion.anchor_facet_strength > 0:
-                affinity = facets.anchor[pool]  # X's neighbourhood by X's own facets: the critique re-orders it
-                adjusted = adjusted + self.fusion.anchor_facet_strength * affinity / max(float(affinity.max()), 1e-9)
+                adjusted = adjusted + self.neighbourhood_lift(pool, facets.anchor, query, prefs)
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
         if facets is not None and facets.wanted:
@@ -197,6 +198,22 @@ class HybridRetriever:
         return out
 
     # ------------------------------------------------------------------ request facets
+
+    def neighbourhood_lift(
+        self, pool: np.ndarray, anchor: np.ndarray, query: RetrievalQuery, prefs: Preferences
+    ) -> np.ndarray:
+        """ "Like X but Y": the films sharing X's own facets that already are the way Y asks, compared with X
+        (less violent than Heat), are lifted by their affinity to X; the critique then orders them. A film as
+        violent as Heat or more gets no lift, so X's neighbourhood never outranks the wish."""
+        affinity = anchor[pool] / max(float(anchor[pool].max()), 1e-9)
+        liked = self.catalog.positions(i for i in query.liked_ids if i in self.catalog)
+        attrs = self.preferences.attributes
+        ok = np.ones(len(pool), dtype=bool)
+        for c in prefs.critiques:
+            if c.attribute not in UNGATED and len(liked):
+                values = attrs[c.attribute]
+                ok &= c.direction * (values[pool] - float(values[liked].mean())) > 0
+        return self.fusion.anchor_facet_strength * affinity * ok
 
     def request_facets(self, query: RetrievalQuery | None) -> RequestFacets | None:
         """What the request names, in the catalog's facets (None when facets are off or it names none)."""

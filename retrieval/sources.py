@@ -173,7 +173,7 @@ def _facet_source(catalog: Catalog, reader: FacetReader) -> Source:
         every = np.arange(n)
         parts = ([rf.strength(every)] if rf.wanted else []) + ([rf.anchor] if rf.anchor is not None else [])
         match = np.mean(parts, axis=0) if parts else np.zeros(n)
-        tiers = rf.tiers(every) if rf.wanted else np.zeros(n, dtype=np.int64)
+        tiers = rf.tiers(every) if rf.wanted else np.zeros(n)
         score = tiers + match * (0.5 + reader.index.prior) / 1.5
         mask = allowed_mask(n, query.filters.mask(catalog), exclude, None)
         keep = (tiers > 0) | (match > 0)

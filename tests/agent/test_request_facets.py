@@ -20,3 +20,10 @@ def test_a_cast_request_says_so_and_hands_the_name_to_retrieval(rec):
     query = rec.candidates(query="movies with Tom Hanks", k=5).query
     assert query.preferences.people == ["tom hanks"]  # matched to user tags of that name (tests/retrieval)
     assert "hanks" not in (query.text or "").lower()  # never to title words
+
+
+def test_not_a_kids_film_is_no_wish_for_family_films(rec):
+    from recagent.agent.reading.parser import parse_message
+
+    u = parse_message("an animated movie for adults, not a kids film", rec.catalog.genre_vocab)
+    assert not any(c.attribute == "family" and c.direction == 1 for c in u.critiques)
