@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recagent.retrieval.base import RetrievalQuery
-from recagent.retrieval.facets import MOODS, FacetIndex, label_keys, lemma, words
+from recagent.retrieval.facets import MOODS, STOP, FacetIndex, label_keys, lemma, words
 from recagent.retrieval.preferences import without_titles
 
 MATCH_MIN = 0.7  # cosine of a phrase to a facet label for an embedding match
@@ -39,18 +39,7 @@ FOCUSED, FOCUS_FLOOR = 0.4, 0.2  # a concept this specific gets the facet source
 NEGATIONS = frozenset("not no without nothing never less avoid hate isn't don't dont aren't except".split())
 ANCHOR_SKIP = ("mood", "company")  # not what makes a film like another (Heat's studio is not its neighbourhood)
 KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "company": 5}
-STOP = frozenset(
-    """a an the of in on at to for with about from by and or but so as if than then some any one ones i i'm me my
-    we you your it its it's this that these those is are was were be been being will would can could should shall
-    may might must do does did have has had please recommend recommendation suggest suggestion show give find
-    want wanted need looking look watch watching see seen like liked love loved enjoy enjoyed more less other
-    another others something anything everything good great best nice new newer old older recent classic movie
-    film flick picture thing kind sort type really very also just maybe perhaps tonight night weekend time
-    similar lot much many what which who how where when there here tell know think same too well any similar
-    stuff thank thanks hi hello hey ok okay yes yeah sure fun favorite favourite genre genres cool awesome
-    interesting based set out up help us our truly sound sounds seem seems guess try trying still yet ever
-    never again already actually probably definitely thing things way lot one two first last next whole right""".split()
-)
+
 ALIASES = {
     "sci-fi": "science fiction", "scifi": "science fiction", "sci fi": "science fiction", "biopic": "biographical",
     "noir": "film noir", "animated": "animation", "cartoon": "animation", "courtroom": "trial",

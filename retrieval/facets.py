@@ -9,7 +9,8 @@ A facet is a label ("Documentary", "heist film", "tom hanks", "sad") with a memb
   hierarchy (an item in "heist film" is in "crime film" too, at ``PARENT_SHARE`` per level), main subjects and
   production companies (1);
 * **moods and audiences** ("sad", "uplifting", "gory", "slow", "thought-provoking", "funny", "scary", "for adults",
-  "for kids"), each from a small seed of tags and genres plus the derived attributes (``retrieval/attributes.py``).
+  "for kids"), each from a small seed of tags and genres plus the derived attributes (``retrieval/attributes.py``);
+* for a table catalog, the words of its **description** column (``DESCRIPTION_SHARE``).
 
 Each facet has a **specificity** in [0, 1], idf-like (``log(N / df) / log(N)`` over the summed membership), so a
 broad parent ("drama film", 4,000 items) weighs little next to a specific one ("prison film", 100).
@@ -106,6 +107,21 @@ MOODS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[
     ),
 }  # fmt: skip
 NOT_FOR_ADULTS = ("Children", "children's film", "family film")
+DESCRIPTION_SHARE = 0.5  # membership of a word of an item's description (table catalogs)
+DESCRIPTION_MAX_DF = 0.3  # a description word in more of the items than this says nothing
+# words that name no facet, in a request or a description
+STOP = frozenset(
+    """a an the of in on at to for with about from by and or but so as if than then some any one ones i i'm me my
+    we you your it its it's this that these those is are was were be been being will would can could should shall
+    may might must do does did have has had please recommend recommendation suggest suggestion show give find
+    want wanted need looking look watch watching see seen like liked love loved enjoy enjoyed more less other
+    another others something anything everything good great best nice new newer old older recent classic movie
+    film flick picture thing kind sort type really very also just maybe perhaps tonight night weekend time
+    similar lot much many what which who how where when there here tell know think same too well any similar
+    stuff thank thanks hi hello hey ok okay yes yeah sure fun favorite favourite genre genres cool awesome
+    interesting based set out up help us our truly sound sounds seem seems guess try trying still yet ever
+    never again already actually probably definitely thing things way lot one two first last next whole right""".split()
+)
 
 
 def lemma(word: str) -> str:
@@ -142,7 +158,7 @@ def label_keys(label: str) -> set[str]:
 @dataclass(frozen=True)
 class Facet:
     label: str
-    kind: str  # genre | tag | wikidata | subject | company | mood
+    kind: str  # genre | tag | wikidata | subject | company | mood | description
 
 
 def tag_counts(catalog: Catalog, folder: Path | None) -> dict[int, Counter]:
@@ -266,6 +282,9 @@ class FacetIndex:
         for p, companies in wd.companies.items():
             for c in companies:
                 put("company", c, p, 1.0)
+        for word, positions in description_words(catalog).items():
+            for p in positions:
+                put("description", word, p, DESCRIPTION_SHARE)
         for mood, column in mood_columns(catalog, attributes, tags, wd).items():
             for p in np.flatnonzero(column > 0).tolist():
                 put("mood", mood, p, float(column[p]))
@@ -277,6 +296,20 @@ class FacetIndex:
             data += list(col.values())
         matrix = sp.csc_matrix((data, (rows, colidx)), shape=(len(catalog), len(facets)), dtype=np.float32)
         return cls(catalog, facets, matrix, attributes.prior)
+
+
+def description_words(catalog: Catalog) -> dict[str, list[int]]:
+    """A table catalog's description words (lemmatised, no stop words) found in at least 2 items and at most
+    ``DESCRIPTION_MAX_DF`` of them, with the items whose description has each."""
+    found: dict[str, set[int]] = defaultdict(set)
+    for p, item in enumerate(catalog.items):
+        text = item.metadata.get("description")
+        if isinstance(text, str):
+            for w in words(text):
+                if len(w) > 2 and w not in STOP and not any(ch.isdigit() for ch in w):
+                    found[w].add(p)
+    most = max(2, int(DESCRIPTION_MAX_DF * len(catalog)))
+    return {w: sorted(ps) for w, ps in found.items() if 2 <= len(ps) <= most}
 
 
 def mood_columns(

@@ -125,3 +125,23 @@ def test_a_request_that_names_nothing_ranks_exactly_as_before(rec, plain_rec):
         b = [(c.item_id, c.score) for c in plain_rec.hybrid.candidates(q, 20)]
         assert a == b
         assert all(c.on_request is None for c in rec.hybrid.candidates(q, 20))
+
+
+def test_a_table_catalogs_description_words_are_facets(tmp_path):
+    from recagent.retrieval.loaders import load_table
+
+    path = tmp_path / "films.csv"
+    path.write_text(
+        "id,title,description\n"
+        "a,Sea Dogs,Pirates raid a harbour town.\n"
+        "b,Black Flag,A pirate crew hunts treasure.\n"
+        "c,Quiet Days,A teacher retires to a harbour town.\n"
+        "d,Office,Two clerks fall in love.\n",
+        encoding="utf-8",
+    )
+    catalog = load_table(path).catalog
+    attrs = ItemAttributes({a: np.zeros(len(catalog)) for a in ATTRIBUTES}, np.zeros(len(catalog)))
+    reader = FacetReader(FacetIndex.build(catalog, attrs))
+    rf = reader.read("a movie about pirates")
+    assert [c.label for c in rf.concepts] == ["pirate"]
+    assert rf.tiers(np.arange(4)).tolist() == [1, 1, 0, 0]
