@@ -176,8 +176,14 @@ class Recommender(RetrievalParts):
             spot=self.resolver.spot,
             count=count,
             has_people=False,  # no loader reads cast or crew columns yet
-            request_facets=lambda q: rf.labels if (rf := self.hybrid.request_facets(q)) is not None else [],
+            request_facets=self.request_facet_labels,
         )
+
+    def request_facet_labels(self, query: RetrievalQuery) -> list[str]:
+        """What the query names, in the catalog's facets (for the reply's note when too few films fit)."""
+        from recagent.retrieval.facet_reading import query_facets
+
+        return query_facets(self.facet_reader, query).labels if self.settings.fusion.request_facets else []
 
     @part
     def reader(self):
