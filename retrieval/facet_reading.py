@@ -327,11 +327,12 @@ def _merge(concepts: list[Concept]) -> list[Concept]:
 
 def query_facets(reader: FacetReader, query: RetrievalQuery) -> RequestFacets:
     """The facets of a retrieval query: read from its text (the request and topics as the message reader left
-    them, else the latest context turn) without the titles of the movies it names, and its people; with liked
+    them, else the weightiest context turn: in a chat the latest) without the titles of the movies it names, and its people; with liked
     items and a critique ("like Heat but less violent"), the affinity to the liked items' own facets too."""
     catalog = reader.index.catalog
     p = query.preferences
-    text = query.text or (p.context[-1].text if p.context else "")
+    latest = max(reversed(p.context), key=lambda c: c.weight).text if p.context else ""  # the chat's: the last
+    text = query.text or latest
     named = [*query.liked_ids, *query.disliked_ids, *p.avoid_ids, *p.named_ids]
     titles = [catalog.get(i).title for i in dict.fromkeys(named) if i in catalog]
     text = without_titles(text, titles) if titles else text

@@ -187,7 +187,8 @@ class HybridRetriever:
                 )
             adjusted = self.preferences.adjust(pool, np.array([fused[p] for p in pool]), prefs, near)
             if facets is not None and facets.anchor is not None and self.fusion.anchor_facet_strength > 0:
-                adjusted = adjusted + self.neighbourhood_lift(pool, facets.anchor, query, prefs)
+                plain = pool[: max(k, 1)]  # the top k before the soft preferences: what "like X" alone gives
+                adjusted = adjusted + self.neighbourhood_lift(pool, facets.anchor, query, prefs, plain)
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
         if facets is not None and facets.wanted:
@@ -200,7 +201,7 @@ class HybridRetriever:
     # ------------------------------------------------------------------ request facets
 
     def neighbourhood_lift(
-        self, pool: np.ndarray, anchor: np.ndarray, query: RetrievalQuery, prefs: Preferences
+        self, pool: np.ndarray, anchor: np.ndarray, query: RetrievalQuery, prefs: Preferences, plain: np.ndarray
     ) -> np.ndarray:
         """ "Like X but Y": the films sharing X's own facets that already are the way Y asks, compared with X
         (less violent than Heat), are lifted by their affinity to X; the critique then orders them. A film as
@@ -208,12 +209,13 @@ class HybridRetriever:
         affinity = anchor[pool] / max(float(anchor[pool].max()), 1e-9)
         liked = self.catalog.positions(i for i in query.liked_ids if i in self.catalog)
         attrs = self.preferences.attributes
-        ok = np.ones(len(pool), dtype=bool)
+        way = np.ones(len(pool))
         for c in prefs.critiques:
             if c.attribute not in UNGATED and len(liked):
-                values = attrs[c.attribute]
-                ok &= c.direction * (values[pool] - float(values[liked].mean())) > 0
-        return self.fusion.anchor_facet_strength * affinity * ok
+                values = attrs[c.attribute]  # how far the asked way from X and from the plain list, in SDs
+                ref = 0.5 * (float(values[liked].mean()) + float(values[plain].mean()))
+                way = np.minimum(way, np.clip(c.direction * (values[pool] - ref), 0, 1))
+        return self.fusion.anchor_facet_strength * affinity * way
 
     def request_facets(self, query: RetrievalQuery | None) -> RequestFacets | None:
         """What the request names, in the catalog's facets (None when facets are off or it names none)."""
