@@ -45,7 +45,8 @@ def heat_check(rec, ids, tmdb) -> str:
         if any(g in ("Crime", "Thriller") for g in rec.catalog.get(i).genres)
         or (i in tmdb and any(any(c in k for c in CRIME) for k in tmdb[i].keywords))
     )
-    return f"  top5: violent(judge>=2/3)={violent} crime/thriller/heist={crimeish}"
+    judged = [(rec.catalog.get(i).title, round(judge(tmdb[i], "violence"), 2)) for i in top if i in tmdb]
+    return f"  top5: violent(judge>=2/3)={violent} crime/thriller/heist={crimeish} violence judge={judged}"
 
 
 def main(only: list[str]) -> None:

@@ -35,7 +35,7 @@ NEAR_BEST = 0.04  # facets this close to the best match compete on specificity
 MAX_PHRASES = 4  # embedded phrases per request
 MIN_TAG_ITEMS = 3  # a phrase answered only by user tags needs this many tagged items ("moldy" on one film is no facet)
 CACHE = 512
-FOCUSED, FOCUS_FLOOR = 0.4, 0.2  # a concept this specific gets the facet source's full weight; the broadest this
+BROAD, FOCUSED = 0.15, 0.4  # concept specificities: the facet source is off at the first, at full weight from the second
 NEGATIONS = frozenset("not no without nothing never less avoid hate isn't don't dont aren't except".split())
 ANCHOR_SKIP = ("mood", "company")  # not what makes a film like another (Heat's studio is not its neighbourhood)
 KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "company": 5}
@@ -101,12 +101,13 @@ class RequestFacets:
 
     @property
     def focus(self) -> float:
-        """How specific the request is, for the facet source's fusion weight: ``FOCUS_FLOOR`` for a broad genre
-        ("comedies": the tier holds plenty, and the facet source would only add popular comedies) up to 1 for a
+        """How specific the request is, for the facet source's fusion weight: 0 for a broad genre ("comedies": the
+        tier holds plenty, and the facet source would only add popular comedies) up to 1 for a
         specific facet ("prison film", "documentary") or X's own facets, whose films the other sources miss."""
         if not self.wanted:
             return 1.0
-        return float(np.clip(max(self.weights[i] for i in self.wanted) / FOCUSED, FOCUS_FLOOR, 1.0))
+        spec = max(self.weights[i] for i in self.wanted)
+        return float(np.clip((spec - BROAD) / (FOCUSED - BROAD), 0.0, 1.0))
 
     @property
     def full(self) -> int:
