@@ -35,7 +35,7 @@ NEAR_BEST = 0.04  # facets this close to the best match compete on specificity
 MAX_PHRASES = 4  # embedded phrases per request
 MIN_TAG_ITEMS = 3  # a phrase answered only by user tags needs this many tagged items ("moldy" on one film is no facet)
 CACHE = 512
-BROAD, FOCUSED = 0.15, 0.4  # concept specificities: the facet source is off at the first, at full weight from the second
+BROAD, FOCUSED = 0.15, 0.4  # concept specificities: the facet source is off at the first, full from the second
 NEGATIONS = frozenset("not no without nothing never less avoid hate isn't don't dont aren't except".split())
 ANCHOR_SKIP = ("mood", "company")  # not what makes a film like another (Heat's studio is not its neighbourhood)
 KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "company": 5}
@@ -328,8 +328,9 @@ def _merge(concepts: list[Concept]) -> list[Concept]:
 
 def query_facets(reader: FacetReader, query: RetrievalQuery) -> RequestFacets:
     """The facets of a retrieval query: read from its text (the request and topics as the message reader left
-    them, else the weightiest context turn: in a chat the latest) without the titles of the movies it names, and its people; with liked
-    items and a critique ("like Heat but less violent"), the affinity to the liked items' own facets too."""
+    them, else the weightiest context turn: in a chat the latest) without the titles of the movies it names,
+    and its people; with liked items and a critique ("like Heat but less violent"), the affinity to the liked
+    items' own facets too."""
     catalog = reader.index.catalog
     p = query.preferences
     latest = max(reversed(p.context), key=lambda c: c.weight).text if p.context else ""  # the chat's: the last
