@@ -41,6 +41,7 @@ class ChatTools:
     spot: Spotter | None = None  # catalog titles in free text (TitleResolver.spot)
     count: Callable[[Filters], int] | None = None  # catalog items passing filters, for relaxation
     has_people: bool = False  # whether the catalog knows cast and crew
+    request_facets: Callable[[RetrievalQuery], list[str]] | None = None  # what the request named, in catalog facets
 
 
 class Planned(BaseModel):
@@ -131,7 +132,27 @@ class RequestPipeline:
             notes += relaxed
             query = _with_filters(build_query(state, allow_repeats=True), extra)
             candidates = self.tools.candidates(query, n)
+        notes += self.facet_notes(query, candidates, k)
         return Planned(state=state, query=query, candidates=candidates, notes=notes, checks=checks)
+
+    def facet_notes(self, query: RetrievalQuery, candidates: list[Candidate], k: int) -> list[Note]:
+        """Retrieval ranks the films that meet everything the request named first; when fewer than ``k`` do, the
+        rest are the nearest others, and the reply says so."""
+        flags = [c.on_request for c in candidates[:k]]
+        if self.tools.request_facets is None or not flags or flags[0] is None or all(flags) and len(flags) >= k:
+            return []
+        labels = self.tools.request_facets(query)
+        if not labels:
+            return []
+        said = " and ".join(f"“{label}”" for label in labels)
+        n = sum(bool(f) for f in flags)
+        if set(labels) <= {p.lower() for p in query.preferences.people}:  # a name the catalog has only as a tag
+            return [Note(kind="relaxed", text=f"Users tagged {n} of these {said}; they come first.")] if n else []
+        if n == 0:
+            text = f"Nothing in the catalog matches {said}, so these are the nearest I found."
+        else:
+            text = f"Only {n} {'film matches' if n == 1 else 'films match'} {said}; the rest are the nearest others."
+        return [Note(kind="relaxed", text=text)]
 
     def fold(self, text: str) -> tuple[str, list[str]]:
         """A dialogue too long for one message: (its recent turns as the message, the ids of titles the user
@@ -239,6 +260,7 @@ def _resolve_split(titles: list[str], resolve) -> tuple[list[TitleMatch], dict[s
 
 
 # ---------------------------------------------------------------------------------------------- wording
+
 
 def wishes(state: ChatState) -> str:
     """The soft wishes in words, for the reply and the rerank prompt."""

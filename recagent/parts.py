@@ -16,6 +16,8 @@ from recagent.retrieval.comentions import CoMentionRetriever
 from recagent.retrieval.dialogues import DialogueRetriever
 from recagent.retrieval.ease import EASERetriever
 from recagent.retrieval.embeddings import Embedder
+from recagent.retrieval.facet_reading import FacetReader
+from recagent.retrieval.facets import FacetIndex
 from recagent.retrieval.hybrid import HybridRetriever
 from recagent.retrieval.learned_ranker import DEFAULT_MODEL as LEARNED_RANKER_MODEL
 from recagent.retrieval.learned_ranker import LearnedRanker
@@ -27,6 +29,7 @@ from recagent.retrieval.sequential import SequentialRetriever
 from recagent.retrieval.sources import fusion_sources
 from recagent.retrieval.titles import TitleResolver
 from recagent.retrieval.vector_store import VectorStore, collection_name, connect
+from recagent.retrieval.wikidata import load_wikidata
 from recagent.settings import Settings
 
 
@@ -157,6 +160,7 @@ class RetrievalParts:
             preferences=self.preference_scorer,
             comentions=CoMentionRetriever.load(self.catalog, half_life=f.comention_half_life),
             dialogues=self.dialogues if f.dialogue_weight > 0 else None,
+            facets=self.facet_reader if f.request_facets else None,
         )
         return HybridRetriever(
             self.catalog,
@@ -216,6 +220,22 @@ class RetrievalParts:
             )
 
         return PreferenceScorer(self.catalog, self.store, self.embedder, attributes, self.settings.fusion)
+
+    @part
+    def facet_index(self) -> FacetIndex:
+        """The catalog's facets (genres, every user tag, the bundled catalog's Wikidata facts, moods), with label
+        vectors embedded once per catalog and model into the data dir."""
+        source = self.dataset.source
+        folder = source if source.is_dir() else None
+        index = FacetIndex.build(
+            self.catalog, self.preference_scorer.attributes, load_wikidata(self.catalog), tags_folder=folder
+        )
+        return index.with_vectors(self.embedder.embed, self.settings.models_dir, self.embedder.name)
+
+    @part
+    def facet_reader(self) -> FacetReader:
+        """Reads a query's words into the facet index's facets (lexically, and by MiniLM for the rest)."""
+        return FacetReader(self.facet_index, self.embedder.embed_queries)
 
     @part
     def resolver(self) -> TitleResolver:

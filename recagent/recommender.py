@@ -73,6 +73,8 @@ class Recommender(RetrievalParts):
         if self.settings.fusion.sequential_weight > 0:
             _ = self.sequential
         _ = self.preference_scorer.attributes  # computed (and cached) now, not on the first critique
+        if self.settings.fusion.request_facets:
+            _ = self.facet_index.vectors  # the facet labels' vectors, likewise
         if self.settings.fusion.dialogue_weight > 0 and self.dialogues is not None:
             _ = self.dialogues.context_vectors  # likewise, not on the first chat turn
         return IndexResult(vector=report, mf_trained_on=None if mf is None else int(mf.user_items.nnz))
@@ -174,7 +176,14 @@ class Recommender(RetrievalParts):
             spot=self.resolver.spot,
             count=count,
             has_people=False,  # no loader reads cast or crew columns yet
+            request_facets=self.request_facet_labels,
         )
+
+    def request_facet_labels(self, query: RetrievalQuery) -> list[str]:
+        """What the query names, in the catalog's facets (for the reply's note when too few films fit)."""
+        from recagent.retrieval.facet_reading import query_facets
+
+        return query_facets(self.facet_reader, query).labels if self.settings.fusion.request_facets else []
 
     @part
     def reader(self):

@@ -125,6 +125,27 @@ class FusionSettings(_Strict):
     topic_strength: float = Field(0.1, ge=0, description="re-rank shift per standard deviation of topic similarity")
     avoid_strength: float = Field(0.3, ge=0, description="re-rank penalty for closeness to an avoided item")
     rerank_pool: int = Field(200, ge=1, description="fused candidates the soft preferences re-rank")
+    # request facets (retrieval/facets.py, retrieval/facet_reading.py): what a request names (genres, tags, Wikidata
+    # genres and subjects, moods, audiences) decides what is eligible; every source only orders within that. Off
+    # when the request names no facet, so a known user's history query ranks exactly as before
+    request_facets: bool = Field(
+        True, description="items meeting more of the request's facets outrank the others (a tier, not a filter)"
+    )
+    facet_weight: float = Field(
+        1.0, ge=0, description="the facet source: items meeting the request's facets, by match x quality prior"
+    )
+    anchor_facet_strength: float = Field(
+        1.0,
+        ge=0,
+        description="'like X but Y': re-rank lift for sharing X's own most specific facets (crime film, heist film "
+        "for Heat), so the critique re-orders X's neighbourhood",
+    )
+    anchored_critique_scale: float = Field(
+        2.0,
+        gt=0,
+        description="'like X but Y': the critique's strength times this within X's neighbourhood (set by hand on "
+        "the README's 'like Heat but less violent' example, judged by TMDB keywords)",
+    )
     anchored_critiques: bool = Field(
         True,
         description="'like X but less violent': with liked items in the query, a critique's lift of a candidate is "
@@ -181,7 +202,8 @@ class RerankSettings(_Strict):
         "sources; auto: deterministic with the bundled 135M model, the LLM with any other",
     )
     template: str | None = Field(
-        None, description="prompt template name for the mode (default: rerank for generative, rerank_scoring for scoring)"
+        None,
+        description="prompt template name for the mode (default: rerank for generative, rerank_scoring for scoring)",
     )
     template_version: int | None = Field(None, description="prompt version (default: newest)")
     prompt_budget: int = Field(800, ge=200, description="token budget of the rerank prompt")

@@ -74,6 +74,11 @@ class Preferences(BaseModel):
         "context turns the text source embeds (they would pull look-alike titles); neither anchors nor filters",
     )
 
+    people: list[str] = Field(
+        default_factory=list,
+        description="people the user asked about; a catalog without cast matches them only to user tags of the name",
+    )
+
     def is_empty(self) -> bool:
         return not (self.genres or self.critiques or self.topics or self.context or self.avoid_ids)
 
@@ -107,6 +112,10 @@ class Candidate(BaseModel):
     sources: dict[str, SourceHit] = Field(default_factory=dict)
     anchor_id: str | None = Field(None, description="the liked item this candidate is most similar to")
     anchor_title: str | None = None
+    on_request: bool | None = Field(
+        None, description="whether it meets every facet the request named (None: the request named none)"
+    )
+    matched: list[str] = Field(default_factory=list, description="the request's facets it meets")
 
     @classmethod
     def from_item(cls, item, score: float, sources: dict[str, SourceHit] | None = None, title: str | None = None):

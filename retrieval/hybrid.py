@@ -24,10 +24,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from recagent.errors import UnknownUserError
-from recagent.retrieval.base import Candidate, RetrievalQuery, Scored, SourceHit
+from recagent.retrieval.base import Candidate, Preferences, RetrievalQuery, Scored, SourceHit
 from recagent.retrieval.catalog import Catalog, InteractionLog
+from recagent.retrieval.facet_reading import RequestFacets, query_facets
 from recagent.retrieval.learned_ranker import LearnedRanker
-from recagent.retrieval.preferences import PreferenceScorer
+from recagent.retrieval.preferences import UNGATED, PreferenceScorer
 from recagent.retrieval.sources import Source, history_anchors
 from recagent.settings import FusionSettings
 
@@ -37,6 +38,8 @@ ANCHORED_SOURCES = ("vector", "mf", "ease", "sequential", "comentions")
 # sources that rank the same films whatever the words say (dialogues: the nearest ReDial contexts vote, and
 # for a message that names no film those are mostly the popular answers)
 CONTEXT_FREE_SOURCES = ("dialogue_popularity", "dialogues")
+# and whatever every source says, the request's facets rank first: items meeting more of them outrank the others
+# (``tiered``), so none of these, popularity or co-mentions can put an off-request film above an on-request one
 
 
 class HybridRetriever:
@@ -149,6 +152,9 @@ class HybridRetriever:
     def fuse(self, results: dict[str, Scored], k: int, query: RetrievalQuery | None = None) -> list[Candidate]:
         """Weighted reciprocal-rank fusion; the query's soft preferences, if any, re-rank the fused pool."""
         weights = self.query_weights(results)
+        facets = self.request_facets(query)
+        if facets is not None and "facets" in weights:
+            weights["facets"] *= facets.focus  # a broad genre: the tier is enough, popular members add nothing
         said = query is not None and bool(query.preferences.context or query.preferences.topics)
         rrf_k = self.fusion.conversational_rrf_k if said else self.fusion.rrf_k
         hits = self.source_hits(results)
@@ -170,10 +176,70 @@ class HybridRetriever:
                         for p in pool.tolist()
                     ]
                 )
+            if facets is not None and facets.anchor is not None and self.fusion.anchored_critique_scale != 1:
+                prefs = prefs.model_copy(  # near X, the critique decides the order (X's facets keep it near X)
+                    update={
+                        "critiques": [
+                            c.model_copy(update={"weight": c.weight * self.fusion.anchored_critique_scale})
+                            for c in prefs.critiques
+                        ]
+                    }
+                )
             adjusted = self.preferences.adjust(pool, np.array([fused[p] for p in pool]), prefs, near)
+            if facets is not None and facets.anchor is not None and self.fusion.anchor_facet_strength > 0:
+                plain = pool[: max(k, 1)]  # the top k before the soft preferences: what "like X" alone gives
+                adjusted = adjusted + self.neighbourhood_lift(pool, facets.anchor, query, prefs, plain)
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
-        return self._candidates(order[:k], fused, hits)
+        if facets is not None and facets.wanted:
+            order = self.tiered(order, facets)
+        out = self._candidates(order[:k], fused, hits)
+        if facets is not None and facets.wanted:
+            self.mark(out, facets)
+        return out
+
+    # ------------------------------------------------------------------ request facets
+
+    def neighbourhood_lift(
+        self, pool: np.ndarray, anchor: np.ndarray, query: RetrievalQuery, prefs: Preferences, plain: np.ndarray
+    ) -> np.ndarray:
+        """ "Like X but Y": the films sharing X's own facets that already are the way Y asks, compared with X
+        (less violent than Heat), are lifted by their affinity to X; the critique then orders them. A film as
+        violent as Heat or more gets no lift, so X's neighbourhood never outranks the wish."""
+        affinity = anchor[pool] / max(float(anchor[pool].max()), 1e-9)
+        liked = self.catalog.positions(i for i in query.liked_ids if i in self.catalog)
+        attrs = self.preferences.attributes
+        way = np.ones(len(pool))
+        for c in prefs.critiques:
+            if c.attribute not in UNGATED and len(liked):
+                values = attrs[c.attribute]  # how far the asked way from X and from the plain list, in SDs
+                ref = 0.5 * (float(values[liked].mean()) + float(values[plain].mean()))
+                way = np.minimum(way, np.clip(c.direction * (values[pool] - ref), 0, 1))
+        return self.fusion.anchor_facet_strength * affinity * way
+
+    def request_facets(self, query: RetrievalQuery | None) -> RequestFacets | None:
+        """What the request names, in the catalog's facets (None when facets are off or it names none)."""
+        reader = self.model("facets")
+        if query is None or reader is None or not self.fusion.request_facets:
+            return None
+        rf = query_facets(reader, query)
+        return rf if rf else None
+
+    @staticmethod
+    def tiered(order: list[int], facets: RequestFacets) -> list[int]:
+        """The fused order with the items meeting more of the request's facets first (stable within a tier):
+        whatever the sources say, an on-request film is never below an off-request one."""
+        tiers = facets.tiers(np.array(order, dtype=np.int64))
+        return [order[i] for i in np.argsort(-tiers, kind="stable")]
+
+    def mark(self, candidates: list[Candidate], facets: RequestFacets) -> None:
+        """Each candidate's request facets: whether it meets them all, and which."""
+        positions = self.catalog.positions(c.item_id for c in candidates)
+        tiers = facets.tiers(positions)
+        for n, cand in enumerate(candidates):
+            p = int(positions[n])
+            cand.on_request = bool(tiers[n] >= facets.full)
+            cand.matched = [facets.concepts[i].label for i in facets.wanted if facets.members[i][p] > 0]
 
     @staticmethod
     def source_hits(results: dict[str, Scored]) -> dict[int, dict[str, tuple[int, float]]]:

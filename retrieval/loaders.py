@@ -341,6 +341,7 @@ def load_table(path: Path, columns: ColumnMapping | None = None, interactions: P
                 year=year,
                 genres=genres,
                 tags=tags,
+                metadata={"description": description} if description else {},  # its words are request facets
             )
         )
     catalog = _make_catalog(path, items, name=path.stem)

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recagent.retrieval.base import RetrievalQuery, Scored
+from recagent.retrieval.base import RetrievalQuery, Scored, allowed_mask, top_k
 from recagent.retrieval.catalog import Catalog, InteractionLog
 from recagent.retrieval.comentions import CoMentionRetriever
 from recagent.retrieval.dialogues import DialogueRetriever
+from recagent.retrieval.facet_reading import FacetReader, query_facets
 from recagent.retrieval.itemitem import ItemItemRetriever
 from recagent.retrieval.mf import MFRetriever
 from recagent.retrieval.popularity import PopularityRetriever
@@ -67,6 +68,7 @@ def fusion_sources(
     preferences: PreferenceScorer | None = None,
     comentions: CoMentionRetriever | None = None,
     dialogues: DialogueRetriever | None = None,
+    facets: FacetReader | None = None,
 ) -> list[Source]:
     """The registry, in fusion order: the history and item-to-item sources, the conversational ones (woken only
     by what was said), and popularity last."""
@@ -84,6 +86,8 @@ def fusion_sources(
         )
         topics = _plain(preferences.topic_source)
         out.append(Source("topics", "topic_weight", _has_topics, topics, preferences, keeps_empty=False))
+    if facets is not None:
+        out.append(_facet_source(catalog, facets))
     if comentions is not None:
         out.append(
             Source("comentions", "comention_weight", _likes, _plain(comentions.retrieve), comentions, keeps_empty=False)
@@ -150,6 +154,32 @@ def _vector_source(catalog: Catalog, log: InteractionLog | None, vector: VectorS
         return vector.retrieve(vector_query(query, fusion), k, exclude=exclude)
 
     return Source("vector", "vector_weight", fires, retrieve, vector)
+
+
+def _facet_source(catalog: Catalog, reader: FacetReader) -> Source:
+    """The items that meet the request's facets (most of them first), ordered by match strength (and, for "like X
+    but Y", affinity to X's own facets) times the quality prior: so that the pool holds enough on-request films,
+    and "a good documentary" answers well-known, well-rated documentaries."""
+
+    def fires(query: RetrievalQuery, fusion: FusionSettings) -> bool:
+        if not fusion.request_facets:
+            return False
+        rf = query_facets(reader, query)
+        return bool(rf.wanted) or rf.anchor is not None
+
+    def retrieve(query: RetrievalQuery, k: int, exclude: np.ndarray, fusion: FusionSettings) -> Scored:
+        rf = query_facets(reader, query)
+        n = len(catalog)
+        every = np.arange(n)
+        parts = ([rf.strength(every)] if rf.wanted else []) + ([rf.anchor] if rf.anchor is not None else [])
+        match = np.mean(parts, axis=0) if parts else np.zeros(n)
+        tiers = rf.tiers(every) if rf.wanted else np.zeros(n)
+        score = tiers + match * (0.5 + reader.index.prior) / 1.5
+        mask = allowed_mask(n, query.filters.mask(catalog), exclude, None)
+        keep = (tiers > 0) | (match > 0)
+        return top_k(score, k, keep if mask is None else mask & keep)
+
+    return Source("facets", "facet_weight", fires, retrieve, reader, keeps_empty=False)
 
 
 def _plain(retrieve) -> Callable[[RetrievalQuery, int, np.ndarray, FusionSettings], Scored]:

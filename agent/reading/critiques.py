@@ -57,7 +57,7 @@ def read_critiques_and_topics(
             ):
                 continue
             if re.search(
-                r"\b(?:not|no|without|anything but) (necessarily |really |exactly |more )?$", lead
+                r"\b(?:not|no|without|anything but) (necessarily |really |exactly |more |a |an )?$", lead
             ) and not m.group(0).startswith(("not", "no", "less")):
                 continue  # "not necessarily for kids", "no kids movies": not a wish in that direction
             if (

@@ -41,6 +41,7 @@ def preferences(state: ChatState) -> Preferences:
         avoid_ids=list(state.avoid_ids),
         shown_ids=shown_anchors(state),
         named_ids=list(state.named_ids),
+        people=list(state.people),
     )
 
 

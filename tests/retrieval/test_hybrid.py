@@ -24,7 +24,15 @@ def test_known_user_candidates_are_unique_unseen_and_fused(rec):
     assert not set(ids) & seen
     assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
     used = {s for c in cands for s in c.sources}
-    conversational = {"text", "topics", "comentions", "dialogue_popularity", "shown", "dialogues"}  # need conversational input
+    conversational = {
+        "text",
+        "topics",
+        "facets",
+        "comentions",
+        "dialogue_popularity",
+        "shown",
+        "dialogues",
+    }  # need words
     fused = {s for s, w in rec.hybrid.weights().items() if w > 0} - conversational
     assert {"vector", "mf", "ease", "sequential"} <= fused <= used, "every weighted source contributes"
     for c in cands:

@@ -1,0 +1,351 @@
+"""A request's facets: which of the catalog's facets (``retrieval/facets.py``) the words of a request ask for.
+
+The words come from the query the message reader already produced (the request's search text and topics), so a
+message is still read once, by the one reader; here they are only looked up in the catalog's own vocabulary:
+
+1. **moods and audiences** by their seed phrases ("make me cry" -> sad, "for adults");
+2. **lexical matches** of the lemmatised words against every facet's keys, longest first ("prison dramas" ->
+   "prison film" and Drama; "heist" -> "heist film" and the tag "heist"; "sci-fi" -> Sci-Fi and "science fiction
+   film"), plus the facets whose label vector is a near synonym of the phrase ("courtroom drama" -> "legal drama");
+3. **embedding matches** (MiniLM) of the remaining content phrases to the facet labels, above ``MATCH_MIN``,
+   preferring the most specific of the near-best ("journalist" -> "journalism").
+
+Each matched phrase is a :class:`Concept`: the items that have any of its facets, with their membership. A phrase
+after a negation ("not a kids film") is a negated concept. A person's name (the catalog has no cast) matches only a
+user tag of that name ("tom hanks"). Nothing here filters: :class:`RequestFacets` gives each item a tier (how many
+concepts it meets) and a strength, which the hybrid retriever ranks by.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recagent.retrieval.base import RetrievalQuery
+from recagent.retrieval.facets import MOODS, STOP, FacetIndex, label_keys, lemma, words
+from recagent.retrieval.preferences import without_titles
+
+MATCH_MIN = 0.7  # cosine of a phrase to a facet label for an embedding match
+SYNONYM_MIN = 0.8  # cosine for a facet to join a lexical match's concept
+NEAR_BEST = 0.04  # facets this close to the best match compete on specificity
+MAX_PHRASES = 4  # embedded phrases per request
+MIN_TAG_ITEMS = 3  # a phrase answered only by user tags needs this many tagged items ("moldy" on one film is no facet)
+CACHE = 512
+BROAD, FOCUSED = 0.15, 0.4  # concept specificities: the facet source is off at the first, full from the second
+NEGATIONS = frozenset("not no without nothing never less avoid hate isn't don't dont aren't except".split())
+ANCHOR_SKIP = ("mood", "company")  # not what makes a film like another (Heat's studio is not its neighbourhood)
+KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "company": 5}
+
+ALIASES = {
+    "sci-fi": "science fiction", "scifi": "science fiction", "sci fi": "science fiction", "biopic": "biographical",
+    "noir": "film noir", "animated": "animation", "cartoon": "animation", "courtroom": "trial",
+    "documentary": "documentary", "doc": "documentary", "rom-com": "romantic comedy", "romcom": "romantic comedy",
+    "true story": "based on a true story", "real person": "biographical", "kung-fu": "kung fu",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing the request asks for, and the facets (columns of the index) that answer it."""
+
+    phrase: str
+    facets: tuple[int, ...]
+    label: str  # the most specific of them, for the reply
+    negated: bool = False
+
+
+@dataclass
+class RequestFacets:
+    """The concepts of a request with each item's membership; ``anchor``: the liked items' own specific facets."""
+
+    concepts: list[Concept] = field(default_factory=list)
+    members: list[np.ndarray] = field(default_factory=list)  # per concept, membership per catalog position
+    weights: list[float] = field(default_factory=list)  # per concept, its specificity
+    credits: list[np.ndarray] = field(default_factory=list)  # per concept, its tier credit per position
+    anchor: np.ndarray | None = None  # per position, affinity to the liked items' facets in [0, 1]
+    anchor_labels: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.concepts) or self.anchor is not None
+
+    @property
+    def wanted(self) -> list[int]:
+        return [i for i, c in enumerate(self.concepts) if not c.negated]
+
+    @property
+    def labels(self) -> list[str]:
+        return [self.concepts[i].label for i in self.wanted]
+
+    def tiers(self, positions: np.ndarray) -> np.ndarray:
+        """How many wanted concepts each item meets (a named catalog genre in full only by the catalog's own genre,
+        by Wikidata's or a tag's at half), minus one per negated concept it has strongly."""
+        out = np.zeros(len(positions))
+        for i, (c, m) in enumerate(zip(self.concepts, self.members)):
+            if c.negated:
+                out -= m[positions] >= 0.5
+            else:
+                out += self.credits[i][positions] if i < len(self.credits) else m[positions] > 0
+        return out
+
+    def strength(self, positions: np.ndarray) -> np.ndarray:
+        """The specificity-weighted mean membership over the wanted concepts (0 without any)."""
+        idx = self.wanted
+        if not idx:
+            return np.zeros(len(positions))
+        w = np.array([self.weights[i] for i in idx]) + 1e-3
+        return np.stack([self.members[i][positions] for i in idx], axis=1) @ w / w.sum()
+
+    @property
+    def focus(self) -> float:
+        """How specific the request is, for the facet source's fusion weight: 0 for a broad genre ("comedies": the
+        tier holds plenty, and the facet source would only add popular comedies) up to 1 for a
+        specific facet ("prison film", "documentary") or X's own facets, whose films the other sources miss."""
+        if not self.wanted:
+            return 1.0
+        spec = max(self.weights[i] for i in self.wanted)
+        return float(np.clip((spec - BROAD) / (FOCUSED - BROAD), 0.0, 1.0))
+
+    @property
+    def full(self) -> int:
+        return len(self.wanted)
+
+
+class FacetReader:
+    """Reads request text into :class:`RequestFacets` over one :class:`FacetIndex`."""
+
+    def __init__(self, index: FacetIndex, embed_queries: Callable[[Sequence[str]], np.ndarray] | None = None):
+        self.index = index
+        self.embed_queries = embed_queries
+        self._cache: OrderedDict[tuple, list[Concept]] = OrderedDict()
+        self.reads: OrderedDict[tuple, RequestFacets] = OrderedDict()  # query_facets' recent readings
+
+    # ------------------------------------------------------------------ concepts
+
+    def concepts(self, text: str, people: Sequence[str] = ()) -> list[Concept]:
+        key = (text, tuple(people))
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        got = self._read(text, people)
+        self._cache[key] = got
+        if len(self._cache) > CACHE:
+            self._cache.popitem(last=False)
+        return got
+
+    def _vec(self, phrase: str) -> np.ndarray | None:
+        if self.embed_queries is None or self.index.vectors.shape[1] <= 1:
+            return None
+        return self.embed_queries([phrase])[0]
+
+    def _read(self, text: str, people: Sequence[str]) -> list[Concept]:
+        out: list[Concept] = []
+        low = " " + " ".join(text.lower().replace("’", "'").split()) + " "
+        for mood, (phrases, *_) in MOODS.items():  # longest phrases first, each span used once
+            j = self.index.by_label.get(("mood", mood))
+            for phrase in sorted(phrases, key=len, reverse=True):
+                m = re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", low)
+                if j is not None and m:
+                    negated = _negated(low[: m.start()])
+                    low = low[: m.start()] + " | " + low[m.end() :]
+                    out.append(Concept(phrase, (j,), mood, negated))
+                    break
+        tokens = low.split()
+        toks = [lemma(t) for t in (w for tok in tokens for w in (words(tok) or ["|"]))]
+        used = [t == "|" for t in toks]
+        lexical: list[tuple[str, list[int], bool, tuple[int, int]]] = []
+        for n in (4, 3, 2, 1):
+            for i in range(len(toks) - n + 1):
+                span = toks[i : i + n]
+                if any(used[i : i + n]) or all(_stop(t) for t in span) or (n > 1 and _stop(span[-1])):
+                    continue
+                phrase = " ".join(span)
+                cols = self._lexical(phrase)
+                if cols and self._supported(cols):
+                    for k in range(i, i + n):
+                        used[k] = True
+                    lexical.append((phrase, cols, _negated(" ".join(toks[:i])), (i, i + n)))
+        runs, run = [], []
+        for t, u in zip(toks + ["|"], used + [True]):
+            if u or _stop(t) or t == "|":
+                if run:
+                    runs.append(" ".join(run))
+                run = []
+            else:
+                run.append(t)
+        runs = runs[:MAX_PHRASES]
+        if self.embed_queries is not None and runs and self.index.vectors.shape[1] > 1:  # one batch, cached
+            self.embed_queries(runs)
+        found = []
+        for phrase, cols, negated, span in sorted(lexical, key=lambda x: x[3]):
+            wider = tuple(dict.fromkeys(cols + self._near(cols, SYNONYM_MIN)))
+            found.append((self._concept(phrase, wider, negated, named=cols), span))
+        out += self._either(found)
+        for phrase in runs:
+            cols = self._embedded(phrase)
+            if cols and self._supported(cols):
+                out.append(self._concept(phrase, cols, False))
+        for person in people:  # no cast in the catalog: only a user tag of that name answers
+            cols = tuple(
+                j for j in self.index.keys.get(" ".join(words(person)), []) if self.index.facets[j].kind == "tag"
+            )
+            if cols:
+                out.append(self._concept(person, cols, False))
+        return _merge(out)
+
+    def _supported(self, cols: Sequence[int]) -> bool:
+        """A phrase answered only by user tags counts when enough films carry them (one person's odd tag is no
+        facet); a genre, a Wikidata fact or a mood always counts."""
+        idx = self.index
+        if any(idx.facets[j].kind != "tag" for j in cols):
+            return True
+        ptr = idx.matrix.indptr
+        return len({p for j in cols for p in idx.matrix.indices[ptr[j] : ptr[j + 1]].tolist()}) >= MIN_TAG_ITEMS
+
+    def _either(self, found: list[tuple[Concept, tuple[int, int]]]) -> list[Concept]:
+        """Catalog genres named apart ("thrillers or action", "comedies and horror", "sci-fi to documentaries")
+        are alternatives: one concept that either answers. Named together ("sci-fi horror") both are asked for."""
+        out: list[Concept] = []
+        last_genre: tuple[int, tuple[int, int]] | None = None  # (index in out, span)
+        for c, span in found:
+            genre = not c.negated and any(self.index.facets[j].kind == "genre" for j in c.facets)
+            if genre and last_genre is not None and span[0] > last_genre[1][1]:
+                i = last_genre[0]
+                o = out[i]
+                out[i] = Concept(
+                    f"{o.phrase} or {c.phrase}", tuple(dict.fromkeys(o.facets + c.facets)), f"{o.label} or {c.label}"
+                )
+                last_genre = (i, span)
+                continue
+            out.append(c)
+            if genre:
+                last_genre = (len(out) - 1, span)
+        return out
+
+    def _lexical(self, phrase: str) -> list[int]:
+        cols = list(self.index.keys.get(phrase, []))
+        alias = ALIASES.get(phrase)
+        if alias:
+            cols += self.index.keys.get(" ".join(words(alias)), [])
+        return cols
+
+    def _near(self, cols: Sequence[int], floor: float) -> list[int]:
+        """Facets whose label vector is a near synonym of one of ``cols``' labels (no query embedding needed)."""
+        vectors = self.index.vectors
+        if vectors.shape[1] <= 1 or not cols:
+            return []
+        sims = vectors @ vectors[list(cols)[:3]].T
+        return np.flatnonzero((sims >= floor).any(axis=1)).tolist()
+
+    def _embedded(self, phrase: str) -> tuple[int, ...]:
+        """The most specific facet among those nearly as close to the phrase as the best (above ``MATCH_MIN``)."""
+        vec = self._vec(phrase)
+        if vec is None:
+            return ()
+        sims = self.index.vectors @ vec
+        best = float(sims.max()) if len(sims) else 0.0
+        if best < MATCH_MIN:
+            return ()
+        near = np.flatnonzero(sims >= max(MATCH_MIN, best - NEAR_BEST))
+        pick = int(near[np.argmax(self.index.specificity[near] + sims[near])])
+        same = self.index.keys.get(min(label_keys(self.index.facets[pick].label), key=len), [])
+        return tuple(dict.fromkeys([pick, *same]))
+
+    def _concept(self, phrase: str, cols: Sequence[int], negated: bool, named: Sequence[int] = ()) -> Concept:
+        """A concept over ``cols``, labelled by the most specific of the facets the phrase ``named`` (else of all)."""
+        idx = self.index
+        label_col = min(named or cols, key=lambda j: (KIND_ORDER.get(idx.facets[j].kind, 9), -idx.specificity[j]))
+        return Concept(phrase, tuple(cols), idx.facets[label_col].label, negated)
+
+    # ------------------------------------------------------------------ a request
+
+    def read(self, text: str | None, people: Sequence[str] = (), anchors: Sequence[int] = ()) -> RequestFacets:
+        """The request's concepts with their memberships, and (``anchors``: liked positions) the affinity of
+        every item to the anchors' own most specific facets."""
+        idx = self.index
+        concepts = self.concepts(text or "", people) if (text or people) else []
+        members, credits = [], []
+        for c in concepts:
+            m, core = np.zeros(len(idx.catalog)), None
+            for j in c.facets:
+                col = idx.column(j)
+                m = np.maximum(m, col)
+                if idx.facets[j].kind == "genre":
+                    core = col if core is None else np.maximum(core, col)
+            members.append(m)
+            credits.append((m > 0).astype(np.float64) if core is None else np.where(core > 0, 1.0, 0.5 * (m > 0)))
+        n = max(len(idx.catalog), 2)  # a concept's specificity: that of all its items together
+        weights = [float(np.clip(np.log(n / max(m.sum(), 1.0)) / np.log(n), 0, 1)) for m in members]
+        out = RequestFacets(concepts, members, weights, credits)
+        if anchors:
+            out.anchor, out.anchor_labels = self.affinity(anchors)
+        return out
+
+    def affinity(self, anchors: Sequence[int], top: int = 10) -> tuple[np.ndarray, list[str]]:
+        """Per item, the best (over the anchors) specificity-weighted share of an anchor's ``top`` facets it has:
+        Heat's crime film, heist film, neo-noir... weigh more than its drama film."""
+        idx = self.index
+        best = np.zeros(len(idx.catalog))
+        labels: list[str] = []
+        for a in anchors:
+            own = idx.item_facets(int(a))
+            ranked = sorted(own, key=lambda j: -idx.specificity[j] * own[j])
+            ranked = [j for j in ranked if idx.facets[j].kind not in ANCHOR_SKIP and own[j] >= 0.5][:top]
+            if not ranked:
+                continue
+            w = np.array([idx.specificity[j] * own[j] for j in ranked])
+            cols = np.stack([idx.column(j) for j in ranked], axis=1)
+            best = np.maximum(best, cols @ w / w.sum())
+            labels += [idx.facets[j].label for j in ranked[:4]]
+        return best, list(dict.fromkeys(labels))
+
+
+def _stop(word: str) -> bool:
+    """A word that names no facet: a stop word, or a year or decade ("90s", "1990s"; the reader has those)."""
+    return word in STOP or any(ch.isdigit() for ch in word)
+
+
+def _negated(before: str) -> bool:
+    """Whether one of the four words before a phrase negates it ("not a kids film", "nothing too scary")."""
+    return any(w in NEGATIONS for w in before.replace("|", " ").split()[-4:])
+
+
+def _merge(concepts: list[Concept]) -> list[Concept]:
+    """Phrases that share a facet ask for one thing ("sad ... make me cry"): one concept, their facets joined."""
+    out: list[Concept] = []
+    for c in concepts:
+        same = next((i for i, o in enumerate(out) if set(o.facets) & set(c.facets) and o.negated == c.negated), None)
+        if same is None:
+            out.append(c)
+        else:
+            o = out[same]
+            out[same] = Concept(o.phrase, tuple(dict.fromkeys(o.facets + c.facets)), o.label, o.negated)
+    return out
+
+
+def query_facets(reader: FacetReader, query: RetrievalQuery) -> RequestFacets:
+    """The facets of a retrieval query: read from its text (the request and topics as the message reader left
+    them, else the weightiest context turn: in a chat the latest) without the titles of the movies it names,
+    and its people; with liked items and a critique ("like Heat but less violent"), the affinity to the liked
+    items' own facets too."""
+    catalog = reader.index.catalog
+    p = query.preferences
+    latest = max(reversed(p.context), key=lambda c: c.weight).text if p.context else ""  # the chat's: the last
+    text = query.text or latest
+    named = [*query.liked_ids, *query.disliked_ids, *p.avoid_ids, *p.named_ids]
+    titles = [catalog.get(i).title for i in dict.fromkeys(named) if i in catalog]
+    text = without_titles(text, titles) if titles else text
+    anchors = tuple(catalog.position(i) for i in query.liked_ids if i in catalog) if p.critiques else ()
+    key = (text, tuple(p.people), anchors)
+    got = reader.reads.get(key)
+    if got is None:
+        got = reader.read(text, p.people, anchors)
+        reader.reads[key] = got
+        while len(reader.reads) > 64:
+            reader.reads.popitem(last=False)
+    else:
+        reader.reads.move_to_end(key)
+    return got

@@ -1,0 +1,147 @@
+"""Request facets: the facet index (hierarchy, specificity, every tag), reading a request into facets, and the
+eligibility tiers in the hybrid retriever (real slice of ml-latest-small with its Wikidata facts, MiniLM)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recagent.recommender import Recommender
+from recagent.retrieval.attributes import ATTRIBUTES, ItemAttributes
+from recagent.retrieval.base import Critique, Preferences, RetrievalQuery
+from recagent.retrieval.catalog import Catalog, Item
+from recagent.retrieval.facet_reading import Concept, FacetReader, RequestFacets
+from recagent.retrieval.facets import FacetIndex, label_keys, lemma
+from recagent.retrieval.hybrid import HybridRetriever
+from recagent.retrieval.wikidata import WikidataFacts
+from recagent.settings import FusionSettings, Settings
+from tests.support.parts import retrieval_parts
+
+
+def tiny_index() -> FacetIndex:
+    items = [
+        Item(id="1", title="Vault", text="Vault", genres=("Crime",), tags=("heist",)),
+        Item(id="2", title="Cops", text="Cops", genres=("Crime",)),
+        Item(id="3", title="Songs", text="Songs", genres=("Musical",)),
+        Item(id="4", title="Other", text="Other", genres=("Crime",), tags=("tom hanks",)),
+    ]
+    catalog = Catalog(items)
+    wd = WikidataFacts(
+        genres={0: ["heist film"], 1: ["crime film"], 3: ["crime film"]}, parents={"heist film": ["crime film"]}
+    )
+    attrs = ItemAttributes({a: np.zeros(4) for a in ATTRIBUTES}, np.array([0.9, 0.5, 0.1, 0.2]))
+    return FacetIndex.build(catalog, attrs, wd)
+
+
+def test_words_are_lemmatised_and_labels_lose_their_generic_tail():
+    assert [lemma(w) for w in ("dramas", "comedies", "heists", "movies", "class")] == [
+        "drama", "comedy", "heist", "movie", "class"
+    ]  # fmt: skip
+    assert label_keys("heist film") == {"heist film", "heist"}
+    assert "science fiction" in label_keys("science fiction film")
+
+
+def test_a_child_genre_counts_for_its_parent_at_lower_weight_and_is_more_specific():
+    idx = tiny_index()
+    heist, crime = idx.by_label[("wikidata", "heist film")], idx.by_label[("wikidata", "crime film")]
+    assert idx.column(heist).tolist() == [1.0, 0.0, 0.0, 0.0]
+    assert idx.column(crime).tolist() == [0.5, 1.0, 0.0, 1.0]  # the heist film is a crime film too, at half
+    assert idx.specificity[heist] > idx.specificity[crime]
+
+
+def test_a_request_is_read_into_the_catalogs_own_facets_without_embeddings():
+    reader = FacetReader(tiny_index())  # lexical only
+    concepts = reader.concepts("any good heists?")
+    assert [c.label for c in concepts] == ["heist film"]
+    assert reader.concepts("something with songs, not crime")[-1].negated
+    assert reader.concepts("recommend a good movie please") == []
+    # a person (no cast in the catalog) is matched only to a user tag of that name
+    assert [c.label for c in reader.concepts("movies", people=["tom hanks"])] == ["tom hanks"]
+
+
+def test_tiers_put_every_on_request_item_first_and_keep_the_order_within_a_tier():
+    idx = tiny_index()
+    crime = idx.by_label[("genre", "Crime")]
+    rf = RequestFacets([Concept("crime", (crime,), "Crime")], [idx.column(crime)], [0.3])
+    assert HybridRetriever.tiered([2, 3, 0, 1], rf) == [3, 0, 1, 2]  # the musical, first by fusion, goes last
+
+
+@pytest.fixture(scope="module")
+def plain_rec(rec, settings) -> Recommender:
+    """The same data and models with request facets off (today's ranking)."""
+    off = Settings(catalog=settings.catalog, data_dir=settings.data_dir, fusion=FusionSettings(request_facets=False))
+    parts = {k: v for k, v in retrieval_parts(rec).items() if k != "hybrid"}
+    return Recommender.from_parts(off, **parts)
+
+
+def test_the_slice_reads_fine_grained_wikidata_genres_from_plain_words(rec):
+    labels = [c.label for c in rec.facet_reader.concepts("Any other prison dramas?")]
+    assert "prison film" in labels and "Drama" in labels
+    assert [c.label for c in rec.facet_reader.concepts("a sad movie that will make me cry")] == ["sad"]
+
+
+def test_an_on_request_film_is_always_above_an_off_request_one(rec, plain_rec):
+    for text in ("a crime movie", "a documentary", "a prison movie", "something scary"):
+        q = RetrievalQuery(text=text, preferences=Preferences(context=[{"text": text}]))
+        got = rec.hybrid.candidates(q, 30)
+        flags = [c.on_request for c in got]
+        assert flags[0] is True, text
+        assert flags == sorted(flags, reverse=True), (text, flags)  # never an off-request one above
+        before = plain_rec.hybrid.candidates(q, 30)
+        assert sum(c.item_id in {g.item_id for g in got if g.on_request} for c in before) <= sum(flags)
+
+
+def test_too_few_matching_films_are_filled_with_the_nearest_and_the_reply_says_so(rec):
+    col = rec.facet_reader.read("a survival movie").members[0]
+    n = int((col > 0).sum())
+    assert 0 < n < 10  # the slice has a handful
+    got = rec.candidates(query="a survival movie", k=10)
+    assert [c.on_request for c in got.candidates] == [True] * n + [False] * (10 - n)
+    assert any(f"Only {n} film" in note and "the rest are the nearest" in note for note in got.notes), got.notes
+
+
+def test_like_x_but_y_stays_in_xs_neighbourhood(rec):
+    got = rec.candidates(likes=["Heat"], query="something like Heat but less violent", k=10).candidates
+    top = got[:5]
+    assert sum(bool({"Crime", "Thriller"} & set(c.genres)) for c in top) >= 3, [c.title for c in top]
+    assert not any({"Children", "Animation"} & set(c.genres) for c in top), [c.title for c in top]
+    violence = rec.preference_scorer.attributes["violence"]
+    heat = rec.catalog.position(rec.resolve_titles(["Heat"])[0].item_id)
+    assert all(violence[rec.catalog.position(c.item_id)] < violence[heat] for c in top)
+
+
+def test_a_request_that_names_nothing_ranks_exactly_as_before(rec, plain_rec):
+    user = rec.dataset.interactions.users[3]
+    liked = rec.catalog.ids[:2]
+    queries = [
+        RetrievalQuery(user_id=user),
+        RetrievalQuery(liked_ids=liked),
+        RetrievalQuery(user_id=user, liked_ids=liked[:1]),
+        RetrievalQuery(liked_ids=liked, preferences=Preferences(context=[{"text": "any good movies lately?"}])),
+        RetrievalQuery(preferences=Preferences(critiques=[Critique(attribute="violence", direction=-1)])),
+    ]
+    for q in queries:
+        a = [(c.item_id, c.score) for c in rec.hybrid.candidates(q, 20)]
+        b = [(c.item_id, c.score) for c in plain_rec.hybrid.candidates(q, 20)]
+        assert a == b
+        assert all(c.on_request is None for c in rec.hybrid.candidates(q, 20))
+
+
+def test_a_table_catalogs_description_words_are_facets(tmp_path):
+    from recagent.retrieval.loaders import load_table
+
+    path = tmp_path / "films.csv"
+    path.write_text(
+        "id,title,description\n"
+        "a,Sea Dogs,Pirates raid a harbour town.\n"
+        "b,Black Flag,A pirate crew hunts treasure.\n"
+        "c,Quiet Days,A teacher retires to a harbour town.\n"
+        "d,Office,Two clerks fall in love.\n",
+        encoding="utf-8",
+    )
+    catalog = load_table(path).catalog
+    attrs = ItemAttributes({a: np.zeros(len(catalog)) for a in ATTRIBUTES}, np.zeros(len(catalog)))
+    reader = FacetReader(FacetIndex.build(catalog, attrs))
+    rf = reader.read("a movie about pirates")
+    assert [c.label for c in rf.concepts] == ["pirate"]
+    assert rf.tiers(np.arange(4)).tolist() == [1, 1, 0, 0]
