@@ -1,4 +1,5 @@
-"""Deterministic explanations, built from where a candidate came from. No LLM needed."""
+"""Deterministic explanations, built from what a candidate meets of the request and where it came from. No LLM
+needed."""
 
 from __future__ import annotations
 
@@ -13,7 +14,21 @@ def _what(candidate: Candidate) -> str:
     return f" ({'; '.join(bits)})" if bits else ""
 
 
+def _meets(candidate: Candidate) -> str:
+    """How the pick meets what the request named, in the facets' own words ("a heist film", "tagged tearjerker"):
+    retrieval marked them on the candidate, so the sentence claims nothing the catalog does not hold."""
+    labels = list(dict.fromkeys(candidate.matched))[:3]
+    if not labels:
+        return ""
+    said = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return f"Fits what you asked for: {said}. "
+
+
 def explain(candidate: Candidate, request: str | None = None) -> str:
+    return _meets(candidate) + _why(candidate, request)
+
+
+def _why(candidate: Candidate, request: str | None) -> str:
     src = candidate.sources
     what = _what(candidate)
     anchor = display_title(candidate.anchor_title) if candidate.anchor_title else None

@@ -293,11 +293,12 @@ class Settings(BaseSettings):
         "than max_message_chars is folded to its recent turns (the HTTP body limit still applies)",
     )
     shared_data: Path = Field(Path("../shared/data"), description="where evals find ml-100k, ReDial, TMDB")
-    understanding: Literal["learned", "parser", "hybrid", "llm"] = Field(
-        "learned",
-        description="chat message understanding: learned (the default: the parser finds year and genre spans, a "
-        "small classifier over MiniLM embeddings decides which are hard constraints, soft genres or nothing; no "
-        "LLM call), the deterministic parser alone (no LLM call), the parser merged "
+    understanding: Literal["parser", "learned", "hybrid", "llm"] = Field(
+        "parser",
+        description="chat message understanding: the deterministic parser alone (the default; no LLM call), learned "
+        "(the parser finds year and genre spans, a small classifier over MiniLM embeddings decides which are hard "
+        "constraints, soft genres or nothing; no LLM call; not the default: it loses ReDial recall, see "
+        "docs/evals/understanding/learned-reader.md), the parser merged "
         "with an LLM reading (hybrid: ~2.5 s more a turn with the bundled model), or the LLM's reading with the "
         "parser's follow-up moves (llm)",
     )

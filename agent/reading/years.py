@@ -108,9 +108,14 @@ class _YearReader:
             return True
         return about_someone_else(before)
 
-    def is_narrative(self, pos: int) -> bool:
+    def is_narrative(self, pos: int, own: tuple[int, int] | None = None) -> bool:
+        """A year in a sentence that tells of a film (it "came out", "was released") rather than asks. ``own``: the
+        bound's own words, whose "released" asks ("only movies released before 1995") and tells nothing."""
         s, e = sentence_bounds(self.low, pos)
-        return bool(NARRATIVE.search(self.low[s:e])) or self.is_soft(pos)
+        told = (
+            m for m in NARRATIVE.finditer(self.low, s, e) if own is None or not spans_overlap((m.start(), m.end()), [own])
+        )
+        return next(told, None) is not None or self.is_soft(pos)
 
     def add(self, kind: str, value: int, m: re.Match) -> None:
         self.u.hard.append(HardConstraint(kind=kind, value=value, phrase=m.group(0).strip()))
@@ -131,7 +136,7 @@ class _YearReader:
     def read_bounds(self, pattern: re.Pattern, bound) -> None:
         """ "before 2000", "nothing after 2010": one bound each, ``bound(match)`` says which."""
         for m in pattern.finditer(self.low):
-            if spans_overlap(m.span(), self.used) or self.is_narrative(m.start()):
+            if spans_overlap(m.span(), self.used) or self.is_narrative(m.start(), own=m.span()):
                 continue
             self.add(*bound(m), m)
             self.used.append(m.span())

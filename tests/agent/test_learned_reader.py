@@ -1,4 +1,4 @@
-"""The learned reader (the default understanding mode) on the slice: the shipped span model loads, reads
+"""The learned reader (``understanding: learned``; the parser is the default) on the slice: the shipped span model loads, reads
 hand-written messages of each phrasing family (written here, fresh: not from any eval set), keeps
 low-confidence hard readings soft or asks about them, falls back to the parser without its model, and a chat
 follow-up "Only movies released before 1995 please." filters the next list."""
@@ -60,21 +60,21 @@ def test_the_shipped_model_loads_and_covers_the_catalog(rec):
     assert model.use_embedding and {"year_w", "genre_w"} <= set(model.weights)
     assert model.covers([g for g in rec.catalog.genre_vocab if g != "(no genres listed)"])
     assert not model.covers(["Action", "Telenovela"]), "a table catalog with other genres is read by the parser"
-    assert rec.reader.mode == "learned" and rec.settings.understanding == "learned"
+    assert rec.reader_for("learned").mode == "learned" and rec.settings.understanding == "parser"
 
 
 @pytest.mark.parametrize("text,expected", HARD)
 def test_hard_constraints_of_each_family(rec, text, expected):
-    assert _pairs(rec.understand(text)[0]) == expected
+    assert _pairs(rec.understand(text, "learned")[0]) == expected
 
 
 @pytest.mark.parametrize("text", NEGATIVE)
 def test_no_hard_constraint_where_none_is_stated(rec, text):
-    assert _pairs(rec.understand(text)[0]) == set()
+    assert _pairs(rec.understand(text, "learned")[0]) == set()
 
 
 def test_soft_genres_and_the_parsers_fields(rec):
-    u = rec.understand("I'm not really into sci-fi, I'd like something like Heat")[0]
+    u = rec.understand("I'm not really into sci-fi, I'd like something like Heat", "learned")[0]
     assert not u.hard and u.genres.get("Sci-Fi", 0) < 0
     assert [m.stance for m in u.mentions] == ["liked"], "titles and stances stay the parser's"
 
@@ -86,7 +86,7 @@ def test_missing_model_falls_back_to_the_parser(rec, tmp_path):
     assert reader.mode == "parser"
     text = "nothing released after 2010"  # the parser misses this one; the learned reader reads it
     assert reader.read(text)[0] == parse_message(text, vocab, rec.resolver.spot)
-    assert _pairs(rec.understand(text)[0]) == {("year_max", 2010)}
+    assert _pairs(rec.understand(text, "learned")[0]) == {("year_max", 2010)}
 
 
 def _reader(rec) -> LearnedReader:
@@ -127,6 +127,7 @@ def test_combined_mode_keeps_the_parsers_reading_where_unsure(rec):
 
 
 def test_before_1995_follow_up_filters_the_next_list(rec):
+    """Issue 19's example, on the default reader: the follow-up is read and filters the next list."""
     sid = "learned-before-1995"
     first = rec.chat(sid, "I loved Toy Story and Finding Nemo. Recommend something similar.", k=5)
     assert first.recommendations
