@@ -1,6 +1,6 @@
 """The one reader of a user's message, whichever way it arrives (``recommend``, ``chat``, HTTP, the evals).
 
-The deterministic parser reads every message. In the ``learned`` mode (the default) the span classifier of
+The deterministic parser reads every message. In the ``learned`` mode (an option; the parser is the default) the span classifier of
 :mod:`recagent.agent.reading.learned` then decides which year and genre spans are hard constraints, soft
 genres or nothing (``combined``: the same, but where it is unsure the parser's reading stands; for the
 eval). Without a span model (the file missing, or a catalog whose genres it was not trained for) the
