@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from recagent.agent.reading.model import Spotter, Understanding
 from recagent.agent.reading.reader import MessageReader
 from recagent.agent.rerank import Reranker, RerankRequest
-from recagent.agent.schema import RecommendationResponse, ReplyCheck
+from recagent.agent.schema import RecommendationResponse, ReplyCheck, ReplyNote
 from recagent.agent.state.model import ChatState
 from recagent.agent.state.query import build_query, relax
 from recagent.agent.state.update import MessageEvent, Note, ShownEvent, apply
@@ -203,7 +203,9 @@ class RequestPipeline:
         ids = [r.item_id for r in response.recommendations]
         state, _ = apply(state, ShownEvent(item_ids=ids, years=[self.tools.item_year(i) for i in ids]))
         reply = _reply(state, response, p.notes)
-        return state, response.model_copy(update={"message": reply, "checks": p.checks + list(response.checks)})
+        notes = [ReplyNote(kind=n.kind, text=n.text) for n in p.notes]
+        update = {"message": reply, "notes": notes, "checks": p.checks + list(response.checks)}
+        return state, response.model_copy(update=update)
 
 
 def _with_filters(query: RetrievalQuery, extra: Filters) -> RetrievalQuery:

@@ -59,6 +59,13 @@ class ReplyCheck(BaseModel):
     latency_ms: float | None = None
 
 
+class ReplyNote(BaseModel):
+    """One thing the chat's reply tells besides the picks, structured for clients (the load test reads these)."""
+
+    kind: str = Field(description="relaxed, unresolved, ambiguous, conflict, person, reference, repeat or confirm")
+    text: str
+
+
 class RecommendationResponse(BaseModel):
     """What every recommend/chat call returns, from Python, the CLI or HTTP."""
 
@@ -87,6 +94,11 @@ class RecommendationResponse(BaseModel):
     )
     calibration: str | None = Field(None, description="where that weight came from")
     message: str | None = Field(None, description="a short reply for chat")
+    notes: list[ReplyNote] = Field(
+        default_factory=list,
+        description="what the reply tells besides the picks, one per note, as in `message`: a relaxed filter or "
+        "request ('relaxed'), an unknown or ambiguous title, a contradiction, a question to confirm",
+    )
 
 
 # --------------------------------------------------------------------------- LLM output

@@ -162,13 +162,22 @@ class Checker:
     def __init__(self, catalog):
         self.catalog = catalog
 
+    @staticmethod
+    def announced(response: dict, *words: str) -> bool:
+        """Whether the reply said it relaxed what ``words`` name: the one case an answer may leave its session's
+        genre or decade (too few items fit), read from the response's structured notes."""
+        relaxed = [n["text"].lower() for n in response.get("notes", []) if n.get("kind") == "relaxed"]
+        return any(w.lower() in text for text in relaxed for w in words)
+
     def violations(self, s: Session, response: dict) -> list[str]:
         out = []
+        genre_relaxed = self.announced(response, s.genre)
+        decade_relaxed = self.announced(response, f"{s.decade}s", str(s.decade))
         for r in response["recommendations"]:
             it = self.catalog.get(r["item_id"])
-            if s.genre not in it.genres:
+            if s.genre not in it.genres and not genre_relaxed:
                 out.append(f"{s.sid}: {it.title} is not {s.genre}")
-            if it.year is None or not s.decade <= it.year <= s.decade + 9:
+            if (it.year is None or not s.decade <= it.year <= s.decade + 9) and not decade_relaxed:
                 out.append(f"{s.sid}: {it.title} is not from the {s.decade}s")
             if r["item_id"] in s.disliked:
                 out.append(f"{s.sid}: {it.title} was disliked in this session")
@@ -488,7 +497,9 @@ async def run(args, server: Server, checker: Checker, t_start: float) -> tuple[L
     console.print("[bold]LLM timeout fault[/]: restarting with generative reranking and a 50 ms LLM timeout")
     server.stop()
     load.mark("restart: LLM timeout 50 ms")
-    server.start({"RECAGENT_RERANK__MODE": "generative", "RECAGENT_RERANK__LLM_WEIGHT": "1.0", "RECAGENT_LLM__TIMEOUT": "0.05"})
+    server.start(
+        {"RECAGENT_RERANK__MODE": "generative", "RECAGENT_RERANK__LLM_WEIGHT": "1.0", "RECAGENT_LLM__TIMEOUT": "0.05"}
+    )
     faulted = sessions[: args.fault_sessions]
     answers = await one_turn_each(load, faulted, "show me more", "LLM timeout")
     fallbacks = [a for a in answers if a and a["source"] == "fallback" and "timeout" in (a.get("error") or "")]
@@ -548,7 +559,16 @@ def main() -> int:
         env["RECAGENT_RERANK__LLM_WEIGHT"] = str(args.llm_weight)
     console.print(f"indexing {args.catalog} into {args.data_dir} (incremental)")
     subprocess.run(
-        [sys.executable, "-m", "recagent.cli.app", "index", "--data-dir", str(args.data_dir), "--catalog", args.catalog],
+        [
+            sys.executable,
+            "-m",
+            "recagent.cli.app",
+            "index",
+            "--data-dir",
+            str(args.data_dir),
+            "--catalog",
+            args.catalog,
+        ],
         check=True,
         env={**os.environ, **env},
         cwd=REPO_ROOT,
@@ -591,7 +611,9 @@ def main() -> int:
         "understanding": args.understanding,
         "llm": "bundled SmolLM2-135M (llama.cpp, scoring mode, 1 call at a time)",
         "llm_weight": "calibrated" if args.llm_weight is None else args.llm_weight,
-        "steady_weights_seen": sorted({str(r.llm_weight) for r in load.records if r.phase == "steady" and r.status == 200}),
+        "steady_weights_seen": sorted(
+            {str(r.llm_weight) for r in load.records if r.phase == "steady" and r.status == 200}
+        ),
         "fault_sessions": args.fault_sessions,
         "kill_after_s": args.kill_after,
     }
