@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from recagent.agent.reading.genres import genre_hits
 from recagent.agent.reading.patterns import GENRE_JOIN
+from recagent.agent.reading.years import decade_window
 
 _WORD_DECADES = {
     "twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960, "seventies": 1970,
@@ -78,14 +79,7 @@ def _decade_window(m: re.Match) -> tuple[int, int]:
         start = (1900 if d >= 3 else 2000) + d * 10
     else:
         start = _WORD_DECADES[m["word"]]
-    lo, hi = start, start + 9
-    if m["early"] == "early":
-        hi = start + 4
-    elif m["early"] == "late":
-        lo = start + 5
-    elif m["early"] == "mid":
-        lo, hi = start + 3, start + 7
-    return lo, hi
+    return decade_window(start, m["early"])
 
 
 def _has(m: re.Match, name: str) -> bool:

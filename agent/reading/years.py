@@ -67,14 +67,7 @@ def decade_years(m: re.Match) -> tuple[int, int]:
     else:
         d = int(m["d2"])
         start = (1900 if d >= 3 else 2000) + d * 10
-    lo, hi = start, start + 9
-    if m["early"] == "early":
-        hi = start + 4
-    elif m["early"] == "late":
-        lo = start + 5
-    elif m["early"] == "mid":
-        lo, hi = start + 3, start + 7
-    return lo, hi
+    return decade_window(start, m["early"])
 
 
 _STYLE_AFTER = re.compile(r"\s*-?(?:type|style|kind|vibe|feel|esque|like)\b")
@@ -113,7 +106,9 @@ class _YearReader:
         bound's own words, whose "released" asks ("only movies released before 1995") and tells nothing."""
         s, e = sentence_bounds(self.low, pos)
         told = (
-            m for m in NARRATIVE.finditer(self.low, s, e) if own is None or not spans_overlap((m.start(), m.end()), [own])
+            m
+            for m in NARRATIVE.finditer(self.low, s, e)
+            if own is None or not spans_overlap((m.start(), m.end()), [own])
         )
         return next(told, None) is not None or self.is_soft(pos)
 
@@ -188,3 +183,14 @@ class _YearReader:
                 continue
             self.add("year_min", int(m["y"]), m)
             self.add("year_max", int(m["y"]), m)
+
+
+def decade_window(start: int, part: str | None) -> tuple[int, int]:
+    """The years of the decade from ``start``, or of its ``part`` ("early" 0-4, "mid" 3-7, "late" 5-9)."""
+    if part == "early":
+        return start, start + 4
+    if part == "late":
+        return start + 5, start + 9
+    if part == "mid":
+        return start + 3, start + 7
+    return start, start + 9
