@@ -5,7 +5,7 @@ MiniLM), per message, on the bundled catalog's reader (its title spotter and gen
     nice -n 5 .venv/bin/python benchmarks/bench_reader.py --n 100  # fewer messages
 
 Messages: the 390 ReDial utterances of evals/data/understanding/labels.jsonl (most have no year or genre span:
-nothing is embedded for them) and generated messages that all have spans (scripts/reader_phrasings.py, seed 7).
+nothing is embedded for them) and generated messages that all have spans (scripts/reader_training_data.py, seed 7).
 Each message is read once, uncached (the reader's cache is bypassed). Prints median and p90 and the machine.
 Target: the learned reader's p50 at most 150 ms a message on 2 cores (issue 19).
 """
@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=390, help="messages of each set")
     args = ap.parse_args()
 
-    from reader_phrasings import generate
+    from reader_training_data import generate
 
     from recagent.agent.reading.learned import LearnedReader, candidate_spans, load_model
     from recagent.agent.reading.parser import parse_message

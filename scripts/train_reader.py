@@ -3,7 +3,7 @@
     nice -n 5 .venv/bin/python scripts/train_reader.py            # ~5 min on 2 cores; writes the model
     nice -n 5 .venv/bin/python scripts/train_reader.py --out /tmp/r.npz --n 2000   # a quick run elsewhere
 
-Data: ``scripts/reader_phrasings.py`` (generated messages, seed ``--seed``; titles from the bundled catalog) plus
+Data: ``scripts/reader_training_data.py`` (generated messages, seed ``--seed``; titles from the bundled catalog) plus
 the labelled ReDial utterances ``evals/data/understanding/labels.jsonl`` (weight ``--redial-weight``). Never
 ``heldout.jsonl`` or any other held-out set. Each message is parsed (with the catalog's title spotter), its
 candidate spans found (:func:`recagent.agent.reading.learned.candidate_spans`), and each span labelled from the
@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from reader_phrasings import generate  # noqa: E402
+from reader_training_data import generate  # noqa: E402
 
 from recagent.agent.reading.learned import (  # noqa: E402
     GENRE_ROLES,
