@@ -29,6 +29,7 @@ from recagent.retrieval.base import RetrievalQuery
 from recagent.retrieval.facets import MOODS, STOP, FacetIndex, label_keys, lemma, words
 from recagent.retrieval.preferences import without_titles
 
+WISHED_GENRE = 0.9  # a soft genre this strong (asked for by name) is the request's facet on a turn naming none
 MATCH_MIN = 0.7  # cosine of a phrase to a facet label for an embedding match
 SYNONYM_MIN = 0.8  # cosine for a facet to join a lexical match's concept
 NEAR_BEST = 0.04  # facets this close to the best match compete on specificity
@@ -339,10 +340,13 @@ def query_facets(reader: FacetReader, query: RetrievalQuery) -> RequestFacets:
     titles = [catalog.get(i).title for i in dict.fromkeys(named) if i in catalog]
     text = without_titles(text, titles) if titles else text
     anchors = tuple(catalog.position(i) for i in query.liked_ids if i in catalog) if p.critiques else ()
-    key = (text, tuple(p.people), anchors)
+    wished = [g for g, w in p.genres.items() if w >= WISHED_GENRE]
+    key = (text, tuple(p.people), anchors, tuple(wished))
     got = reader.reads.get(key)
     if got is None:
         got = reader.read(text, p.people, anchors)
+        if not got.wanted and wished:  # "show me more" after "Action movies from the 2000s": the wish still holds
+            got = reader.read(", ".join(wished), p.people, anchors)
         reader.reads[key] = got
         while len(reader.reads) > 64:
             reader.reads.popitem(last=False)

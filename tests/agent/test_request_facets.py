@@ -45,3 +45,12 @@ def test_not_a_kids_film_is_no_wish_for_family_films(rec):
 
     u = parse_message("an animated movie for adults, not a kids film", rec.catalog.genre_vocab)
     assert not any(c.attribute == "family" and c.direction == 1 for c in u.critiques)
+
+
+def test_a_named_genre_holds_on_a_follow_up_that_names_none(rec):
+    """'show me more' after 'Animation movies from the 1990s': the wish still decides what is eligible."""
+    sid = f"f-{uuid.uuid4().hex[:6]}"
+    rec.chat(sid, "Animation movies from the 1990s", k=5)
+    more = rec.chat(sid, "show me more", k=5)
+    genres = [rec.catalog.get(r.item_id).genres for r in more.recommendations]
+    assert len(genres) == 5 and all("Animation" in g for g in genres), genres
