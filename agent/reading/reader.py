@@ -49,15 +49,7 @@ class MessageReader:
 
     def parse(self, message: str) -> Understanding:
         """The parser's reading (a fresh copy: callers may change it)."""
-        hit = self._parsed.get(message)
-        if hit is None:
-            hit = parse_message(message, self.genre_vocab, self.spot)
-            self._parsed[message] = hit
-            if len(self._parsed) > PARSE_CACHE:
-                self._parsed.popitem(last=False)
-        else:
-            self._parsed.move_to_end(message)
-        return hit.model_copy(deep=True)
+        return _cached(self._parsed, message, lambda: parse_message(message, self.genre_vocab, self.spot))
 
     def may_call_llm(self, message: str) -> bool:
         """Whether reading ``message`` calls the LLM."""
@@ -65,15 +57,7 @@ class MessageReader:
 
     def read_learned(self, message: str) -> Understanding:
         """The span classifier's reading (cached like the parse; a fresh copy)."""
-        hit = self._learned.get(message)
-        if hit is None:
-            hit = self.learned.read(message, self.parse(message))
-            self._learned[message] = hit
-            if len(self._learned) > PARSE_CACHE:
-                self._learned.popitem(last=False)
-        else:
-            self._learned.move_to_end(message)
-        return hit.model_copy(deep=True)
+        return _cached(self._learned, message, lambda: self.learned.read(message, self.parse(message)))
 
     def read(self, message: str) -> tuple[Understanding, list[ReplyCheck]]:
         """The message's reading in this reader's mode, and the check of each LLM call made for it."""
@@ -84,3 +68,16 @@ class MessageReader:
             return parsed, []
         result = llm_reading(self.backend, message, self.genre_vocab)
         return merge(parsed, result.reading, message, self.mode), [result.check]
+
+
+def _cached(cache: OrderedDict[str, Understanding], message: str, read) -> Understanding:
+    """``read()``'s reading of ``message``, kept for the last ``PARSE_CACHE`` messages (a reading is a pure function
+    of the text); a fresh copy each time, since callers may change it."""
+    hit = cache.get(message)
+    if hit is None:
+        hit = cache[message] = read()
+        if len(cache) > PARSE_CACHE:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(message)
+    return hit.model_copy(deep=True)
