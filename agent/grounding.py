@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -164,7 +164,11 @@ class Grounding:
         request: str = "",
         history: str = "",
         liked_ids: Sequence[str] = (),
+        matched: Sequence[str] = (),
     ) -> GroundingReport:
+        """Whether ``explanation`` claims only what the catalog holds about ``candidate_id`` and what the user
+        said. ``matched``: the facet labels retrieval found the candidate meets ("scary", "heist film"); saying
+        one of them is no genre claim (a thriller tagged creepy may be called scary)."""
         said = f"{request} {history}"
         text = _QUOTED.sub(lambda m: " " if _quoted_from(m, said) else m.group(0), explanation)
         allowed = {candidate_id, *liked_ids, *self.cited(said)}
@@ -194,7 +198,7 @@ class Grounding:
                     f"which is not the candidate's or a cited item's"
                 )
         known_genres = set().union(*(self.items[i][1] for i in about if i in self.items))
-        for genre in sorted(self.genres(rest) - known_genres):
+        for genre in sorted(self.genres(_without_phrases(rest, matched)) - known_genres):
             problems.append(f"calls it {genre}, which is not a genre of the candidate or a cited item")
         return GroundingReport(ok=not problems, problems=problems, cited=cited)
 
@@ -220,6 +224,25 @@ class Grounding:
         """Other ids with the same title (a bare "Ocean's Eleven" names both films: either may be the one meant)."""
         title = self._title_of.get(iid)
         return [x for x in self._same_title(title) if x != iid] if title else []
+
+
+def _without_phrases(words: list[str], phrases: Sequence[str]) -> list[str]:
+    """``words`` with every occurrence of each phrase's words cut out (a cut leaves a ";", so no new phrase is
+    made of the words either side)."""
+    for phrase in phrases:
+        key = words_of(phrase)
+        n, out, i = len(key), [], 0
+        if not n:
+            continue
+        while i < len(words):
+            if words[i : i + n] == key:
+                out.append(";")
+                i += n
+            else:
+                out.append(words[i])
+                i += 1
+        words = out
+    return words
 
 
 def words_of(text: str) -> list[str]:
@@ -289,13 +312,14 @@ def keep_grounded(
     history: str,
     liked_ids: Sequence[str],
     checks: list[ReplyCheck],
+    matched: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, str]:
     """The LLM-written explanations that pass the grounding check. A failing one is dropped (the
     deterministic one takes its place) and counted in the last reply's check, so the response and
     the eval reports show how many were replaced and why."""
     kept, bad = {}, []
     for iid, text in words.items():
-        report = grounding.check(text, iid, request, history, liked_ids)
+        report = grounding.check(text, iid, request, history, liked_ids, (matched or {}).get(iid, ()))
         if report.ok:
             kept[iid] = text
         else:

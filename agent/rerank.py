@@ -180,7 +180,8 @@ class Reranker:
             words = self.explain_with_llm(req, [by_id[i] for i in ranked[:k]], stats)
         if words:
             grounding = self.grounding or Grounding(by_id.values())
-            words = keep_grounded(words, grounding, req.request, req.history, req.liked_ids, stats.checks)
+            matched = {c.item_id: c.matched for c in req.candidates}
+            words = keep_grounded(words, grounding, req.request, req.history, req.liked_ids, stats.checks, matched)
         recs = ranked_recommendations(ranked[:k], by_id, scores, words, req.request or None)
         return build_response(recs, "llm", mode, stats, self.backend, t0).model_copy(
             update={"llm_weight": weight.value, "calibration": f"{mode} weight {weight.value:g} ({weight.source})"}

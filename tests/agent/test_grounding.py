@@ -60,6 +60,16 @@ def test_the_checker_flags_what_is_untrue(catalog, grounding):
     assert grounding.check("Lots of heat and speed in this one.", ronin.id).ok
 
 
+def test_a_facet_retrieval_matched_is_no_genre_claim(catalog, grounding):
+    """'scary' is a Horror word; a thriller retrieval found scary (by its tags) may be called that, and only
+    that: the matched label excuses its own words, not 'horror'."""
+    seven = by_title(catalog, "Seven (a.k.a. Se7en) (1995)")
+    text = "Fits what you asked for: scary. One of the most popular titles in the catalog (Mystery, Thriller; 1995)."
+    assert not grounding.check(text, seven.id).ok
+    assert grounding.check(text, seven.id, request="a scary movie", matched=["scary"]).ok
+    assert not grounding.check("A scary horror film.", seven.id, matched=["scary"]).ok
+
+
 def test_a_displayed_title_that_contains_another_title_names_only_its_own_item(catalog, grounding):
     """'Final Destination, The (Final Destination 4) (Final Destination in 3-D, The) (2009)', displayed with
     its articles in front, is one citation of that film, not of Final Destination (2000) inside it."""
@@ -153,8 +163,10 @@ def test_llm_written_explanations_with_the_bundled_model_are_grounded(llm_rec, l
         cs = llm_rec.candidates(likes=likes, query=query or None, k=8)
         req = RerankRequest(candidates=cs.candidates, request=query, k=4, liked_ids=cs.query.liked_ids)
         resp = r.rerank(req)
+        matched = {c.item_id: c.matched for c in req.candidates}
         for x in resp.recommendations:
-            assert g.check(x.explanation, x.item_id, req.request, req.history, req.liked_ids).ok, x.explanation
+            report = g.check(x.explanation, x.item_id, req.request, req.history, req.liked_ids, matched[x.item_id])
+            assert report.ok, (x.explanation, report.problems)
         flagged += sum(c.ungrounded for c in resp.checks)
         written += 4
     print(f"bundled model: {flagged} of {written} LLM explanations replaced as ungrounded")
