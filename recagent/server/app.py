@@ -208,8 +208,10 @@ def create_app(
 
     @app.get("/healthz", response_model=Health, tags=["probes"], responses=errors_for(500))
     async def healthz() -> Health:
-        """The process is alive (it may still be loading)."""
-        return Health(status="ok")
+        """The process is alive: always 200, with the load's state in ``status`` ("loading", "ok" once ready,
+        "failed"), so the page can wait for readiness without logging a 503 per poll."""
+        state = {"ready": "ok", "loading": "loading"}.get(readiness.status, "failed")
+        return Health(status=state)
 
     @app.get("/readyz", response_model=Health, tags=["probes"], responses=errors_for(*ALWAYS))
     async def readyz(request: Request) -> Health:

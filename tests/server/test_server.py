@@ -64,13 +64,15 @@ def test_readyz_is_503_until_the_index_and_model_are_loaded(server_rec):
 
     app = create_app(server_rec.settings, recommender=server_rec, warm=slow_warm)
     with TestClient(app, raise_server_exceptions=False) as c:
-        assert c.get("/healthz").json() == {"status": "ok", "detail": None, "llm": None}
+        health = c.get("/healthz")  # alive and loading: 200, the state in words (the page polls this)
+        assert health.status_code == 200 and health.json() == {"status": "loading", "detail": None, "llm": None}
         r = c.get("/readyz")
         assert r.status_code == 503 and error_of(r)["code"] == "not_ready" and r.headers["Retry-After"] == "5"
         r = c.post("/v1/chat", json={"session_id": "early", "message": "comedies"})
         assert r.status_code == 503 and error_of(r)["code"] == "not_ready"
         release.set()
         wait_ready(c)
+        assert c.get("/healthz").json()["status"] == "ok"
         ready = c.get("/readyz").json()
         assert ready["status"] == "ok" and ready["llm"]["concurrency"] == 1  # in-process llama.cpp: one at a time
 
@@ -86,7 +88,8 @@ def test_a_failed_load_is_reported_by_readyz(slice_dir, tmp_path, embedder):
         assert r.status_code == 503
         err = error_of(r)
         assert err["code"] == "index_not_built" and "recagent index" in err["message"]
-        assert c.get("/healthz").status_code == 200
+        health = c.get("/healthz")
+        assert health.status_code == 200 and health.json()["status"] == "failed"
 
 
 # --------------------------------------------------------------------------- endpoints

@@ -234,9 +234,12 @@ async function resume() {
 
 async function waitReady() {
   for (;;) {
-    const res = await fetch("/readyz").catch(() => null);
-    if (res && res.ok) { $("ready").textContent = "ready"; return; }
-    $("ready").textContent = "loading the index and the model…";
+    // /healthz is always 200 and says how the load stands; /readyz's 503s would log a console error per poll
+    const res = await fetch("/healthz").catch(() => null);
+    const health = res && res.ok ? await res.json().catch(() => null) : null;
+    if (health && health.status === "ok") { $("ready").textContent = "ready"; return; }
+    $("ready").textContent = health && health.status === "failed"
+      ? "loading failed: see the server log" : "loading the index and the model…";
     await new Promise((r) => setTimeout(r, 1500));
   }
 }
