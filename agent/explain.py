@@ -34,7 +34,7 @@ def _why(candidate: Candidate, request: str | None) -> str:
     anchor = display_title(candidate.anchor_title) if candidate.anchor_title else None
     if anchor and "vector" in src:
         return f"Similar to {anchor}, which you liked{what}."
-    if "vector" in src and request:
+    if ("vector" in src or "text" in src) and request and not candidate.matched:  # else the first sentence says it
         snippet = request if len(request) <= 50 else request[:47] + "..."
         return f"Matches what you asked for, “{snippet}”{what}."
     if "mf" in src and anchor:
@@ -49,4 +49,17 @@ def _why(candidate: Candidate, request: str | None) -> str:
         return f"Often brought up with {anchor} in movie conversations{what}."
     if "shown" in src:
         return f"Often brought up with the titles suggested earlier in this conversation{what}."
-    return f"One of the most popular titles in the catalog{what}."
+    if "text" in src and not candidate.matched:
+        return f"Close to what you said in this conversation{what}."
+    if "popularity" in src or "dialogue_popularity" in src or "dialogues" in src or not candidate.matched:
+        return f"One of the most popular titles in the catalog{what}."
+    return _listed(candidate)  # found by the request's facets alone: the first sentence says why
+
+
+def _listed(candidate: Candidate) -> str:
+    """ "Listed as Comedy, Romance; 1994." (not "Romance (1994)": that is a title)"""
+    genres = ", ".join(candidate.genres[:2])
+    year = f"; {candidate.year}" if candidate.year else ""
+    if genres:
+        return f"Listed as {genres}{year}."
+    return f"Released in {candidate.year}." if candidate.year else ""

@@ -25,6 +25,7 @@ from recagent.agent.state.query import build_query, relax
 from recagent.agent.state.update import MessageEvent, Note, ShownEvent, apply
 from recagent.agent.vocabulary import CRITIQUE_PHRASES
 from recagent.retrieval.base import Candidate, RetrievalQuery
+from recagent.retrieval.facet_reading import GAPS
 from recagent.retrieval.filters import Filters, InvalidFilterError
 from recagent.retrieval.titles import TitleMatch, display_title
 
@@ -148,6 +149,12 @@ class RequestPipeline:
         n = sum(bool(f) for f in flags)
         if set(labels) <= {p.lower() for p in query.preferences.people}:  # a name the catalog has only as a tag
             return [Note(kind="relaxed", text=f"Users tagged {n} of these {said}; they come first.")] if n else []
+        gaps = [label for label in labels if label in GAPS]
+        if gaps:  # asked for what the catalog does not record: say so; the rest of the request decides
+            what = " or ".join(f"which films are {g}" for g in gaps)
+            rest = " and ".join(f"“{label}”" for label in labels if label not in GAPS)
+            then = f"these follow the rest of what you asked ({rest})" if rest else "these are the nearest I found"
+            return [Note(kind="relaxed", text=f"The catalog does not record {what}, so {then}.")]
         if n == 0:
             text = f"Nothing in the catalog matches {said}, so these are the nearest I found."
         else:
@@ -195,7 +202,7 @@ class RequestPipeline:
         p = self.plan(state, message, k, n, liked_ids, filters, one_shot)
         state = p.state
         history = self.tools.summarize(state.user_id, state.liked_ids) if reranker.uses_llm(mode) else ""
-        request = " ".join(part for part in (p.query.text, wishes(state)) if part)
+        request = " ".join(part for part in (_said(p.query.text, state.topics), wishes(state)) if part)
         req = RerankRequest(candidates=p.candidates, request=request, k=k, liked_ids=p.query.liked_ids)
         if history:
             req.history = history
@@ -262,6 +269,20 @@ def _resolve_split(titles: list[str], resolve) -> tuple[list[TitleMatch], dict[s
 
 
 # ---------------------------------------------------------------------------------------------- wording
+
+
+def _said(text: str | None, topics: Sequence[str]) -> str | None:
+    """The query text without the topics it repeats at its end ("a heist movie heist" is "a heist movie"): for the
+    prompt and the explanations, which quote it."""
+    tail = " ".join(topics)
+    if not text or not tail:
+        return text
+    if text.endswith(" " + tail):
+        head = text[: -len(tail) - 1]
+        heard = {w.rstrip("s") for w in head.lower().split()}
+        if all({w.rstrip("s") for w in t.lower().split()} <= heard for t in topics):
+            return head
+    return text
 
 
 def wishes(state: ChatState) -> str:

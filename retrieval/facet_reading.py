@@ -35,12 +35,18 @@ SYNONYM_MIN = 0.8  # cosine for a facet to join a lexical match's concept
 NEAR_BEST = 0.04  # facets this close to the best match compete on specificity
 MAX_PHRASES = 4  # embedded phrases per request
 MIN_TAG_ITEMS = 3  # a phrase answered only by user tags needs this many tagged items ("moldy" on one film is no facet)
+MIN_EMBEDDED_ITEMS = 5  # and a phrase matched to a facet by embedding alone, this many
 CACHE = 512
 BROAD, FOCUSED = 0.15, 0.4  # concept specificities: the facet source is off at the first, full from the second
 NEGATIONS = frozenset("not no without nothing never less avoid hate isn't don't dont aren't except".split())
 ANCHOR_SKIP = ("mood", "company")  # not what makes a film like another (Heat's studio is not its neighbourhood)
 KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "company": 5}
 
+# what a request may ask for that the catalog does not record (no facet answers it, so no word of it may be read
+# as another facet: "video game" is not "game"); the reply says so, and the rest of the request decides
+GAPS = {
+    "based on video games": re.compile(r"\b(?:video|computer)[ -]?games?\b|\bvideogames?\b"),
+}
 ALIASES = {
     "sci-fi": "science fiction", "scifi": "science fiction", "sci fi": "science fiction", "biopic": "biographical",
     "noir": "film noir", "animated": "animation", "cartoon": "animation", "courtroom": "trial",
@@ -145,6 +151,11 @@ class FacetReader:
     def _read(self, text: str, people: Sequence[str]) -> list[Concept]:
         out: list[Concept] = []
         low = " " + " ".join(text.lower().replace("’", "'").split()) + " "
+        for label, pattern in GAPS.items():
+            m = pattern.search(low)
+            if m:
+                out.append(Concept(m.group(0), (), label, _negated(low[: m.start()])))
+                low = low[: m.start()] + " | " + low[m.end() :]
         for mood, (phrases, *_) in MOODS.items():  # longest phrases first, each span used once
             j = self.index.by_label.get(("mood", mood))
             for phrase in sorted(phrases, key=len, reverse=True):
@@ -187,7 +198,7 @@ class FacetReader:
         out += self._either(found)
         for phrase in runs:
             cols = self._embedded(phrase)
-            if cols and self._supported(cols):
+            if cols and self._supported(cols, embedded=True):
                 out.append(self._concept(phrase, cols, False))
         for person in people:  # no cast in the catalog: only a user tag of that name answers
             cols = tuple(
@@ -197,14 +208,19 @@ class FacetReader:
                 out.append(self._concept(person, cols, False))
         return _merge(out)
 
-    def _supported(self, cols: Sequence[int]) -> bool:
+    def _supported(self, cols: Sequence[int], embedded: bool = False) -> bool:
         """A phrase answered only by user tags counts when enough films carry them (one person's odd tag is no
-        facet); a genre, a Wikidata fact or a mood always counts."""
+        facet); a genre, a Wikidata fact or a mood named in so many words always counts. A phrase matched by
+        embedding alone needs more films, whatever the facet ("coming up" is not the one film about "coming
+        out", "mob" not the one about "mobbing")."""
         idx = self.index
-        if any(idx.facets[j].kind != "tag" for j in cols):
+        if any(idx.facets[j].kind in ("genre", "mood") for j in cols):
+            return True
+        if not embedded and any(idx.facets[j].kind != "tag" for j in cols):
             return True
         ptr = idx.matrix.indptr
-        return len({p for j in cols for p in idx.matrix.indices[ptr[j] : ptr[j + 1]].tolist()}) >= MIN_TAG_ITEMS
+        n = len({p for j in cols for p in idx.matrix.indices[ptr[j] : ptr[j + 1]].tolist()})
+        return n >= (MIN_EMBEDDED_ITEMS if embedded else MIN_TAG_ITEMS)
 
     def _either(self, found: list[tuple[Concept, tuple[int, int]]]) -> list[Concept]:
         """Catalog genres named apart ("thrillers or action", "comedies and horror", "sci-fi to documentaries")

@@ -192,7 +192,7 @@ class HybridRetriever:
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
         if facets is not None and facets.wanted:
-            order = self.tiered(order, facets)
+            order = self.tiered(order, facets, self.nearness(hits), always=self.fusion.nearest_rest)
         out = self._candidates(order[:k], fused, hits)
         if facets is not None and facets.wanted:
             self.mark(out, facets)
@@ -226,11 +226,41 @@ class HybridRetriever:
         return rf if rf else None
 
     @staticmethod
-    def tiered(order: list[int], facets: RequestFacets) -> list[int]:
+    def tiered(
+        order: list[int], facets: RequestFacets, near: dict[int, int] | None = None, always: bool = True
+    ) -> list[int]:
         """The fused order with the items meeting more of the request's facets first (stable within a tier):
-        whatever the sources say, an on-request film is never below an off-request one."""
+        whatever the sources say, an on-request film is never below an off-request one. ``near``: per position,
+        its rank by the words said (or the liked items); the films meeting none of the facets come by their fused
+        rank plus that rank, so a film near the words passes popular ones that are not ("a wedding movie":
+        Bridesmaids after the weddings, not Inside Out). Not ``always``: only when no film meets any facet ("based
+        on a video game", which the catalog does not record: the nearest by the words, not the most popular)."""
         tiers = facets.tiers(np.array(order, dtype=np.int64))
-        return [order[i] for i in np.argsort(-tiers, kind="stable")]
+        ranked = [order[i] for i in np.argsort(-tiers, kind="stable")]
+        if not near:
+            return ranked
+        tier = dict(zip(order, tiers.tolist()))
+        n_on = sum(t > 0 for t in tier.values())
+        if n_on and not always:
+            return ranked
+        rest = ranked[n_on:]
+        by_words = {p: r for r, p in enumerate(sorted((p for p in rest if p in near), key=near.__getitem__))}
+        far = len(by_words)  # not found by the words said: as if just after the last one that was
+        if n_on:  # the others after the films that fit: fused rank plus rank by the words
+            key = {p: (-tier[p], i + by_words.get(p, far), i) for i, p in enumerate(rest)}
+        else:  # nothing fits: the words are all there is to go on
+            key = {p: (-tier[p], by_words.get(p, far), i) for i, p in enumerate(rest)}
+        return ranked[:n_on] + sorted(rest, key=key.__getitem__)
+
+    @staticmethod
+    def nearness(hits: dict[int, dict[str, tuple[int, float]]]) -> dict[int, int]:
+        """Per position, its rank by the request's text (the text source), else by the liked items (vector)."""
+        out = {}
+        for pos, by in hits.items():
+            hit = by.get("text") or by.get("vector")
+            if hit is not None:
+                out[pos] = hit[0]
+        return out
 
     def mark(self, candidates: list[Candidate], facets: RequestFacets) -> None:
         """Each candidate's request facets: whether it meets them all, and which."""

@@ -56,7 +56,7 @@ def build_query(state: ChatState, allow_repeats: bool = False) -> RetrievalQuery
     """The turn's retrieval query: hard constraints as filters, soft evidence as preferences, the items the
     latest message pointed at (else every liked or wanted item) as the item-to-item anchors."""
     request = without_people(state.request, state.people) if state.request else None
-    text_parts = [p for p in (request, " ".join(state.topics)) if p]
+    text_parts = [p for p in (request, " ".join(state.topics)) if p]  # a topic said again weighs more
     return RetrievalQuery(
         user_id=state.user_id,
         liked_ids=list(dict.fromkeys(state.focus_ids)) or list(dict.fromkeys(state.liked_ids + state.want_ids)),

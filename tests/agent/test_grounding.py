@@ -201,13 +201,15 @@ def test_deterministic_explanations_of_the_whole_slice_pass(rec):
     """Every item of the slice, explained as each retrieval source explains it, with another item of
     the slice as the liked anchor: the stricter check passes all of them."""
     g, items = Grounding(rec.catalog.items), rec.catalog.items
-    sources = ["vector", "mf", "sequential", "ease", "comentions", "shown"]
+    sources = ["vector", "mf", "sequential", "ease", "comentions", "shown", "text", "facets"]
     failures = []
     for n, it in enumerate(items):
         anchor = items[(n * 37 + 11) % len(items)]
         for source in sources:
             cand = Candidate.from_item(it, 0.1, {source: SourceHit(rank=1, score=0.5)})
             cand.anchor_id, cand.anchor_title = anchor.id, anchor.title
+            if source in ("text", "facets") and n % 2:
+                cand.matched = ["heist film"]
             for request in ("", "funny horror movies from the 80s"):
                 report = g.check(explain(cand, request or None), it.id, request=request, liked_ids=[anchor.id])
                 if not report.ok:

@@ -54,3 +54,19 @@ def test_a_named_genre_holds_on_a_follow_up_that_names_none(rec):
     more = rec.chat(sid, "show me more", k=5)
     genres = [rec.catalog.get(r.item_id).genres for r in more.recommendations]
     assert len(genres) == 5 and all("Animation" in g for g in genres), genres
+
+
+def test_a_request_for_what_the_catalog_does_not_record_says_so_and_reads_no_other_facet(rec):
+    """'based on a video game': the catalog records no source games; the reply says so, the word 'game' is not
+    read as the 'game' tag, and a genre said beside it still decides ('a horror movie based on a video game')."""
+    from recagent.retrieval.facet_reading import GAPS
+
+    got = rec.chat(f"v-{uuid.uuid4().hex[:6]}", "a movie based on a video game", k=5)
+    relaxed = [n.text for n in got.notes if n.kind == "relaxed"]
+    assert relaxed and "does not record which films are based on video games" in relaxed[0], got.notes
+    assert relaxed[0] in got.message and len(got.recommendations) == 5
+    labels = [c.label for c in rec.facet_reader.concepts("a movie based on a video game")]
+    assert labels == list(GAPS)  # the gap alone: no "game" facet
+    horror = rec.chat(f"v-{uuid.uuid4().hex[:6]}", "a horror movie based on a video game", k=5)
+    assert all("Horror" in rec.catalog.get(r.item_id).genres for r in horror.recommendations)
+    assert any("rest of what you asked" in n.text for n in horror.notes), horror.notes

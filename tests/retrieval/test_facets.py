@@ -145,3 +145,19 @@ def test_a_table_catalogs_description_words_are_facets(tmp_path):
     rf = reader.read("a movie about pirates")
     assert [c.label for c in rf.concepts] == ["pirate"]
     assert rf.tiers(np.arange(4)).tolist() == [1, 1, 0, 0]
+
+
+def test_a_phrase_matched_by_embedding_alone_needs_enough_films():
+    """'robbery' names no facet; by embedding it is nearest 'heist film', which one film of four has: too few
+    for a guess ('coming up' is not the one film about 'coming out'); a catalog genre reached the same way
+    still counts."""
+    idx = tiny_index()
+    labels = [f.label for f in idx.facets]
+    heist, musical = labels.index("heist film"), labels.index("Musical")
+    vectors = np.eye(len(labels))
+    idx._vectors = lambda: vectors
+    wants = {"robbery": heist, "singing": musical}
+    reader = FacetReader(idx, lambda phrases: np.stack([vectors[wants.get(p, heist)] * (p in wants) for p in phrases]))
+    assert reader.concepts("a robbery") == []
+    assert [c.label for c in reader.concepts("a singing")] == ["Musical"]
+    assert [c.label for c in reader.concepts("a heist")] == ["heist film"]  # named in so many words: counts

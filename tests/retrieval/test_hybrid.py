@@ -186,3 +186,43 @@ def test_recommend_without_rerank_never_builds_an_llm(settings, embedder, rec):
     assert not {"backend", "aux_backend", "summarizer"} & set(fresh.built_parts()), (
         "no model loaded for retrieval order"
     )
+
+
+def test_the_films_meeting_no_facet_come_by_nearness_not_by_the_fused_order_alone():
+    """Too few films meet the request: after them, the rest are ordered by their fused rank plus their rank by
+    the words said (the text source), so a film near the words rises past popular ones that are not; a
+    film with a negated facet stays last, and among films the words did not find the fused order holds."""
+    from recagent.retrieval.facet_reading import Concept, RequestFacets
+
+    n = 20
+    wedding, kids = np.zeros(n), np.zeros(n)
+    wedding[19], kids[3] = 1.0, 1.0
+    facets = RequestFacets(
+        [Concept("wedding", (0,), "weddings"), Concept("kids", (1,), "for kids", negated=True)],
+        [wedding, kids],
+        [0.9, 0.5],
+        [wedding, kids],
+    )
+    fused = list(range(n))  # 0 the most popular
+    plain = HybridRetriever.tiered(fused, facets)
+    assert plain == [19, *[i for i in range(19) if i != 3], 3]
+    got = HybridRetriever.tiered(fused, facets, {15: 1, 16: 2, 17: 3})
+    assert got[0] == 19 and got[-1] == 3 and sorted(got) == fused
+    assert got.index(15) < got.index(13) < got.index(14)  # near the words: past films it was below
+    unfound = [i for i in got if i not in (15, 16, 17, 19, 3)]
+    assert unfound == sorted(unfound)
+    hits = {1: {"text": (1, 0.9), "vector": (7, 0.1)}, 2: {"vector": (2, 0.5)}, 3: {"popularity": (1, 1.0)}}
+    assert HybridRetriever.nearness(hits) == {1: 1, 2: 2}
+
+
+def test_when_no_film_meets_the_request_the_words_alone_order_the_list():
+    """'based on a video game' (the catalog does not record it): no film meets it, so the films come by their
+    rank by the words said, even with `nearest_rest` off; a list where some fit keeps the fused order then."""
+    from recagent.retrieval.facet_reading import Concept, RequestFacets
+
+    none = RequestFacets([Concept("video game", (), "based on video games")], [np.zeros(6)], [1.0], [np.zeros(6)])
+    near = {4: 1, 2: 2, 5: 3}
+    assert HybridRetriever.tiered(list(range(6)), none, near, always=False) == [4, 2, 5, 0, 1, 3]
+    some = np.array([0, 0, 0, 1.0, 0, 0])
+    one = RequestFacets([Concept("x", (0,), "x")], [some], [1.0], [some])
+    assert HybridRetriever.tiered(list(range(6)), one, near, always=False) == [3, 0, 1, 2, 4, 5]
