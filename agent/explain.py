@@ -7,11 +7,17 @@ from recagent.retrieval.base import Candidate
 from recagent.retrieval.titles import display_title
 
 
-def _what(candidate: Candidate) -> str:
+def _facts(candidate: Candidate) -> str:
+    """ "Comedy, Romance; 1994": its first two genres and its year (a semicolon: "Romance (1994)" is a title)."""
     bits = [", ".join(candidate.genres[:2])] if candidate.genres else []
     if candidate.year:
         bits.append(str(candidate.year))
-    return f" ({'; '.join(bits)})" if bits else ""
+    return "; ".join(bits)
+
+
+def _what(candidate: Candidate) -> str:
+    facts = _facts(candidate)
+    return f" ({facts})" if facts else ""
 
 
 def _meets(candidate: Candidate) -> str:
@@ -57,9 +63,7 @@ def _why(candidate: Candidate, request: str | None) -> str:
 
 
 def _listed(candidate: Candidate) -> str:
-    """ "Listed as Comedy, Romance; 1994." (not "Romance (1994)": that is a title)"""
-    genres = ", ".join(candidate.genres[:2])
-    year = f"; {candidate.year}" if candidate.year else ""
-    if genres:
-        return f"Listed as {genres}{year}."
-    return f"Released in {candidate.year}." if candidate.year else ""
+    """ "Listed as Comedy, Romance; 1994." """
+    if not candidate.genres:
+        return f"Released in {candidate.year}." if candidate.year else ""
+    return f"Listed as {_facts(candidate)}."
