@@ -192,7 +192,7 @@ class HybridRetriever:
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
         if facets is not None and facets.wanted:
-            order = self.tiered(order, facets, self.nearness(hits), always=self.fusion.nearest_rest)
+            order = self.tiered(order, facets, hits, always=self.fusion.nearest_rest)
         out = self._candidates(order[:k], fused, hits)
         if facets is not None and facets.wanted:
             self.mark(out, facets)
@@ -227,22 +227,24 @@ class HybridRetriever:
 
     @staticmethod
     def tiered(
-        order: list[int], facets: RequestFacets, near: dict[int, int] | None = None, always: bool = True
+        order: list[int],
+        facets: RequestFacets,
+        hits: dict[int, dict[str, tuple[int, float]]] | None = None,
+        always: bool = True,
     ) -> list[int]:
         """The fused order with the items meeting more of the request's facets first (stable within a tier):
-        whatever the sources say, an on-request film is never below an off-request one. ``near``: per position,
-        its rank by the words said (or the liked items); the films meeting none of the facets come by their fused
+        whatever the sources say, an on-request film is never below an off-request one. With the sources' ``hits``,
+        each film's rank by the words said (or the liked items, :meth:`nearness`) counts too: the films meeting none of the facets come by their fused
         rank plus that rank, so a film near the words passes popular ones that are not ("a wedding movie":
         Bridesmaids after the weddings, not Inside Out). Not ``always``: only when no film meets any facet ("based
         on a video game", which the catalog does not record: the nearest by the words, not the most popular)."""
         tiers = facets.tiers(np.array(order, dtype=np.int64))
         ranked = [order[i] for i in np.argsort(-tiers, kind="stable")]
-        if not near:
+        n_on = int(np.count_nonzero(tiers > 0))
+        if not hits or (n_on and not always):
             return ranked
+        near = HybridRetriever.nearness(hits)  # only here: most requests have films that fit
         tier = dict(zip(order, tiers.tolist()))
-        n_on = sum(t > 0 for t in tier.values())
-        if n_on and not always:
-            return ranked
         rest = ranked[n_on:]
         by_words = {p: r for r, p in enumerate(sorted((p for p in rest if p in near), key=near.__getitem__))}
         far = len(by_words)  # not found by the words said: as if just after the last one that was

@@ -188,6 +188,11 @@ def test_recommend_without_rerank_never_builds_an_llm(settings, embedder, rec):
     )
 
 
+def as_hits(near: dict[int, int]) -> dict[int, dict[str, tuple[int, float]]]:
+    """Source hits where each position's text-source rank is ``near``'s (every position also has a popularity hit)."""
+    return {p: {"popularity": (p + 1, 1.0), **({"text": (near[p], 0.5)} if p in near else {})} for p in range(20)}
+
+
 def test_the_films_meeting_no_facet_come_by_nearness_not_by_the_fused_order_alone():
     """Too few films meet the request: after them, the rest are ordered by their fused rank plus their rank by
     the words said (the text source), so a film near the words rises past popular ones that are not; a
@@ -206,7 +211,7 @@ def test_the_films_meeting_no_facet_come_by_nearness_not_by_the_fused_order_alon
     fused = list(range(n))  # 0 the most popular
     plain = HybridRetriever.tiered(fused, facets)
     assert plain == [19, *[i for i in range(19) if i != 3], 3]
-    got = HybridRetriever.tiered(fused, facets, {15: 1, 16: 2, 17: 3})
+    got = HybridRetriever.tiered(fused, facets, as_hits({15: 1, 16: 2, 17: 3}))
     assert got[0] == 19 and got[-1] == 3 and sorted(got) == fused
     assert got.index(15) < got.index(13) < got.index(14)  # near the words: past films it was below
     unfound = [i for i in got if i not in (15, 16, 17, 19, 3)]
@@ -221,7 +226,7 @@ def test_when_no_film_meets_the_request_the_words_alone_order_the_list():
     from recagent.retrieval.facet_reading import Concept, RequestFacets
 
     none = RequestFacets([Concept("video game", (), "based on video games")], [np.zeros(6)], [1.0], [np.zeros(6)])
-    near = {4: 1, 2: 2, 5: 3}
+    near = as_hits({4: 1, 2: 2, 5: 3})
     assert HybridRetriever.tiered(list(range(6)), none, near, always=False) == [4, 2, 5, 0, 1, 3]
     some = np.array([0, 0, 0, 1.0, 0, 0])
     one = RequestFacets([Concept("x", (0,), "x")], [some], [1.0], [some])
