@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from recagent.evals.probes import ATTRIBUTES, Probe, TmdbMovie
 
 SETS_DIR = Path(__file__).parent / "data" / "request_probes"
-SETS = ("dev", "test")
+SETS = ("dev", "dev2", "test")  # dev, dev2: tuning; test: frozen
 KINDS = ("genre", "topic", "mood")
 
 
