@@ -47,6 +47,11 @@ KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "com
 GAPS = {
     "based on video games": re.compile(r"\b(?:video|computer)[ -]?games?\b|\bvideogames?\b"),
 }
+# ways of writing a facet that the lemmatised words would miss (a number is no facet word: "world war 2")
+SPELLINGS = (
+    (re.compile(r"\b(?:ww ?(?:ii|2)|world war (?:2|two|ii)|(?:the )?second world war)\b"), "world war ii"),
+    (re.compile(r"\b(?:ww ?(?:i|1)|world war (?:1|one|i)|(?:the )?first world war|the great war)\b"), "world war i"),
+)
 ALIASES = {
     "sci-fi": "science fiction", "scifi": "science fiction", "sci fi": "science fiction", "biopic": "biographical",
     "noir": "film noir", "animated": "animation", "cartoon": "animation", "courtroom": "trial",
@@ -73,6 +78,7 @@ class RequestFacets:
     members: list[np.ndarray] = field(default_factory=list)  # per concept, membership per catalog position
     weights: list[float] = field(default_factory=list)  # per concept, its specificity
     credits: list[np.ndarray] = field(default_factory=list)  # per concept, its tier credit per position
+    evidence: list[np.ndarray] = field(default_factory=list)  # per concept, its facets' summed membership, max 1
     anchor: np.ndarray | None = None  # per position, affinity to the liked items' facets in [0, 1]
     anchor_labels: list[str] = field(default_factory=list)
 
@@ -99,12 +105,15 @@ class RequestFacets:
         return out
 
     def strength(self, positions: np.ndarray) -> np.ndarray:
-        """The specificity-weighted mean membership over the wanted concepts (0 without any)."""
+        """The specificity-weighted mean evidence over the wanted concepts (0 without any): how many of a concept's
+        facets an item has, by membership (a Wikidata "submarine film" also tagged "submarine" before one that only
+        has one of them), scaled so the best item has 1."""
         idx = self.wanted
         if not idx:
             return np.zeros(len(positions))
         w = np.array([self.weights[i] for i in idx]) + 1e-3
-        return np.stack([self.members[i][positions] for i in idx], axis=1) @ w / w.sum()
+        src = self.evidence or self.members
+        return np.stack([src[i][positions] for i in idx], axis=1) @ w / w.sum()
 
     @property
     def focus(self) -> float:
@@ -151,6 +160,8 @@ class FacetReader:
     def _read(self, text: str, people: Sequence[str]) -> list[Concept]:
         out: list[Concept] = []
         low = " " + " ".join(text.lower().replace("’", "'").split()) + " "
+        for pattern, spelled in SPELLINGS:
+            low = pattern.sub(spelled, low)
         for label, pattern in GAPS.items():
             m = pattern.search(low)
             if m:
@@ -172,9 +183,10 @@ class FacetReader:
         for n in (4, 3, 2, 1):
             for i in range(len(toks) - n + 1):
                 span = toks[i : i + n]
-                if any(used[i : i + n]) or all(_stop(t) for t in span) or (n > 1 and _stop(span[-1])):
-                    continue
                 phrase = " ".join(span)
+                named = n > 1 and phrase in self.index.keys  # "world war i": a facet's own name, stop word or not
+                if any(used[i : i + n]) or all(_stop(t) for t in span) or (n > 1 and _stop(span[-1]) and not named):
+                    continue
                 cols = self._lexical(phrase)
                 if cols and self._supported(cols):
                     for k in range(i, i + n):
@@ -284,19 +296,22 @@ class FacetReader:
         every item to the anchors' own most specific facets."""
         idx = self.index
         concepts = self.concepts(text or "", people) if (text or people) else []
-        members, credits = [], []
+        members, credits, evidence = [], [], []
         for c in concepts:
             m, core = np.zeros(len(idx.catalog)), None
+            e = np.zeros(len(idx.catalog))
             for j in c.facets:
                 col = idx.column(j)
                 m = np.maximum(m, col)
+                e = e + col
                 if idx.facets[j].kind == "genre":
                     core = col if core is None else np.maximum(core, col)
             members.append(m)
+            evidence.append(e / max(float(e.max()), 1e-9))
             credits.append((m > 0).astype(np.float64) if core is None else np.where(core > 0, 1.0, 0.5 * (m > 0)))
         n = max(len(idx.catalog), 2)  # a concept's specificity: that of all its items together
         weights = [float(np.clip(np.log(n / max(m.sum(), 1.0)) / np.log(n), 0, 1)) for m in members]
-        out = RequestFacets(concepts, members, weights, credits)
+        out = RequestFacets(concepts, members, weights, credits, evidence=evidence)
         if anchors:
             out.anchor, out.anchor_labels = self.affinity(anchors)
         return out

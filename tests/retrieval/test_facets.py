@@ -161,3 +161,34 @@ def test_a_phrase_matched_by_embedding_alone_needs_enough_films():
     assert reader.concepts("a robbery") == []
     assert [c.label for c in reader.concepts("a singing")] == ["Musical"]
     assert [c.label for c in reader.concepts("a heist")] == ["heist film"]  # named in so many words: counts
+
+
+def test_an_item_with_more_of_a_concepts_facets_is_the_stronger_match():
+    """'heist' answers both the Wikidata genre and the user tag: Vault has both, Safe only the genre, so Vault is
+    the stronger match though both are in the genre in full."""
+    items = [
+        Item(id="1", title="Vault", text="Vault", genres=("Crime",), tags=("heist",)),
+        Item(id="2", title="Safe", text="Safe", genres=("Crime",)),
+        Item(id="3", title="Songs", text="Songs", genres=("Musical",)),
+    ]
+    wd = WikidataFacts(genres={0: ["heist film"], 1: ["heist film"]})
+    attrs = ItemAttributes({a: np.zeros(3) for a in ATTRIBUTES}, np.array([0.1, 0.9, 0.5]))
+    idx = FacetIndex.build(Catalog(items), attrs, wd)
+    rf = FacetReader(idx).read("a heist movie")
+    (concept,) = rf.concepts
+    assert {idx.facets[j].kind for j in concept.facets} >= {"wikidata", "tag"}
+    strength = rf.strength(np.arange(3))
+    assert strength[0] == pytest.approx(1.0) and strength[0] > strength[1] > strength[2] == 0
+    assert rf.tiers(np.arange(3)).tolist() == [1, 1, 0]  # both fit the request; the strength orders them
+
+
+def test_world_wars_written_with_numbers_and_names_read_as_the_war():
+    items = [Item(id="1", title="Beach", text="Beach", genres=("War",)), Item(id="2", title="Mud", text="Mud")]
+    wd = WikidataFacts(subjects={0: ["World War II"], 1: ["World War I"]})
+    attrs = ItemAttributes({a: np.zeros(2) for a in ATTRIBUTES}, np.array([0.5, 0.5]))
+    reader = FacetReader(FacetIndex.build(Catalog(items), attrs, wd))
+    for text in ("a film about world war 2", "a WW2 movie", "set in the second world war", "WWII films"):
+        assert [c.label for c in reader.concepts(text)] == ["World War II"], text
+    for text in ("a WWI movie", "something about the great war", "world war one"):
+        assert [c.label for c in reader.concepts(text)] == ["World War I"], text
+    assert reader.concepts("a movie about the end of the world") == []  # 'world' alone names nothing
