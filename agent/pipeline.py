@@ -43,6 +43,7 @@ class ChatTools:
     count: Callable[[Filters], int] | None = None  # catalog items passing filters, for relaxation
     has_people: bool = False  # whether the catalog knows cast and crew
     request_facets: Callable[[RetrievalQuery], list[str]] | None = None  # what the request named, in catalog facets
+    unread_topics: Callable[[RetrievalQuery], list[str]] | None = None  # what it says films are about, unrecorded
 
 
 class Planned(BaseModel):
@@ -138,7 +139,17 @@ class RequestPipeline:
 
     def facet_notes(self, query: RetrievalQuery, candidates: list[Candidate], k: int) -> list[Note]:
         """Retrieval ranks the films that meet everything the request named first; when fewer than ``k`` do, the
-        rest are the nearest others, and the reply says so."""
+        rest are the nearest others, and the reply says so; and it says what the request wants films to be about
+        that nothing in the catalog records (the words said ordered the list)."""
+        unread = self.tools.unread_topics(query) if self.tools.unread_topics is not None and candidates else []
+        notes = []
+        if unread:  # "a movie set in a hospital": no genre, tag or Wikidata fact says it; the words ordered the list
+            what = " or ".join(f"“{u}”" for u in unread)
+            notes.append(Note(kind="relaxed", text=f"Nothing the catalog records about its films says {what}, so "
+                                                   "these are the closest to your words."))  # fmt: skip
+        return notes + self._facet_notes(query, candidates, k)
+
+    def _facet_notes(self, query: RetrievalQuery, candidates: list[Candidate], k: int) -> list[Note]:
         flags = [c.on_request for c in candidates[:k]]
         if self.tools.request_facets is None or not flags or flags[0] is None or all(flags) and len(flags) >= k:
             return []

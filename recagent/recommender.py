@@ -177,6 +177,7 @@ class Recommender(RetrievalParts):
             count=count,
             has_people=False,  # no loader reads cast or crew columns yet
             request_facets=self.request_facet_labels,
+            unread_topics=self.request_unread_topics,
         )
 
     def request_facet_labels(self, query: RetrievalQuery) -> list[str]:
@@ -184,6 +185,12 @@ class Recommender(RetrievalParts):
         from recagent.retrieval.facet_reading import query_facets
 
         return query_facets(self.facet_reader, query).labels if self.settings.fusion.request_facets else []
+
+    def request_unread_topics(self, query: RetrievalQuery) -> list[str]:
+        """What the query says films are about that no facet of the catalog answers (for the reply's note)."""
+        from recagent.retrieval.facet_reading import query_facets
+
+        return query_facets(self.facet_reader, query).unread if self.settings.fusion.request_facets else []
 
     @part
     def reader(self):

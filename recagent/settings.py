@@ -89,6 +89,12 @@ class FusionSettings(_Strict):
     text_weight: float = Field(1.0, ge=0, description="the recency-weighted context turns, with the prior")
     text_prior: float = Field(0.3, ge=0, description="popularity/quality prior added to the text source's cosines")
     topic_prior: float = Field(0.3, ge=0, description="popularity/quality prior added to the topic source's cosines")
+    unread_text_prior: float = Field(
+        0.05,
+        ge=0,
+        description="text_prior when the request says what a film is about and no facet answers it ('a movie set "
+        "in a hospital'): the words' own nearness orders the list, the popular films do not",
+    )
     topic_weight: float = Field(1.0, ge=0, description="items near the topical wishes, with the prior")
     comention_weight: float = Field(1.5, ge=0, description="movies co-mentioned with liked ones in ReDial train")
     dialogue_popularity_weight: float = Field(

@@ -39,6 +39,9 @@ MIN_EMBEDDED_ITEMS = 5  # and a phrase matched to a facet by embedding alone, th
 CACHE = 512
 BROAD, FOCUSED = 0.15, 0.4  # concept specificities: the facet source is off at the first, full from the second
 NEGATIONS = frozenset("not no without nothing never less avoid hate isn't don't dont aren't except".split())
+ARTICLES = frozenset("a an the some my his her their this that".split())
+TOPIC_BEFORE = frozenset("about involving featuring concerning regarding".split())  # "a movie about ..."
+TOPIC_AFTER = frozenset("movie film flick story".split())  # "a hospital movie" (lemmatised: movies -> movie)
 ANCHOR_SKIP = ("mood", "company")  # not what makes a film like another (Heat's studio is not its neighbourhood)
 KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "company": 5}
 
@@ -78,12 +81,13 @@ class RequestFacets:
     members: list[np.ndarray] = field(default_factory=list)  # per concept, membership per catalog position
     weights: list[float] = field(default_factory=list)  # per concept, its specificity
     credits: list[np.ndarray] = field(default_factory=list)  # per concept, its tier credit per position
-    evidence: list[np.ndarray] = field(default_factory=list)  # per concept, its facets' summed membership, max 1
+    evidence: list[np.ndarray] = field(default_factory=list)  # per concept, kinds of facet agreeing, best 1
     anchor: np.ndarray | None = None  # per position, affinity to the liked items' facets in [0, 1]
     anchor_labels: list[str] = field(default_factory=list)
+    unread: list[str] = field(default_factory=list)  # what the request says films are about that no facet answers
 
     def __bool__(self) -> bool:
-        return bool(self.concepts) or self.anchor is not None
+        return bool(self.concepts) or self.anchor is not None or bool(self.unread)
 
     @property
     def wanted(self) -> list[int]:
@@ -105,9 +109,11 @@ class RequestFacets:
         return out
 
     def strength(self, positions: np.ndarray) -> np.ndarray:
-        """The specificity-weighted mean evidence over the wanted concepts (0 without any): how many of a concept's
-        facets an item has, by membership (a Wikidata "submarine film" also tagged "submarine" before one that only
-        has one of them), scaled so the best item has 1."""
+        """The specificity-weighted mean evidence over the wanted concepts (0 without any): how many kinds of facet
+        (catalog genre, user tag, Wikidata genre, subject...) agree that an item meets a concept, by membership (a
+        Wikidata "submarine film" also tagged "submarine" before one with only one of them), scaled so the best
+        item has 1. A concept a catalog genre answers keeps its membership: the catalog's genre says it in full
+        ("animated": Toy Story as much as The Aristocats, however many Wikidata kinds of animation that has)."""
         idx = self.wanted
         if not idx:
             return np.zeros(len(positions))
@@ -136,12 +142,20 @@ class FacetReader:
     def __init__(self, index: FacetIndex, embed_queries: Callable[[Sequence[str]], np.ndarray] | None = None):
         self.index = index
         self.embed_queries = embed_queries
-        self._cache: OrderedDict[tuple, list[Concept]] = OrderedDict()
+        self._cache: OrderedDict[tuple, tuple[list[Concept], list[str]]] = OrderedDict()
         self.reads: OrderedDict[tuple, RequestFacets] = OrderedDict()  # query_facets' recent readings
 
     # ------------------------------------------------------------------ concepts
 
     def concepts(self, text: str, people: Sequence[str] = ()) -> list[Concept]:
+        return self._reading(text, people)[0]
+
+    def unread(self, text: str, people: Sequence[str] = ()) -> list[str]:
+        """What the request says a film is about that no facet answers ("a movie set in a hospital", "about con
+        artists"): a content phrase after a topic cue (about, set in, involving...) or before "movie"/"film"."""
+        return self._reading(text, people)[1]
+
+    def _reading(self, text: str, people: Sequence[str]) -> tuple[list[Concept], list[str]]:
         key = (text, tuple(people))
         if key in self._cache:
             self._cache.move_to_end(key)
@@ -157,7 +171,7 @@ class FacetReader:
             return None
         return self.embed_queries([phrase])[0]
 
-    def _read(self, text: str, people: Sequence[str]) -> list[Concept]:
+    def _read(self, text: str, people: Sequence[str]) -> tuple[list[Concept], list[str]]:
         out: list[Concept] = []
         low = " " + " ".join(text.lower().replace("’", "'").split()) + " "
         for pattern, spelled in SPELLINGS:
@@ -192,15 +206,16 @@ class FacetReader:
                     for k in range(i, i + n):
                         used[k] = True
                     lexical.append((phrase, cols, _negated(" ".join(toks[:i])), (i, i + n)))
-        runs, run = [], []
-        for t, u in zip(toks + ["|"], used + [True]):
+        runs, spans, start = [], [], None
+        for i, (t, u) in enumerate(zip(toks + ["|"], used + [True])):
             if u or _stop(t) or t == "|":
-                if run:
-                    runs.append(" ".join(run))
-                run = []
-            else:
-                run.append(t)
-        runs = runs[:MAX_PHRASES]
+                if start is not None:
+                    runs.append(" ".join(toks[start:i]))
+                    spans.append((start, i))
+                start = None
+            elif start is None:
+                start = i
+        runs, spans = runs[:MAX_PHRASES], spans[:MAX_PHRASES]
         if self.embed_queries is not None and runs and self.index.vectors.shape[1] > 1:  # one batch, cached
             self.embed_queries(runs)
         found = []
@@ -208,17 +223,20 @@ class FacetReader:
             wider = tuple(dict.fromkeys(cols + self._near(cols, SYNONYM_MIN)))
             found.append((self._concept(phrase, wider, negated, named=cols), span))
         out += self._either(found)
-        for phrase in runs:
+        unread = []
+        for phrase, span in zip(runs, spans):
             cols = self._embedded(phrase)
             if cols and self._supported(cols, embedded=True):
                 out.append(self._concept(phrase, cols, False))
+            elif _topic_cued(toks, span) and not _negated(" ".join(toks[: span[0]])):
+                unread.append(phrase)
         for person in people:  # no cast in the catalog: only a user tag of that name answers
             cols = tuple(
                 j for j in self.index.keys.get(" ".join(words(person)), []) if self.index.facets[j].kind == "tag"
             )
             if cols:
                 out.append(self._concept(person, cols, False))
-        return _merge(out)
+        return _merge(out), unread
 
     def _supported(self, cols: Sequence[int], embedded: bool = False) -> bool:
         """A phrase answered only by user tags counts when enough films carry them (one person's odd tag is no
@@ -299,19 +317,23 @@ class FacetReader:
         members, credits, evidence = [], [], []
         for c in concepts:
             m, core = np.zeros(len(idx.catalog)), None
-            e = np.zeros(len(idx.catalog))
+            by_kind: dict[str, np.ndarray] = {}  # the best membership per kind of facet: kinds agreeing is evidence
             for j in c.facets:
                 col = idx.column(j)
                 m = np.maximum(m, col)
-                e = e + col
-                if idx.facets[j].kind == "genre":
+                kind = idx.facets[j].kind
+                by_kind[kind] = np.maximum(by_kind[kind], col) if kind in by_kind else col
+                if kind == "genre":
                     core = col if core is None else np.maximum(core, col)
             members.append(m)
-            evidence.append(e / max(float(e.max()), 1e-9))
+            e = sum(by_kind.values(), np.zeros(len(idx.catalog)))  # a catalog genre is its own authority
+            evidence.append(m if core is not None else e / max(float(e.max()), 1e-9))
             credits.append((m > 0).astype(np.float64) if core is None else np.where(core > 0, 1.0, 0.5 * (m > 0)))
         n = max(len(idx.catalog), 2)  # a concept's specificity: that of all its items together
         weights = [float(np.clip(np.log(n / max(m.sum(), 1.0)) / np.log(n), 0, 1)) for m in members]
         out = RequestFacets(concepts, members, weights, credits, evidence=evidence)
+        if text:
+            out.unread = list(self.unread(text, people))
         if anchors:
             out.anchor, out.anchor_labels = self.affinity(anchors)
         return out
@@ -338,6 +360,18 @@ class FacetReader:
 def _stop(word: str) -> bool:
     """A word that names no facet: a stop word, or a year or decade ("90s", "1990s"; the reader has those)."""
     return word in STOP or any(ch.isdigit() for ch in word)
+
+
+def _topic_cued(toks: Sequence[str], span: tuple[int, int]) -> bool:
+    """Whether the words at ``span`` are said to be what a film is about: after "about" / "involving" / "set in"
+    (articles skipped) or just before "movie" / "film" / "story" ("a hospital movie")."""
+    i = span[0] - 1
+    while i >= 0 and toks[i] in ARTICLES:
+        i -= 1
+    before = toks[i] if i >= 0 else ""
+    if before in TOPIC_BEFORE or (before in ("in", "on", "at") and i > 0 and toks[i - 1] in ("set", "place")):
+        return True
+    return span[1] < len(toks) and toks[span[1]] in TOPIC_AFTER
 
 
 def _negated(before: str) -> bool:

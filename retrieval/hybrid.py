@@ -113,9 +113,13 @@ class HybridRetriever:
         """Each firing source's top ``per_source``, in registry order; popularity answers a query no other
         source could (cold start) even at weight 0."""
         out: dict[str, Scored] = {}
+        fusion = self.fusion
+        facets = self.request_facets(query)
+        if facets is not None and facets.unread:  # what no facet answers: the words' own nearness, not the popular
+            fusion = fusion.model_copy(update={"text_prior": fusion.unread_text_prior})
         for source in self.sources:
             if self.fires(source, query) or (source.fallback and not out):
-                scored = source.retrieve(query, per_source, exclude, self.fusion)
+                scored = source.retrieve(query, per_source, exclude, fusion)
                 if source.keeps_empty or len(scored):
                     out[source.name] = scored
         return out
@@ -191,7 +195,7 @@ class HybridRetriever:
                 adjusted = adjusted + self.neighbourhood_lift(pool, facets.anchor, query, prefs, plain)
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
-        if facets is not None and facets.wanted:
+        if facets is not None and (facets.wanted or facets.unread):
             order = self.tiered(order, facets, hits, always=self.fusion.nearest_rest)
         out = self._candidates(order[:k], fused, hits)
         if facets is not None and facets.wanted:
@@ -241,18 +245,20 @@ class HybridRetriever:
         tiers = facets.tiers(np.array(order, dtype=np.int64))
         ranked = [order[i] for i in np.argsort(-tiers, kind="stable")]
         n_on = int(np.count_nonzero(tiers > 0))
-        if not hits or (n_on and not always):
+        unread = bool(facets.unread)  # "about a teacher": no facet says it, the words said must count
+        if not hits or (n_on and not always and not unread):
             return ranked
         near = HybridRetriever.nearness(hits)  # only here: most requests have films that fit
         tier = dict(zip(order, tiers.tolist()))
-        rest = ranked[n_on:]
+        keep = 0 if unread else n_on  # with words no facet read, the films that fit are ordered by them too
+        rest = ranked[keep:]
         by_words = {p: r for r, p in enumerate(sorted((p for p in rest if p in near), key=near.__getitem__))}
         far = len(by_words)  # not found by the words said: as if just after the last one that was
-        if n_on:  # the others after the films that fit: fused rank plus rank by the words
+        if n_on:  # within a tier: fused rank plus rank by the words
             key = {p: (-tier[p], i + by_words.get(p, far), i) for i, p in enumerate(rest)}
         else:  # nothing fits: the words are all there is to go on
             key = {p: (-tier[p], by_words.get(p, far), i) for i, p in enumerate(rest)}
-        return ranked[:n_on] + sorted(rest, key=key.__getitem__)
+        return ranked[:keep] + sorted(rest, key=key.__getitem__)
 
     @staticmethod
     def nearness(hits: dict[int, dict[str, tuple[int, float]]]) -> dict[int, int]:

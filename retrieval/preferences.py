@@ -150,13 +150,17 @@ class PreferenceScorer:
         sims[near.positions] = near.scores
         return sims
 
-    def text_source(self, query: RetrievalQuery, k: int, exclude: np.ndarray | None = None) -> Scored:
+    def text_source(
+        self, query: RetrievalQuery, k: int, exclude: np.ndarray | None = None, prior: float | None = None
+    ) -> Scored:
+        """The items nearest the context turns, plus ``prior`` (default ``fusion.text_prior``) x the quality prior."""
         p = query.preferences
         mentioned = [*query.liked_ids, *query.disliked_ids, *query.filters.exclude_ids, *p.avoid_ids, *p.named_ids]
         vec = self.context_vector(query.preferences, mentioned)
         if vec is None:
             return Scored.empty()
-        return self._with_prior(self._sims(vec, query, k, exclude), self.fusion.text_prior, query, k, exclude)
+        weight = self.fusion.text_prior if prior is None else prior
+        return self._with_prior(self._sims(vec, query, k, exclude), weight, query, k, exclude)
 
     def topic_source(self, query: RetrievalQuery, k: int, exclude: np.ndarray | None = None) -> Scored:
         vecs = self.topic_vectors(query.preferences)

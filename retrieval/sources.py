@@ -82,7 +82,7 @@ def fusion_sources(
             out.append(Source(name, f"{name}_weight", _knows_or_likes(model), _plain(model.retrieve), model))
     if preferences is not None:
         out.append(
-            Source("text", "text_weight", _has_context, _plain(preferences.text_source), preferences, keeps_empty=False)
+            Source("text", "text_weight", _has_context, _text(preferences), preferences, keeps_empty=False)
         )
         topics = _plain(preferences.topic_source)
         out.append(Source("topics", "topic_weight", _has_topics, topics, preferences, keeps_empty=False))
@@ -180,6 +180,11 @@ def _facet_source(catalog: Catalog, reader: FacetReader) -> Source:
         return top_k(score, k, keep if mask is None else mask & keep)
 
     return Source("facets", "facet_weight", fires, retrieve, reader, keeps_empty=False)
+
+
+def _text(preferences: PreferenceScorer) -> Callable[[RetrievalQuery, int, np.ndarray, FusionSettings], Scored]:
+    """The text source at the fusion settings' ``text_prior`` (lower for words no facet answers)."""
+    return lambda q, k, ex, f: preferences.text_source(q, k, ex, prior=f.text_prior)
 
 
 def _plain(retrieve) -> Callable[[RetrievalQuery, int, np.ndarray, FusionSettings], Scored]:

@@ -70,3 +70,15 @@ def test_a_request_for_what_the_catalog_does_not_record_says_so_and_reads_no_oth
     horror = rec.chat(f"v-{uuid.uuid4().hex[:6]}", "a horror movie based on a video game", k=5)
     assert all("Horror" in rec.catalog.get(r.item_id).genres for r in horror.recommendations)
     assert any("rest of what you asked" in n.text for n in horror.notes), horror.notes
+
+
+def test_a_request_about_what_no_facet_records_says_so_and_follows_the_words(rec):
+    """'a movie set in a hospital': no genre, tag or Wikidata fact says hospital; the reply says so, and the list
+    is the one the words alone give (the product's vector search), not the popular films."""
+    text = "a movie set in a hospital"
+    got = rec.chat(f"h-{uuid.uuid4().hex[:6]}", text, k=5)
+    relaxed = [n.text for n in got.notes if n.kind == "relaxed"]
+    assert any("Nothing the catalog records about its films says “hospital”" in t for t in relaxed), got.notes
+    words = [h.item_id for h in rec.search(text, k=10)]
+    picks = [r.item_id for r in got.recommendations]
+    assert len(picks) == 5 and sum(p in words for p in picks) >= 4, (picks, words)

@@ -231,3 +231,19 @@ def test_when_no_film_meets_the_request_the_words_alone_order_the_list():
     some = np.array([0, 0, 0, 1.0, 0, 0])
     one = RequestFacets([Concept("x", (0,), "x")], [some], [1.0], [some])
     assert HybridRetriever.tiered(list(range(6)), one, near, always=False) == [3, 0, 1, 2, 4, 5]
+
+
+def test_words_no_facet_answers_order_the_list_and_the_films_that_fit():
+    """'a movie set in a hospital' (no facet says hospital): the list comes by rank by the words said; with a facet
+    beside them ('an inspiring movie about a teacher') the films that fit come first, ordered by fused rank plus
+    rank by the words, and the same words order the rest."""
+    from recagent.retrieval.facet_reading import Concept, RequestFacets
+
+    near = as_hits({4: 1, 2: 2, 5: 3})
+    unread = RequestFacets(unread=["hospital"])
+    assert HybridRetriever.tiered(list(range(6)), unread, near, always=False) == [4, 2, 5, 0, 1, 3]
+    some = np.array([1.0, 0, 1.0, 0, 1.0, 0])
+    fit = RequestFacets([Concept("uplifting", (0,), "uplifting")], [some], [1.0], [some])
+    assert HybridRetriever.tiered(list(range(6)), fit, near, always=False) == [0, 2, 4, 1, 3, 5]
+    fit.unread = ["teacher"]
+    assert HybridRetriever.tiered(list(range(6)), fit, near, always=False) == [2, 4, 0, 1, 3, 5]
