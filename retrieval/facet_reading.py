@@ -41,7 +41,6 @@ BROAD, FOCUSED = 0.15, 0.4  # concept specificities: the facet source is off at 
 NEGATIONS = frozenset("not no without nothing never less avoid hate isn't don't dont aren't except".split())
 ARTICLES = frozenset("a an the some my his her their this that".split())
 TOPIC_BEFORE = frozenset("about involving featuring concerning regarding".split())  # "a movie about ..."
-TOPIC_AFTER = frozenset("movie film flick story".split())  # "a hospital movie" (lemmatised: movies -> movie)
 ANCHOR_SKIP = ("mood", "company")  # not what makes a film like another (Heat's studio is not its neighbourhood)
 KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "company": 5}
 
@@ -152,7 +151,7 @@ class FacetReader:
 
     def unread(self, text: str, people: Sequence[str] = ()) -> list[str]:
         """What the request says a film is about that no facet answers ("a movie set in a hospital", "about con
-        artists"): a content phrase after a topic cue (about, set in, involving...) or before "movie"/"film"."""
+        artists"): a content phrase after a topic cue (about, set in, involving...)."""
         return self._reading(text, people)[1]
 
     def _reading(self, text: str, people: Sequence[str]) -> tuple[list[Concept], list[str]]:
@@ -364,14 +363,12 @@ def _stop(word: str) -> bool:
 
 def _topic_cued(toks: Sequence[str], span: tuple[int, int]) -> bool:
     """Whether the words at ``span`` are said to be what a film is about: after "about" / "involving" / "set in"
-    (articles skipped) or just before "movie" / "film" / "story" ("a hospital movie")."""
+    (articles skipped). Not the word before "movie": that is as often how good it is ("an amazing movie")."""
     i = span[0] - 1
     while i >= 0 and toks[i] in ARTICLES:
         i -= 1
     before = toks[i] if i >= 0 else ""
-    if before in TOPIC_BEFORE or (before in ("in", "on", "at") and i > 0 and toks[i - 1] in ("set", "place")):
-        return True
-    return span[1] < len(toks) and toks[span[1]] in TOPIC_AFTER
+    return before in TOPIC_BEFORE or (before in ("in", "on", "at") and i > 0 and toks[i - 1] in ("set", "place"))
 
 
 def _negated(before: str) -> bool:

@@ -120,7 +120,8 @@ STOP = frozenset(
     similar lot much many what which who how where when there here tell know think same too well any similar
     stuff thank thanks hi hello hey ok okay yes yeah sure fun favorite favourite genre genres cool awesome
     interesting based set out up help us our truly sound sounds seem seems guess try trying still yet ever
-    never again already actually probably definitely thing things way lot one two first last next whole right world""".split()
+    never again already actually probably definitely thing things way lot one two first last next whole right world
+    them they he she him her his their myself yourself himself herself themselves i've i'd i'll you're all""".split()
 )
 
 
