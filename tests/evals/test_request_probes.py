@@ -71,4 +71,4 @@ def test_cli_names_the_known_sets(tmp_path):
     from recagent.cli.app import app
 
     res = CliRunner().invoke(app, ["eval", "probes", "--set", "holdout", "--data-dir", str(tmp_path)])
-    assert res.exit_code != 0 and "dev, test" in res.output
+    assert res.exit_code != 0 and "dev, dev2, test" in res.output
