@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from recagent.retrieval.base import RetrievalQuery
-from recagent.retrieval.facets import MOODS, STOP, FacetIndex, label_keys, lemma, words
+from recagent.retrieval.facets import MOODS, STOP, TOKEN, FacetIndex, label_keys, lemma, words
 from recagent.retrieval.preferences import without_titles
 
 WISHED_GENRE = 0.9  # a soft genre this strong (asked for by name) is the request's facet on a turn naming none
@@ -190,7 +190,8 @@ class FacetReader:
                     out.append(Concept(phrase, (j,), mood, negated))
                     break
         tokens = low.split()
-        toks = [lemma(t) for t in (w for tok in tokens for w in (words(tok) or ["|"]))]
+        said = [w for tok in tokens for w in (TOKEN.findall(tok) or ["|"])]  # as written, for the reply
+        toks = [lemma(t) for t in said]
         used = [t == "|" for t in toks]
         lexical: list[tuple[str, list[int], bool, tuple[int, int]]] = []
         for n in (4, 3, 2, 1):
@@ -228,7 +229,7 @@ class FacetReader:
             if cols and self._supported(cols, embedded=True):
                 out.append(self._concept(phrase, cols, False))
             elif _topic_cued(toks, span) and not _negated(" ".join(toks[: span[0]])):
-                unread.append(phrase)
+                unread.append(" ".join(said[span[0] : span[1]]))
         for person in people:  # no cast in the catalog: only a user tag of that name answers
             cols = tuple(
                 j for j in self.index.keys.get(" ".join(words(person)), []) if self.index.facets[j].kind == "tag"

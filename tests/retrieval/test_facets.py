@@ -200,7 +200,7 @@ def test_what_a_request_says_films_are_about_that_no_facet_answers_is_kept_as_un
     reader = FacetReader(tiny_index())  # lexical only: 'hospital' names no facet here
     assert reader.unread("a movie set in a hospital") == ["hospital"]
     assert reader.unread("an amazing movie") == [] and reader.unread("tell me about them") == []
-    assert reader.unread("movies about con artists") == ["con artist"]
+    assert reader.unread("movies about con artists") == ["con artists"]  # as said, for the reply
     assert reader.unread("a heist movie") == [] and [c.label for c in reader.concepts("a heist movie")] == ["heist film"]
     assert reader.unread("a movie to watch with my girlfriend") == []
     assert reader.unread("a film that is not about war") == []
