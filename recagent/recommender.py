@@ -180,17 +180,21 @@ class Recommender(RetrievalParts):
             unread_topics=self.request_unread_topics,
         )
 
-    def request_facet_labels(self, query: RetrievalQuery) -> list[str]:
-        """What the query names, in the catalog's facets (for the reply's note when too few films fit)."""
+    def _request_facets(self, query: RetrievalQuery):
+        """The query's reading in the catalog's facets (retrieval's own, cached), or None with facets off."""
         from recagent.retrieval.facet_reading import query_facets
 
-        return query_facets(self.facet_reader, query).labels if self.settings.fusion.request_facets else []
+        return query_facets(self.facet_reader, query) if self.settings.fusion.request_facets else None
+
+    def request_facet_labels(self, query: RetrievalQuery) -> list[str]:
+        """What the query names, in the catalog's facets (for the reply's note when too few films fit)."""
+        rf = self._request_facets(query)
+        return [] if rf is None else rf.labels
 
     def request_unread_topics(self, query: RetrievalQuery) -> list[str]:
         """What the query says films are about that no facet of the catalog answers (for the reply's note)."""
-        from recagent.retrieval.facet_reading import query_facets
-
-        return query_facets(self.facet_reader, query).unread if self.settings.fusion.request_facets else []
+        rf = self._request_facets(query)
+        return [] if rf is None else rf.unread
 
     @part
     def reader(self):

@@ -241,7 +241,9 @@ class HybridRetriever:
         each film's rank by the words said (or the liked items, :meth:`nearness`) counts too: the films meeting none of the facets come by their fused
         rank plus that rank, so a film near the words passes popular ones that are not ("a wedding movie":
         Bridesmaids after the weddings, not Inside Out). Not ``always``: only when no film meets any facet ("based
-        on a video game", which the catalog does not record: the nearest by the words, not the most popular)."""
+        on a video game", which the catalog does not record: the nearest by the words, not the most popular), or
+        when the request says what films are about and no facet answers it (``facets.unread``: "an inspiring movie
+        about a teacher"), where the words order the films that fit as well."""
         tiers = facets.tiers(np.array(order, dtype=np.int64))
         ranked = [order[i] for i in np.argsort(-tiers, kind="stable")]
         n_on = int(np.count_nonzero(tiers > 0))
