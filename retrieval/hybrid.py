@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from recagent.errors import UnknownUserError
-from recagent.retrieval.base import Candidate, Preferences, RetrievalQuery, Scored, SourceHit
+from recagent.retrieval.base import Candidate, ContextText, Preferences, RetrievalQuery, Scored, SourceHit
 from recagent.retrieval.catalog import Catalog, InteractionLog
 from recagent.retrieval.facet_reading import RequestFacets, query_facets
 from recagent.retrieval.learned_ranker import LearnedRanker
@@ -115,11 +115,13 @@ class HybridRetriever:
         out: dict[str, Scored] = {}
         fusion = self.fusion
         facets = self.request_facets(query)
+        worded = query
         if facets is not None and facets.unread:  # what no facet answers: the words' own nearness, not the popular
             fusion = fusion.model_copy(update={"text_prior": fusion.unread_text_prior})
+            worded = _request_words(query)
         for source in self.sources:
             if self.fires(source, query) or (source.fallback and not out):
-                scored = source.retrieve(query, per_source, exclude, fusion)
+                scored = source.retrieve(worded if source.name == "text" else query, per_source, exclude, fusion)
                 if source.keeps_empty or len(scored):
                     out[source.name] = scored
         return out
@@ -367,3 +369,13 @@ class HybridRetriever:
         anchors = query.liked_ids or (self.history_anchors(query.user_id) if self.knows(query.user_id) else [])
         self.attach_anchors(out, anchors)
         return out
+
+
+def _request_words(query: RetrievalQuery) -> RetrievalQuery:
+    """The query with its request text as the one turn the text source embeds: with words no facet answers, the
+    words decide the order, and they must outlast a later "only comedies" (a filter, which the state carries)."""
+    if not query.text:
+        return query
+    p = query.preferences
+    turns = [ContextText(text=query.text, weight=1.0)]
+    return query.model_copy(update={"preferences": p.model_copy(update={"context": turns})})

@@ -21,12 +21,13 @@ import re
 from recagent.agent.reading.critiques import read_critiques_and_topics
 from recagent.agent.reading.genres import read_genres
 from recagent.agent.reading.model import Spotter, Understanding
-from recagent.agent.reading.patterns import REPEAT, RESET, WISH
+from recagent.agent.reading.patterns import FILM_NOUN, NOUN_REQUEST, REPEAT, RESET, SUBJECT_WORDS, WISH
 from recagent.agent.reading.people import find_people
 from recagent.agent.reading.references import read_references
 from recagent.agent.reading.text import fold_text
 from recagent.agent.reading.titles import read_titles
 from recagent.agent.reading.years import read_years
+from recagent.agent.vocabulary import COMMON_WORDS
 
 
 def parse_message(message: str, genre_vocab: list[str], spot: Spotter | None = None) -> Understanding:
@@ -58,8 +59,18 @@ def parse_message(message: str, genre_vocab: list[str], spot: Spotter | None = N
         or u.people
         or any(m.stance == "liked" for m in u.mentions)
         or (WISH.search(low) and not u.references)
+        or _noun_request(low)
     )
     return u
+
+
+def _noun_request(low: str) -> bool:
+    """A bare noun phrase that says what films to find: "a prison movie", "a movie set in a hospital" (not "a great
+    movie": no word in it says what for; not "I saw a prison movie": a sentence about something)."""
+    if not NOUN_REQUEST.match(low) or SUBJECT_WORDS.search(low) or len(low.split()) > 15:
+        return False
+    words = re.findall(r"[a-z][a-z'-]*", re.sub(rf"\b{FILM_NOUN}\b", " ", low))
+    return any(w not in COMMON_WORDS for w in words)
 
 
 def _search_text(text: str, spans: list[tuple[int, int]]) -> str | None:

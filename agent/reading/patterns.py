@@ -186,6 +186,14 @@ WISH = re.compile(
     r"maybe|watch a|watch some|to watch|to see|would love|'d love|ideas|options|can you|could you|got any|have any|"
     r"is there|are there)\b"
 )
+# a bare noun phrase is a request in a chat even with no wish verb: "a prison movie", "a movie set in a hospital",
+# "older war films"; a sentence with a subject is not ("I saw a prison movie", "it's a great film")
+FILM_NOUN = r"(?:movies?|films?|flicks?|documentar(?:y|ies)|cartoons?)"
+NOUN_REQUEST = re.compile(rf"^(?:(?:a|an|some|more|other|another)\s+)?(?:[\w'-]+\s+){{0,5}}{FILM_NOUN}\b(?!\s+(?:is|was|are|were)\b)")
+SUBJECT_WORDS = re.compile(
+    r"\b(?:i|i'm|im|ive|i've|i'd|we|he|she|they|it|its|it's|you|your|my|saw|watched|seen|heard|is|was|are|were|"
+    r"that|that's|thats|this|those|these|favou?rite|such|ever)\b|\w's\b"
+)
 TASTE = re.compile(
     r"\b(like|likes|liking|love|loves|loving|enjoy|enjoys|enjoying|fan of|into|favou?rite|adore|big on|prefer|usually|mostly|always|"
     r"watch a lot of|i'?m a|kind of person|type of person|grew up)\b"

@@ -11,12 +11,17 @@ The turn's retrieval query and relaxation are :mod:`recagent.agent.state.query`.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from recagent.agent.reading.model import HardConstraint, Understanding
 from recagent.agent.state.model import CONTEXT_TURNS, MAX_NAMED, MAX_TOPICS, ChatState, Mention
+from recagent.agent.vocabulary import COMMON_WORDS
+
+# words that ask without saying what for: with COMMON_WORDS, a message left with only these adds nothing to search by
+FILLER = set("please pls plz ones stuff any anything some released come came out instead too either though".split())
 
 
 class Note(BaseModel):
@@ -182,8 +187,22 @@ def _apply_message(state: ChatState, event: MessageEvent, notes: list[Note]) -> 
             )
         )
     state.context = (state.context + [event.text])[-CONTEXT_TURNS:]
-    if u.asks and not u.references and not u.repeat:
+    if u.asks and not u.references and not u.repeat and (state.request is None or says_more(u)):
+        # "only from the 90s", "only comedies", "something newer" after "a movie set in a hospital": a message that
+        # only narrows keeps the standing request (the filter or critique it states is carried by the state)
         state.request = u.search_text if u.search_text is not None else event.text
+
+
+def says_more(u: Understanding) -> bool:
+    """Whether the message's words for search (``search_text``) hold a content word that none of its hard
+    constraints' phrases holds: "only comedies about dogs" does ("dogs"), "only comedies", "only from the 90s"
+    and "something newer please" do not."""
+    stated = {w for c in [*u.hard, *u.unsure] for w in _words(c.phrase or "")}
+    return any(w not in COMMON_WORDS and w not in FILLER and w not in stated for w in _words(u.search_text or ""))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z][a-z']*", text.lower())
 
 
 def _apply_constraints(state: ChatState, u: Understanding, notes: list[Note]) -> None:

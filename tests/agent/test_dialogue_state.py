@@ -273,3 +273,30 @@ def test_the_pure_state_and_the_reader_import_no_persistence():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_follow_up_that_only_narrows_keeps_the_standing_request():
+    """'only from the 90s', 'only comedies', 'something newer please' after 'a movie set in a hospital': the filter
+    or critique is the state's; the words to search by are still the hospital's. A message with words of its own
+    ('only comedies about dogs', 'how about a western') is the new request."""
+    s, _ = said(ChatState(session_id="s"), "a movie set in a hospital")
+    assert s.request == "a movie set in a hospital", "a bare noun phrase asks for something"
+    for narrowing in ("only from the 90s", "only comedies", "something newer please", "Only movies before 1995."):
+        s2, _ = said(s, narrowing)
+        assert s2.request == "a movie set in a hospital", narrowing
+        assert build_query(s2).text == "a movie set in a hospital", narrowing
+    s3, _ = said(s, "only comedies about dogs")
+    assert "dogs" in s3.request and s3.genres == ["Comedy"]
+    s4, _ = said(s, "how about a western")
+    assert s4.request == "how about a western"
+
+
+def test_a_bare_noun_phrase_is_a_request_and_a_sentence_about_a_film_is_not():
+    asks = {m: parse_message(m, VOCAB).asks for m in (
+        "a prison movie", "a movie about journalists", "a great movie!", "I saw a prison movie", "that movie was awesome",
+        "Heat is a good movie",
+    )}
+    assert asks == {
+        "a prison movie": True, "a movie about journalists": True, "a great movie!": False,
+        "I saw a prison movie": False, "that movie was awesome": False, "Heat is a good movie": False,
+    }

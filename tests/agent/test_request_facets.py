@@ -82,3 +82,28 @@ def test_a_request_about_what_no_facet_records_says_so_and_follows_the_words(rec
     words = [h.item_id for h in rec.search(text, k=10)]
     picks = [r.item_id for r in got.recommendations]
     assert len(picks) == 5 and sum(p in words for p in picks) >= 4, (picks, words)
+
+
+def test_what_no_facet_records_outlasts_a_follow_up_that_only_narrows(rec):
+    """'a movie set in a hospital', then 'only comedies': the comedies are ordered by the hospital's words (the
+    product's vector search over the same words), and the reply still says what the catalog does not record."""
+    sid, text = f"n-{uuid.uuid4().hex[:6]}", "a movie set in a hospital"
+    first = rec.chat(sid, text, k=5)
+    got = rec.chat(sid, "only comedies", k=5)
+    assert any("“hospital”" in n.text for n in got.notes), got.notes
+    picks = [r.item_id for r in got.recommendations]
+    assert len(picks) == 5 and all("Comedy" in rec.catalog.get(p).genres for p in picks)
+    shown = {r.item_id for r in first.recommendations}
+    words = [h.item_id for h in rec.search(text, k=80) if "Comedy" in h.genres and h.item_id not in shown][:10]
+    assert sum(p in words for p in picks) >= 4, (picks, words)
+
+
+def test_a_facet_request_holds_on_a_follow_up_that_only_narrows(rec):
+    """'a prison movie', then 'only from the 90s': 1990s prison films first, not the 1990s films people like."""
+    sid = f"p-{uuid.uuid4().hex[:6]}"
+    rec.chat(sid, "a prison movie", k=5)
+    got = rec.chat(sid, "only from the 90s", k=5)
+    items = [rec.catalog.get(r.item_id) for r in got.recommendations]
+    assert len(items) == 5 and all(1990 <= it.year <= 1999 for it in items)
+    fits = ["prison film" in r.explanation for r in got.recommendations]  # the slice's three unshown ones first
+    assert sum(fits) >= 3 and fits == sorted(fits, reverse=True), [r.explanation for r in got.recommendations]
