@@ -41,6 +41,8 @@ BROAD, FOCUSED = 0.15, 0.4  # concept specificities: the facet source is off at 
 NEGATIONS = frozenset("not no without nothing never less avoid hate isn't don't dont aren't except".split())
 ARTICLES = frozenset("a an the some my his her their this that".split())
 TOPIC_BEFORE = frozenset("about involving featuring concerning regarding".split())  # "a movie about ..."
+# "set in a hospital", "takes place on a ship", "stranded on an island", "trapped in a building": where a story is
+PLACED = frozenset("set place stranded trapped marooned shipwrecked imprisoned".split())
 ANCHOR_SKIP = ("mood", "company")  # not what makes a film like another (Heat's studio is not its neighbourhood)
 KIND_ORDER = {"mood": 0, "genre": 1, "wikidata": 2, "subject": 3, "tag": 4, "company": 5}
 
@@ -363,13 +365,13 @@ def _stop(word: str) -> bool:
 
 
 def _topic_cued(toks: Sequence[str], span: tuple[int, int]) -> bool:
-    """Whether the words at ``span`` are said to be what a film is about: after "about" / "involving" / "set in"
-    (articles skipped). Not the word before "movie": that is as often how good it is ("an amazing movie")."""
+    """Whether the words at ``span`` are said to be what a film is about: after "about" / "involving" / "set in" /
+    "stranded on" (articles skipped). Not the word before "movie": that is as often how good it is ("an amazing movie")."""
     i = span[0] - 1
     while i >= 0 and toks[i] in ARTICLES:
         i -= 1
     before = toks[i] if i >= 0 else ""
-    return before in TOPIC_BEFORE or (before in ("in", "on", "at") and i > 0 and toks[i - 1] in ("set", "place"))
+    return before in TOPIC_BEFORE or (before in ("in", "on", "at") and i > 0 and toks[i - 1] in PLACED)
 
 
 def _negated(before: str) -> bool:

@@ -199,6 +199,8 @@ def test_what_a_request_says_films_are_about_that_no_facet_answers_is_kept_as_un
     said then order the list); chat words, negated phrases and phrases a facet answers are not."""
     reader = FacetReader(tiny_index())  # lexical only: 'hospital' names no facet here
     assert reader.unread("a movie set in a hospital") == ["hospital"]
+    assert reader.unread("stranded on an island") == ["island"] == reader.unread("people trapped on an island")
+    assert reader.unread("I'm stuck at home") == []  # where the person is, not the story
     assert reader.unread("an amazing movie") == [] and reader.unread("tell me about them") == []
     assert reader.unread("movies about con artists") == ["con artists"]  # as said, for the reply
     assert reader.unread("a heist movie") == [] and [c.label for c in reader.concepts("a heist movie")] == ["heist film"]
