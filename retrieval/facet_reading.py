@@ -411,7 +411,7 @@ def query_facets(reader: FacetReader, query: RetrievalQuery) -> RequestFacets:
     if got is None:
         got = reader.read(text, p.people, anchors)
         if not got.wanted and wished:  # "show me more" after "Action movies from the 2000s": the wish still holds
-            got = reader.read(", ".join(wished), p.people, anchors)
+            got = reader.read(", ".join([text, *wished]) if text else ", ".join(wished), p.people, anchors)
         reader.reads[key] = got
         while len(reader.reads) > 64:
             reader.reads.popitem(last=False)

@@ -73,6 +73,9 @@ class Understanding(BaseModel):
     reset: bool = False
     repeat: bool = False
     asks: bool = Field(False, description="asks for something in words (the retrieval text follows it)")
+    continues: bool = Field(
+        False, description='a fragment that goes on from the standing request: "about music" after "a documentary"'
+    )
     search_text: str | None = Field(
         None,
         description="the message without what the state carries otherwise (critiques, negated genres, years, names): "

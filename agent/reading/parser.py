@@ -21,7 +21,7 @@ import re
 from recagent.agent.reading.critiques import read_critiques_and_topics
 from recagent.agent.reading.genres import read_genres
 from recagent.agent.reading.model import Spotter, Understanding
-from recagent.agent.reading.patterns import FILM_NOUN, NOUN_REQUEST, REPEAT, RESET, SUBJECT_WORDS, WISH
+from recagent.agent.reading.patterns import CONTINUES, FILM_NOUN, NOUN_REQUEST, REPEAT, RESET, SUBJECT_WORDS, WISH
 from recagent.agent.reading.people import find_people
 from recagent.agent.reading.references import read_references
 from recagent.agent.reading.text import fold_text
@@ -51,8 +51,10 @@ def parse_message(message: str, genre_vocab: list[str], spot: Spotter | None = N
 
     u.reset = bool(RESET.search(low))
     u.repeat = bool(REPEAT.search(low))
+    u.continues = bool(CONTINUES.match(low.strip()))
     u.asks = bool(
-        u.hard
+        u.continues
+        or u.hard
         or u.genres
         or u.critiques
         or u.topics

@@ -189,10 +189,19 @@ WISH = re.compile(
 # a bare noun phrase is a request in a chat even with no wish verb: "a prison movie", "a movie set in a hospital",
 # "older war films"; a sentence with a subject is not ("I saw a prison movie", "it's a great film")
 FILM_NOUN = r"(?:movies?|films?|flicks?|documentar(?:y|ies)|cartoons?)"
-NOUN_REQUEST = re.compile(rf"^(?:(?:a|an|some|more|other|another)\s+)?(?:[\w'-]+\s+){{0,5}}{FILM_NOUN}\b(?!\s+(?:is|was|are|were)\b)")
+NOUN_REQUEST = re.compile(
+    rf"^(?!(?:that|this|those|these)\b)(?:(?:a|an|some|more|other|another)\s+)?(?:[\w'-]+\s+){{0,5}}{FILM_NOUN}\b"
+    r"(?!\s+(?:is|was|are|were)\b)"
+)
 SUBJECT_WORDS = re.compile(
     r"\b(?:i|i'm|im|ive|i've|i'd|we|he|she|they|it|its|it's|you|your|my|saw|watched|seen|heard|is|was|are|were|"
-    r"that|that's|thats|this|those|these|favou?rite|such|ever)\b|\w's\b"
+    r"that's|thats|favou?rite|such|ever)\b|\w's\b"
+)
+# a fragment that goes on from the standing request: "about music" after "a good documentary", "set in Paris",
+# "with a happy ending", "and based on a true story"
+CONTINUES = re.compile(
+    r"^(?:(?:and|but|also|preferably|ideally|maybe|perhaps)\s+)?(?:about|with|involving|featuring|starring|"
+    r"set (?:in|on|at|during)|taking place|that takes place|based on|inspired by)\b"
 )
 TASTE = re.compile(
     r"\b(like|likes|liking|love|loves|loving|enjoy|enjoys|enjoying|fan of|into|favou?rite|adore|big on|prefer|usually|mostly|always|"

@@ -21,6 +21,7 @@ from recagent.agent.state.model import CONTEXT_TURNS, MAX_NAMED, MAX_TOPICS, Cha
 from recagent.agent.vocabulary import COMMON_WORDS
 
 # words that ask without saying what for: with COMMON_WORDS, a message left with only these adds nothing to search by
+MAX_REQUEST = 300  # characters: a request continued past this is replaced by the latest message instead
 FILLER = set("please pls plz ones stuff any anything some released come came out instead too either though".split())
 
 
@@ -187,10 +188,14 @@ def _apply_message(state: ChatState, event: MessageEvent, notes: list[Note]) -> 
             )
         )
     state.context = (state.context + [event.text])[-CONTEXT_TURNS:]
-    if u.asks and not u.references and not u.repeat and (state.request is None or says_more(u)):
-        # "only from the 90s", "only comedies", "something newer" after "a movie set in a hospital": a message that
-        # only narrows keeps the standing request (the filter or critique it states is carried by the state)
-        state.request = u.search_text if u.search_text is not None else event.text
+    if u.asks and not u.references and not u.repeat:
+        more = says_more(u)
+        if u.continues and more and state.request and len(state.request) + len(u.search_text or "") < MAX_REQUEST:
+            state.request = f"{state.request} {u.search_text}"  # "a good documentary" + "about music"
+        elif state.request is None or more:
+            # "only from the 90s", "only comedies", "something newer" after "a movie set in a hospital": a message
+            # that only narrows keeps the standing request (the filter or critique it states is the state's)
+            state.request = u.search_text if u.search_text is not None else event.text
 
 
 def says_more(u: Understanding) -> bool:

@@ -300,3 +300,21 @@ def test_a_bare_noun_phrase_is_a_request_and_a_sentence_about_a_film_is_not():
         "a prison movie": True, "a movie about journalists": True, "a great movie!": False,
         "I saw a prison movie": False, "that movie was awesome": False, "Heat is a good movie": False,
     }
+
+
+def test_a_fragment_that_goes_on_from_the_request_adds_to_it():
+    """'about music' after 'a nature documentary' is a documentary about both; alone it is a request of its own; a
+    fragment that only narrows ('and only from the 80s') adds nothing; a full request ('a prison movie') replaces."""
+    s, _ = said(ChatState(session_id="s"), "a nature documentary")
+    s2, _ = said(s, "about music")
+    assert s2.request == "a nature documentary about music"
+    s3, _ = said(s2, "and only from the 80s")
+    assert s3.request == "a nature documentary about music" and s3.filters().year_min == 1980
+    s4, _ = said(s2, "a prison movie")
+    assert s4.request == "a prison movie"
+    fresh, _ = said(ChatState(session_id="t"), "about music")
+    assert fresh.request == "about music"
+    long = s
+    for i in range(40):
+        long, _ = said(long, f"with dragon{'s' * (i % 3)} number {i} flying")
+    assert len(long.request) < 320 and long.request.endswith("flying")
