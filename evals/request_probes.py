@@ -1,4 +1,5 @@
-"""Request probes: does one plain request, as the first message of a fresh chat, get on-request films?
+"""Request probes: does one plain request, as the first message of a fresh chat, get on-request films? And
+(the follow-ups set) does the request still hold after a message that narrows it ("only from the 90s")?
 
 The probe sets (``evals/data/request_probes/{dev,test}.yaml``) were written by hand before any run (see the
 README there). Each single-turn request names its oracle, which the ranking does not use: the catalog's own
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from recagent.evals.probes import ATTRIBUTES, Probe, TmdbMovie
 
 SETS_DIR = Path(__file__).parent / "data" / "request_probes"
-SETS = ("dev", "dev2", "test")  # dev, dev2: tuning; test: frozen
+SETS = ("dev", "dev2", "test", "followups")  # dev, dev2: tuning; test, followups: frozen
 KINDS = ("genre", "topic", "mood")
 
 
@@ -31,6 +32,9 @@ class RequestProbe(BaseModel):
 
     id: str
     kind: Literal["genre", "topic", "mood"]
+    before: list[str] = Field(
+        default_factory=list, description="earlier turns of the same chat session; the list after `text` is judged"
+    )
     text: str = Field(min_length=3)
     genres: list[str] = Field(default_factory=list, description="catalog genres, all required")
     keywords: list[str] = Field(default_factory=list, description="TMDB keywords, any makes a hit")
@@ -75,7 +79,8 @@ class RequestProbeSet(BaseModel):
 
     def texts(self) -> set[str]:
         """Every request text (normalised), single-turn and both halves of each pair."""
-        out = {p.text for p in self.requests} | {p.base for p in self.critiques} | {p.wish for p in self.critiques}
+        out = {p.text for p in self.requests} | {t for p in self.requests for t in p.before}
+        out |= {p.base for p in self.critiques} | {p.wish for p in self.critiques}
         return {" ".join(t.lower().split()) for t in out}
 
 

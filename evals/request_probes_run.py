@@ -1,9 +1,9 @@
 """Run the request probes (evals/request_probes.py) through the product and two floors; write the run folder.
 
 Every single-turn request is the first message of a fresh chat session (``Recommender.chat``, k = 10: the
-product path) and is also answered by two floors judged the same way: the catalog's popularity ranking
+product path; a follow-up probe's earlier turns come first, in the same session) and is also answered by two floors judged the same way: the catalog's popularity ranking
 (restricted to the request's stated period only when it states one) and the product's own vector search
-(``Recommender.search(text, k=10)``). Precision@10 is hits over the movies the oracle can judge (the
+(``Recommender.search(text, k=10)``, over every turn's words for a follow-up probe). Precision@10 is hits over the movies the oracle can judge (the
 TMDB-linked ones for a TMDB oracle), reported per probe and per kind. Paired critiques run through the chat
 and are judged by evals/probes.py. Without ``<shared_data>/tmdb-5000`` only the genre probes run.
 """
@@ -69,14 +69,20 @@ def popularity_top(rec, probe: RequestProbe, k: int = TOP) -> list[str]:
 
 
 def answer(rec, probe: RequestProbe, tmdb, titles) -> RequestResult:
-    resp = rec.chat(f"request-probe-{probe.id}", probe.text, k=TOP)
+    """The chat's list after the probe's turns (the earlier ones first, in the same session), and the floors';
+    the vector search gets every turn's words at once."""
+    session = f"request-probe-{probe.id}"
+    for turn in probe.before:
+        rec.chat(session, turn, k=TOP)
+    resp = rec.chat(session, probe.text, k=TOP)
     lists = {
         "chat": [r.item_id for r in resp.recommendations],
         "popularity": popularity_top(rec, probe),
-        "vector": [h.item_id for h in rec.search(probe.text, k=TOP)],
+        "vector": [h.item_id for h in rec.search(" ".join([*probe.before, probe.text]), k=TOP)],
     }
+    said = " → ".join([*probe.before, probe.text])
     return RequestResult(
-        id=probe.id, kind=probe.kind, text=probe.text, chat_message=resp.message, chat_source=resp.source,
+        id=probe.id, kind=probe.kind, text=said, chat_message=resp.message, chat_source=resp.source,
         systems={s: judge_list(probe, ids, rec, tmdb, titles) for s, ids in lists.items()},
     )  # fmt: skip
 
@@ -125,7 +131,8 @@ def markdown(summary: dict, results: list[RequestResult], critiques: list[ProbeR
     lines = [
         f"# Request probes: {head['set']} set",
         "",
-        "Each request is the first message of a fresh chat session (k = 10). Precision@10 is over the movies the "
+        "Each request is the first message of a fresh chat session (k = 10; a follow-up probe, `a → b`, sends its "
+        "turns in order in one session and judges the list after the last). Precision@10 is over the movies the "
         "oracle can judge (catalog genres for genre probes; TMDB 5000 keywords/genres, TMDB-linked movies only, "
         "for topic and mood probes; plus the stated period). Floors judged the same way: the catalog's popularity "
         "ranking (in the stated period when there is one) and `Recommender.search(text, k=10)`. See "

@@ -18,7 +18,7 @@ from tests.support.data import SHARED_DATA, shared_dataset
 
 @pytest.fixture(scope="module")
 def sets():
-    return {name: load_set(name) for name in ("dev", "dev2", "test")}
+    return {name: load_set(name) for name in ("dev", "dev2", "test", "followups")}
 
 
 def test_test_set_has_the_counts_issue_20_asks_for(sets):
@@ -84,3 +84,10 @@ def test_a_probe_must_name_an_oracle_its_kind_can_use():
         RequestProbe(id="x", kind="topic", text="a prison movie", genres=["Drama"])  # no TMDB oracle
     with pytest.raises(ValidationError):
         RequestProbe(id="x", kind="genre", text="a comedy", genres=["Comedy"], keywords=["comedy"])
+
+
+def test_followups_are_conversations_judged_after_the_last_turn(sets):
+    fu = sets["followups"]
+    assert len(fu.requests) >= 24 and all(p.before for p in fu.requests) and not fu.critiques
+    assert sum(len(p.before) > 1 for p in fu.requests) >= 1
+    assert sum(p.years is not None for p in fu.requests) >= 8 and sum(bool(p.genres) for p in fu.requests) >= 10

@@ -71,4 +71,15 @@ def test_cli_names_the_known_sets(tmp_path):
     from recagent.cli.app import app
 
     res = CliRunner().invoke(app, ["eval", "probes", "--set", "holdout", "--data-dir", str(tmp_path)])
-    assert res.exit_code != 0 and "dev, dev2, test" in res.output
+    assert res.exit_code != 0 and "dev, dev2, test, followups" in res.output
+
+
+def test_a_follow_up_probe_sends_its_turns_in_one_session_and_judges_the_last_list(rec):
+    """'a war movie' then 'only comedies please': the list judged is the one after the follow-up (every film a
+    comedy, as the follow-up's filter says), and the vector floor reads both turns' words."""
+    probe = RequestProbe(id="fu", kind="genre", before=["a war movie"], text="only comedies please",
+                         genres=["Comedy"])  # fmt: skip
+    (result,), _ = evaluate(rec, [probe], [], None, show_progress=False)
+    assert result.text == "a war movie → only comedies please"
+    assert result.systems["chat"].precision == 1.0 and len(result.systems["chat"].ids) == 10
+    assert rec.sessions.get("request-probe-fu").context == ["a war movie", "only comedies please"]
