@@ -231,8 +231,8 @@ def eval_probes(
     probe_set: Annotated[
         Optional[str],
         typer.Option(
-            "--set", help="request probes: dev or dev2 (tuning), test (frozen acceptance set) or followups (frozen: "
-            "two- and three-turn conversations); omit for the critique probes"
+            "--set", help="request probes: dev, dev2 or followups-dev (tuning), test (frozen acceptance set) or followups "
+            "(frozen: two- and three-turn conversations); omit for the critique probes"
         ),
     ] = None,
     probes: Annotated[Optional[Path], typer.Option("--probes", help="the critique probe file (YAML)")] = None,

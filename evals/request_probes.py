@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from recagent.evals.probes import ATTRIBUTES, Probe, TmdbMovie
 
 SETS_DIR = Path(__file__).parent / "data" / "request_probes"
-SETS = ("dev", "dev2", "test", "followups")  # dev, dev2: tuning; test, followups: frozen
+SETS = ("dev", "dev2", "test", "followups-dev", "followups")  # dev, dev2, followups-dev: tuning; the rest frozen
 KINDS = ("genre", "topic", "mood")
 
 
@@ -53,6 +53,11 @@ class RequestProbe(BaseModel):
         return self
 
     @property
+    def said(self) -> str:
+        """The conversation as one line: "a war movie → only comedies please" (the text alone without turns before)."""
+        return " → ".join([*self.before, self.text])
+
+    @property
     def uses_tmdb(self) -> bool:
         return bool(self.keywords or self.tmdb_genres or self.exclude_tmdb_genres)
 
@@ -78,9 +83,8 @@ class RequestProbeSet(BaseModel):
         return self
 
     def texts(self) -> set[str]:
-        """Every request text (normalised), single-turn and both halves of each pair."""
-        out = {p.text for p in self.requests} | {t for p in self.requests for t in p.before}
-        out |= {p.base for p in self.critiques} | {p.wish for p in self.critiques}
+        """Every request (normalised): a single turn, a conversation as one line, both halves of each pair."""
+        out = {p.said for p in self.requests} | {p.base for p in self.critiques} | {p.wish for p in self.critiques}
         return {" ".join(t.lower().split()) for t in out}
 
 

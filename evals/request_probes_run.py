@@ -1,7 +1,8 @@
 """Run the request probes (evals/request_probes.py) through the product and two floors; write the run folder.
 
 Every single-turn request is the first message of a fresh chat session (``Recommender.chat``, k = 10: the
-product path; a follow-up probe's earlier turns come first, in the same session) and is also answered by two floors judged the same way: the catalog's popularity ranking
+product path; a follow-up probe's earlier turns come first, in the same session, and the floors then leave out
+what the chat showed in them, as the chat itself does) and is also answered by two floors judged the same way: the catalog's popularity ranking
 (restricted to the request's stated period only when it states one) and the product's own vector search
 (``Recommender.search(text, k=10)``, over every turn's words for a follow-up probe). Precision@10 is hits over the movies the oracle can judge (the
 TMDB-linked ones for a TMDB oracle), reported per probe and per kind. Paired critiques run through the chat
@@ -53,14 +54,17 @@ def judge_list(probe: RequestProbe, ids: list[str], rec, tmdb: dict[str, TmdbMov
                       precision=None if precision is None else round(precision, 4))  # fmt: skip
 
 
-def popularity_top(rec, probe: RequestProbe, k: int = TOP) -> list[str]:
-    """The catalog's most popular items, in the stated period only when the request states one."""
+def popularity_top(rec, probe: RequestProbe, k: int = TOP, shown: set[str] = frozenset()) -> list[str]:
+    """The catalog's most popular items, in the stated period only when the request states one (and not those the
+    chat already showed in the conversation)."""
     counts = np.asarray(rec.popularity.counts, dtype=np.float64)
     order = np.argsort(-counts, kind="stable")
     out = []
     for p in order:
         year = rec.catalog.items[p].year
         if probe.years and (year is None or not probe.years[0] <= year <= probe.years[1]):
+            continue
+        if rec.catalog.ids[p] in shown:
             continue
         out.append(rec.catalog.ids[p])
         if len(out) == k:
@@ -70,19 +74,21 @@ def popularity_top(rec, probe: RequestProbe, k: int = TOP) -> list[str]:
 
 def answer(rec, probe: RequestProbe, tmdb, titles) -> RequestResult:
     """The chat's list after the probe's turns (the earlier ones first, in the same session), and the floors';
-    the vector search gets every turn's words at once."""
+    the vector search gets every turn's words at once. Like the chat, which never shows a film twice in a
+    session, the floors leave out what the chat showed in the earlier turns."""
     session = f"request-probe-{probe.id}"
+    shown: set[str] = set()
     for turn in probe.before:
-        rec.chat(session, turn, k=TOP)
+        shown |= {r.item_id for r in rec.chat(session, turn, k=TOP).recommendations}
     resp = rec.chat(session, probe.text, k=TOP)
+    words = rec.search(" ".join([*probe.before, probe.text]), k=TOP + len(shown))
     lists = {
         "chat": [r.item_id for r in resp.recommendations],
-        "popularity": popularity_top(rec, probe),
-        "vector": [h.item_id for h in rec.search(" ".join([*probe.before, probe.text]), k=TOP)],
+        "popularity": popularity_top(rec, probe, shown=shown),
+        "vector": [h.item_id for h in words if h.item_id not in shown][:TOP],
     }
-    said = " → ".join([*probe.before, probe.text])
     return RequestResult(
-        id=probe.id, kind=probe.kind, text=said, chat_message=resp.message, chat_source=resp.source,
+        id=probe.id, kind=probe.kind, text=probe.said, chat_message=resp.message, chat_source=resp.source,
         systems={s: judge_list(probe, ids, rec, tmdb, titles) for s, ids in lists.items()},
     )  # fmt: skip
 

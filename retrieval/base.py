@@ -70,8 +70,9 @@ class Preferences(BaseModel):
     )
     named_ids: list[str] = Field(
         default_factory=list,
-        description='items named without a stance ("have you seen Heat?"): their titles are taken out of the '
-        "context turns the text source embeds (they would pull look-alike titles); neither anchors nor filters",
+        description='items named without a stance or as seen ("have you seen Heat?", "I saw Heat"): their titles '
+        "are taken out of the context turns the text source embeds (they would pull look-alike titles); neither "
+        "anchors nor filters (a seen item is left out by the filters' exclude_ids)",
     )
 
     people: list[str] = Field(

@@ -58,8 +58,10 @@ SPELLINGS = (
 )
 ALIASES = {
     "sci-fi": "science fiction", "scifi": "science fiction", "sci fi": "science fiction", "biopic": "biographical",
-    "noir": "film noir", "animated": "animation", "cartoon": "animation", "courtroom": "trial",
+    "noir": "film noir", "animated": "animation", "animated film": "animation", "cartoon": "animation",
+    "courtroom": "trial",
     "documentary": "documentary", "doc": "documentary", "rom-com": "romantic comedy", "romcom": "romantic comedy",
+    "romantic": "romance", "science fiction": "sci-fi",
     "true story": "based on a true story", "real person": "biographical", "kung-fu": "kung fu",
 }  # fmt: skip
 
@@ -279,6 +281,9 @@ class FacetReader:
         alias = ALIASES.get(phrase)
         if alias:
             cols += self.index.keys.get(" ".join(words(alias)), [])
+        head, _, last = phrase.rpartition(" ")
+        if cols and head and last in ("film", "movie"):  # "a horror film": the catalog's Horror as much as Wikidata's
+            cols += [j for j in self._lexical(head) if self.index.facets[j].kind == "genre" and j not in cols]
         return cols
 
     def _near(self, cols: Sequence[int], floor: float) -> list[int]:

@@ -198,7 +198,10 @@ class HybridRetriever:
             fused = dict(zip(pool.tolist(), adjusted.tolist()))
             order = [int(pool[i]) for i in np.argsort(-adjusted, kind="stable")]
         if facets is not None and (facets.wanted or facets.unread):
-            order = self.tiered(order, facets, hits, always=self.fusion.nearest_rest)
+            # with a filter stated ("a movie about aliens", then "only 90s ones"), too few fitting films leave the
+            # rest to the words said, not to the filter's most popular films
+            narrowed = query is not None and _states_a_filter(query)
+            order = self.tiered(order, facets, hits, always=self.fusion.nearest_rest or narrowed)
         out = self._candidates(order[:k], fused, hits)
         if facets is not None and facets.wanted:
             self.mark(out, facets)
@@ -266,12 +269,13 @@ class HybridRetriever:
 
     @staticmethod
     def nearness(hits: dict[int, dict[str, tuple[int, float]]]) -> dict[int, int]:
-        """Per position, its rank by the request's text (the text source), else by the liked items (vector)."""
+        """Per position, its best rank by the words said (the text source, or the topic source: "aliens", with the
+        films tagged so), else by the liked items (vector)."""
         out = {}
         for pos, by in hits.items():
-            hit = by.get("text") or by.get("vector")
-            if hit is not None:
-                out[pos] = hit[0]
+            said = [by[s][0] for s in ("text", "topics") if s in by]
+            if said or "vector" in by:
+                out[pos] = min(said) if said else by["vector"][0]
         return out
 
     def mark(self, candidates: list[Candidate], facets: RequestFacets) -> None:
@@ -379,3 +383,9 @@ def _request_words(query: RetrievalQuery) -> RetrievalQuery:
     p = query.preferences
     turns = [ContextText(text=query.text, weight=1.0)]
     return query.model_copy(update={"preferences": p.model_copy(update={"context": turns})})
+
+
+def _states_a_filter(query: RetrievalQuery) -> bool:
+    """Whether the query holds a stated hard filter (a period, a genre, a genre against; not the items shown)."""
+    f = query.filters
+    return f.year_min is not None or f.year_max is not None or bool(f.genres or f.exclude_genres)

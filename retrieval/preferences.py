@@ -155,7 +155,9 @@ class PreferenceScorer:
     ) -> Scored:
         """The items nearest the context turns, plus ``prior`` (default ``fusion.text_prior``) x the quality prior."""
         p = query.preferences
-        mentioned = [*query.liked_ids, *query.disliked_ids, *query.filters.exclude_ids, *p.avoid_ids, *p.named_ids]
+        # the titles the user said, not those of every film left out: "Samurai (1965)" shown before must not take
+        # "samurai" out of "a samurai film"
+        mentioned = [*query.liked_ids, *query.disliked_ids, *p.avoid_ids, *p.named_ids]
         vec = self.context_vector(query.preferences, mentioned)
         if vec is None:
             return Scored.empty()

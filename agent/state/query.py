@@ -40,7 +40,7 @@ def preferences(state: ChatState) -> Preferences:
         context=context,
         avoid_ids=list(state.avoid_ids),
         shown_ids=shown_anchors(state),
-        named_ids=list(state.named_ids),
+        named_ids=list(dict.fromkeys(state.named_ids + state.seen_ids)),  # titles said: not words to search by
         people=list(state.people),
     )
 

@@ -187,9 +187,11 @@ def _apply_message(state: ChatState, event: MessageEvent, notes: list[Note]) -> 
                 "these picks follow the rest of what you said.",
             )
         )
-    state.context = (state.context + [event.text])[-CONTEXT_TURNS:]
+    more = says_more(u)
+    narrows = u.asks and not more and state.request is not None and bool(u.hard or u.unsure or u.critiques)
+    if not narrows:  # "from the 80s" after "a film about astronauts": a filter, no words for the text source
+        state.context = (state.context + [event.text])[-CONTEXT_TURNS:]
     if u.asks and not u.references and not u.repeat:
-        more = says_more(u)
         if u.continues and more and state.request and len(state.request) + len(u.search_text or "") < MAX_REQUEST:
             state.request = f"{state.request} {u.search_text}"  # "a good documentary" + "about music"
         elif state.request is None or more:

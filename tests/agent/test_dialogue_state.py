@@ -318,3 +318,15 @@ def test_a_fragment_that_goes_on_from_the_request_adds_to_it():
     for i in range(40):
         long, _ = said(long, f"with dragon{'s' * (i % 3)} number {i} flying")
     assert len(long.request) < 320 and long.request.endswith("flying")
+
+
+def test_a_message_that_only_narrows_adds_no_words_for_the_text_source():
+    """'only from the 80s' after 'a film about astronauts': the filter is the state's; the context turns the text
+    source embeds stay the astronauts' (else the words of the request weigh less with every narrowing)."""
+    s, _ = said(ChatState(session_id="s"), "a film about astronauts")
+    s2, _ = said(s, "only from the 80s")
+    assert s2.context == ["a film about astronauts"] and s2.filters().year_min == 1980
+    s3, _ = said(s2, "I also liked Heat")  # words of its own: a turn of the conversation
+    assert s3.context[-1] == "I also liked Heat"
+    first, _ = said(ChatState(session_id="t"), "only from the 80s")  # nothing to narrow: it is the conversation
+    assert first.context == ["only from the 80s"]

@@ -18,7 +18,7 @@ from tests.support.data import SHARED_DATA, shared_dataset
 
 @pytest.fixture(scope="module")
 def sets():
-    return {name: load_set(name) for name in ("dev", "dev2", "test", "followups")}
+    return {name: load_set(name) for name in ("dev", "dev2", "test", "followups-dev", "followups")}
 
 
 def test_test_set_has_the_counts_issue_20_asks_for(sets):
@@ -91,3 +91,10 @@ def test_followups_are_conversations_judged_after_the_last_turn(sets):
     assert len(fu.requests) >= 24 and all(p.before for p in fu.requests) and not fu.critiques
     assert sum(len(p.before) > 1 for p in fu.requests) >= 1
     assert sum(p.years is not None for p in fu.requests) >= 8 and sum(bool(p.genres) for p in fu.requests) >= 10
+
+
+def test_the_follow_up_tuning_set_shares_no_topic_with_the_frozen_one(sets):
+    first = lambda s: {p.before[0].lower() for p in s.requests}  # noqa: E731
+    keywords = lambda s: {k for p in s.requests for k in p.keywords}  # noqa: E731
+    assert not first(sets["followups-dev"]) & first(sets["followups"])
+    assert keywords(sets["followups-dev"]) & keywords(sets["followups"]) == {"detective"}  # a cop, a detective

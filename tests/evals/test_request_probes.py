@@ -71,7 +71,7 @@ def test_cli_names_the_known_sets(tmp_path):
     from recagent.cli.app import app
 
     res = CliRunner().invoke(app, ["eval", "probes", "--set", "holdout", "--data-dir", str(tmp_path)])
-    assert res.exit_code != 0 and "dev, dev2, test, followups" in res.output
+    assert res.exit_code != 0 and "dev, dev2, test, followups-dev, followups" in res.output
 
 
 def test_a_follow_up_probe_sends_its_turns_in_one_session_and_judges_the_last_list(rec):

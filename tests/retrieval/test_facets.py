@@ -207,3 +207,19 @@ def test_what_a_request_says_films_are_about_that_no_facet_answers_is_kept_as_un
     assert reader.unread("a movie to watch with my girlfriend") == []
     assert reader.unread("a film that is not about war") == []
     assert FacetReader(tiny_index()).read("a movie set in a hospital").unread == ["hospital"]
+
+
+def test_film_or_movie_after_a_genre_word_reads_the_catalogs_genre(rec):
+    """'a horror film' is Wikidata's 'horror film' and the catalog's Horror alike, as 'a horror movie' is; 'a romantic
+    movie' is Romance, 'an animated film' Animation, 'a science fiction film' Sci-Fi."""
+    reader, idx = rec.facet_reader, rec.facet_reader.index
+
+    def genres(text):
+        return [sorted({idx.facets[j].label for j in c.facets if idx.facets[j].kind == "genre"})
+                for c in reader.concepts(text)]  # fmt: skip
+
+    for word, genre in [("horror", "Horror"), ("comedy", "Comedy"), ("war", "War"), ("crime", "Crime")]:
+        assert genres(f"a {word} film") == [[genre]] == genres(f"a {word} movie"), word
+    assert genres("a romantic movie") == [["Romance"]]
+    assert genres("an animated film") == [["Animation"]]
+    assert genres("a science fiction film") == [["Sci-Fi"]]

@@ -218,6 +218,8 @@ def test_the_films_meeting_no_facet_come_by_nearness_not_by_the_fused_order_alon
     assert unfound == sorted(unfound)
     hits = {1: {"text": (1, 0.9), "vector": (7, 0.1)}, 2: {"vector": (2, 0.5)}, 3: {"popularity": (1, 1.0)}}
     assert HybridRetriever.nearness(hits) == {1: 1, 2: 2}
+    hits[5] = {"topics": (2, 0.4), "text": (30, 0.2)}  # "aliens": the topic source's tag hits know better
+    assert HybridRetriever.nearness(hits)[5] == 2
 
 
 def test_when_no_film_meets_the_request_the_words_alone_order_the_list():

@@ -215,6 +215,25 @@ def test_a_named_title_does_not_pull_look_alike_titles_through_the_text(rec):
     assert new_nightmare not in text_ids()
 
 
+def test_a_film_left_out_keeps_its_title_words_in_what_the_user_said(rec):
+    """'a heat wave movie' after Heat was shown (left out, never named by the user): 'heat' is still the user's word,
+    so the text source ranks as without the exclusion, less Heat; once the user names Heat (seen), the title is
+    taken out of the words."""
+    heat = rec.resolve_titles(["Heat"])[0].item_id
+    said = Preferences(context=[ContextText(text="a heat wave movie")])
+    p = rec.preference_scorer
+
+    def text_ids(q):
+        return [rec.catalog.ids[i] for i in p.text_source(q, 10, rec.hybrid.seen_positions(q)).positions]
+
+    free = [i for i in text_ids(RetrievalQuery(preferences=said)) if i != heat][:9]
+    shown = text_ids(RetrievalQuery(preferences=said, filters=Filters(exclude_ids=[heat])))
+    assert shown[:9] == free
+    named = RetrievalQuery(preferences=said.model_copy(update={"named_ids": [heat]}),
+                           filters=Filters(exclude_ids=[heat]))  # fmt: skip
+    assert text_ids(named)[:9] != free
+
+
 def test_context_turns_weigh_by_recency(rec):
     old, new = "I want a scary horror movie with monsters", "something funny and light for the kids"
     late = ranked(rec, with_prefs(RetrievalQuery(), context=[ContextText(text=old, weight=0.2), ContextText(text=new)]))
