@@ -82,4 +82,5 @@ def test_a_follow_up_probe_sends_its_turns_in_one_session_and_judges_the_last_li
     (result,), _ = evaluate(rec, [probe], [], None, show_progress=False)
     assert result.text == "a war movie → only comedies please"
     assert result.systems["chat"].precision == 1.0 and len(result.systems["chat"].ids) == 10
-    assert rec.sessions.get("request-probe-fu").context == ["a war movie", "only comedies please"]
+    state = rec.sessions.get("request-probe-fu")  # both turns in one session; the narrowing one adds no words
+    assert state.turns == 2 and state.context == ["a war movie"] and state.request == "a war movie"
