@@ -223,3 +223,20 @@ def test_film_or_movie_after_a_genre_word_reads_the_catalogs_genre(rec):
     assert genres("a romantic movie") == [["Romance"]]
     assert genres("an animated film") == [["Animation"]]
     assert genres("a science fiction film") == [["Sci-Fi"]]
+
+
+def test_a_topic_the_query_appends_is_not_read_as_a_second_wish(rec):
+    """build_query appends the parser's topics to the request ('a movie with a twist' + 'mind-bending'); when the
+    request's own words name something, the facets come from them, so a twist ending and 'thought-provoking' are not
+    two concepts a film must both meet; when they name nothing ('movies about robbery'), the topic ('heist') is read."""
+    from recagent.retrieval.base import Preferences, RetrievalQuery
+    from recagent.retrieval.facet_reading import query_facets
+
+    reader = rec.facet_reader
+
+    def labels(text, topics):
+        return [c.label for c in query_facets(reader, RetrievalQuery(text=text, preferences=Preferences(topics=topics))).concepts]
+
+    assert [c.label for c in reader.read("a movie with a twist mind-bending").concepts] == ["thought-provoking", "twist ending"]
+    assert labels("a movie with a twist mind-bending", ["mind-bending"]) == ["twist ending"]
+    assert labels("movies about robbery heist", ["heist"]) == ["heist film"]
