@@ -20,8 +20,8 @@ from recagent.agent.reading.model import HardConstraint, Understanding
 from recagent.agent.state.model import CONTEXT_TURNS, MAX_NAMED, MAX_TOPICS, ChatState, Mention
 from recagent.agent.vocabulary import COMMON_WORDS
 
-# words that ask without saying what for: with COMMON_WORDS, a message left with only these adds nothing to search by
 MAX_REQUEST = 300  # characters: a request continued past this is replaced by the latest message instead
+# words that ask without saying what for: with COMMON_WORDS, a message left with only these adds nothing to search by
 FILLER = set("please pls plz ones stuff any anything some released come came out instead too either though".split())
 
 
