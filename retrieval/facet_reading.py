@@ -406,15 +406,14 @@ def query_facets(reader: FacetReader, query: RetrievalQuery) -> RequestFacets:
     p = query.preferences
     latest = max(reversed(p.context), key=lambda c: c.weight).text if p.context else ""  # the chat's: the last
     text = query.text or latest
-    tail = " ".join(p.topics)
-    own = text[: -len(tail) - 1] if tail and text.endswith(" " + tail) and len(text) > len(tail) + 1 else None
     named = [*query.liked_ids, *query.disliked_ids, *p.avoid_ids, *p.named_ids]
     titles = [catalog.get(i).title for i in dict.fromkeys(named) if i in catalog]
     text = without_titles(text, titles) if titles else text
-    if own is not None:  # the request's own words, when they name something: the topics the query appends are
-        own = without_titles(own, titles) if titles else own  # the parser's names for the same words ("a movie
-        if reader.concepts(own, p.people):  # with a twist" + "mind-bending" is one wish, not two)
-            text = own
+    tail = " ".join(p.topics)
+    if tail and text.endswith(" " + tail) and len(text) > len(tail) + 1:
+        own = text[: -len(tail) - 1]  # the request's own words, when they name something: the topics the query
+        if reader.concepts(own, p.people):  # appends are the parser's names for the same words ("a movie with a
+            text = own  # twist" + "mind-bending" is one wish, not two)
     anchors = tuple(catalog.position(i) for i in query.liked_ids if i in catalog) if p.critiques else ()
     wished = [g for g, w in p.genres.items() if w >= WISHED_GENRE]
     key = (text, tuple(p.people), anchors, tuple(wished))

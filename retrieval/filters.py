@@ -41,6 +41,11 @@ class Filters(BaseModel):
     def is_empty(self) -> bool:
         return not (self.year_min or self.year_max or self.genres or self.exclude_genres or self.exclude_ids)
 
+    @property
+    def states_a_filter(self) -> bool:
+        """Whether a period, a genre or a genre against is set (what a person states; not the items left out)."""
+        return self.year_min is not None or self.year_max is not None or bool(self.genres or self.exclude_genres)
+
     def normalized(self, catalog: Catalog) -> Filters:
         """Map genre names onto the catalog's vocabulary (case-insensitive); unknown ones are an error."""
         vocab = {g.lower(): g for g in catalog.genre_vocab}

@@ -200,7 +200,7 @@ class HybridRetriever:
         if facets is not None and (facets.wanted or facets.unread):
             # with a filter stated ("a movie about aliens", then "only 90s ones"), too few fitting films leave the
             # rest to the words said, not to the filter's most popular films
-            narrowed = query is not None and _states_a_filter(query)
+            narrowed = query is not None and query.filters.states_a_filter
             order = self.tiered(order, facets, hits, always=self.fusion.nearest_rest or narrowed)
         out = self._candidates(order[:k], fused, hits)
         if facets is not None and facets.wanted:
@@ -383,9 +383,3 @@ def _request_words(query: RetrievalQuery) -> RetrievalQuery:
     p = query.preferences
     turns = [ContextText(text=query.text, weight=1.0)]
     return query.model_copy(update={"preferences": p.model_copy(update={"context": turns})})
-
-
-def _states_a_filter(query: RetrievalQuery) -> bool:
-    """Whether the query holds a stated hard filter (a period, a genre, a genre against; not the items shown)."""
-    f = query.filters
-    return f.year_min is not None or f.year_max is not None or bool(f.genres or f.exclude_genres)
